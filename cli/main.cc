@@ -1,0 +1,38 @@
+// ferry: high-performance delta file sync for server migrations.
+#include <sys/stat.h>
+
+#include <cstdio>
+#include <string>
+
+#include "cli/commands.h"
+#include "engine/base/version.h"
+#include "engine/io/io_backend.h"
+
+int main(int argc, char** argv) {
+  CLI::App app{"ferry: fast, faithful file sync for server migrations"};
+  app.require_subcommand(0, 1);
+  app.set_version_flag("--version", [] {
+    std::string why;
+    bool uring = ferry::io::UringAvailable(&why);
+    std::string s = std::string("ferry ") + FERRY_VERSION + "\nI/O backend: " +
+                    (uring ? "io_uring" : "posix");
+    if (!uring) s += " (io_uring unavailable: " + why + ")";
+    return s;
+  });
+  int exit_code = 0;
+  ferry::cli::AddSyncCommand(app, &exit_code);
+  ferry::cli::AddDemoCommand(app, &exit_code);
+  ferry::cli::AddRdiffCommand(app, &exit_code);
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    int rc = app.exit(e);
+    // rsync's code 1 means a syntax or usage error.
+    return rc == 0 ? 0 : 1;
+  }
+  if (app.get_subcommands().empty()) {
+    std::fputs(app.help().c_str(), stdout);
+    return 1;
+  }
+  return exit_code;
+}

@@ -1,0 +1,1 @@
+// Replaced by the delta engine sources.

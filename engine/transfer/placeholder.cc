@@ -1,0 +1,1 @@
+// engine/transfer sources land here.

@@ -1,0 +1,2 @@
+// Placeholder: rsync-style include/exclude rules land here.
+#pragma once
