@@ -1,4 +1,270 @@
+// `ferry sync SRC... DST`: rsync's flags and meanings, defaults of
+// `rsync -aHAX --numeric-ids`. Parses into an immutable SyncOptions, runs the
+// engine, renders itemized changes, progress, --stats and --json, and maps
+// the outcome to rsync's exit codes.
+#include <unistd.h>
+
+#include <cstdio>
+#include <memory>
+#include <string>
+#include <vector>
+
 #include "cli/commands.h"
+#include "cli/render.h"
+#include "engine/transfer/sync.h"
+#include "engine/tree/filter.h"
+
 namespace ferry::cli {
-void AddSyncCommand(CLI::App&, int*) {}
+
+namespace {
+
+// rsync's exit codes for the same meanings.
+constexpr int kExitSyntax = 1;
+constexpr int kExitFileIo = 11;
+constexpr int kExitPartial = 23;
+constexpr int kExitVanished = 24;
+constexpr int kExitMaxDelete = 25;
+
+struct SyncFlags {
+  std::vector<std::string> paths;
+  bool archive = false, recursive = false, links = false, perms = false,
+       times = false, group = false, owner = false, devspec = false,
+       devices = false, specials = false, hard_links = false, acls = false,
+       xattrs = false, numeric_ids = false;
+  bool no_recursive = false, no_links = false, no_perms = false,
+       no_times = false, no_group = false, no_owner = false,
+       no_devices = false, no_specials = false, no_hard_links = false,
+       no_acls = false, no_xattrs = false;
+  bool atimes = false, checksum = false, whole_file = false,
+       no_whole_file = false, sparse = false, no_sparse = false, fsync = false;
+  std::string reflink = "auto";
+  bool del = false;
+  int64_t max_delete = -1;
+  bool dry_run = false, verbose = false, quiet = false;
+  int itemize = 0;
+  bool stats = false, json = false, progress = false, no_progress = false;
+  int jobs = 0;
+  std::string io = "auto";
+  std::vector<std::string> exclude, include, exclude_from, include_from;
+  CLI::Option *o_exclude = nullptr, *o_include = nullptr,
+              *o_exclude_from = nullptr, *o_include_from = nullptr;
+};
+
+class CliEvents : public SyncEvents {
+ public:
+  CliEvents(bool itemize, bool verbose, bool quiet)
+      : itemize_(itemize), verbose_(verbose), quiet_(quiet) {}
+  void OnItem(std::string_view item, std::string_view path) override {
+    if (itemize_) {
+      std::fprintf(stdout, "%.*s %.*s\n", static_cast<int>(item.size()), item.data(),
+                   static_cast<int>(path.size()), path.data());
+    } else if (verbose_) {
+      if (item.starts_with("*deleting"))
+        std::fprintf(stdout, "deleting %.*s\n", static_cast<int>(path.size()), path.data());
+      else
+        std::fprintf(stdout, "%.*s\n", static_cast<int>(path.size()), path.data());
+    }
+  }
+  void OnError(const Status& e) override {
+    std::fprintf(stderr, "ferry: %s\n", e.message().c_str());
+  }
+  void OnWarning(std::string_view m) override {
+    if (!quiet_)
+      std::fprintf(stderr, "ferry: %.*s\n", static_cast<int>(m.size()), m.data());
+  }
+
+ private:
+  bool itemize_, verbose_, quiet_;
+};
+
+// Filters in command-line order: the first matching rule wins, so the order
+// of --include and --exclude between each other matters.
+Status BuildFilter(CLI::App& cmd, const SyncFlags& f, FilterList* out) {
+  size_t ne = 0, ni = 0, nef = 0, nif = 0;
+  for (CLI::Option* o : cmd.parse_order()) {
+    if (o == f.o_exclude) {
+      RETURN_IF_ERROR(out->AddRule(RuleType::kExclude, f.exclude.at(ne++)));
+    } else if (o == f.o_include) {
+      RETURN_IF_ERROR(out->AddRule(RuleType::kInclude, f.include.at(ni++)));
+    } else if (o == f.o_exclude_from) {
+      RETURN_IF_ERROR(out->AddRulesFromFile(RuleType::kExclude, f.exclude_from.at(nef++)));
+    } else if (o == f.o_include_from) {
+      RETURN_IF_ERROR(out->AddRulesFromFile(RuleType::kInclude, f.include_from.at(nif++)));
+    }
+  }
+  return Status::Ok();
+}
+
+int ExitCodeFor(const Status& s) {
+  switch (s.code()) {
+    case ErrorCode::kInvalidArgument:
+    case ErrorCode::kUnsupported:
+      return kExitSyntax;
+    case ErrorCode::kNotFound:
+      return kExitPartial;  // rsync: a missing source is a partial transfer
+    default:
+      return kExitFileIo;
+  }
+}
+
+int RunSync(CLI::App& cmd, const SyncFlags& f) {
+  SyncOptions opt;
+  // -a and friends are the defaults; the --no-X forms turn them off.
+  opt.recursive = !f.no_recursive;
+  opt.links = !f.no_links;
+  opt.perms = !f.no_perms;
+  opt.times = !f.no_times;
+  opt.group = !f.no_group;
+  opt.owner = !f.no_owner;
+  opt.devices = !f.no_devices;
+  opt.specials = !f.no_specials;
+  opt.hard_links = !f.no_hard_links;
+  opt.acls = !f.no_acls;
+  opt.xattrs = !f.no_xattrs;
+  opt.atimes = f.atimes;
+  opt.checksum = f.checksum;
+  opt.whole_file = !f.no_whole_file;
+  opt.sparse = !f.no_sparse;
+  opt.fsync = f.fsync;
+  opt.del = f.del || f.max_delete >= 0 ? f.del : false;
+  opt.max_delete = f.max_delete;
+  opt.dry_run = f.dry_run;
+  opt.jobs = f.jobs;
+  if (f.reflink == "auto") opt.reflink = ReflinkMode::kAuto;
+  else if (f.reflink == "always") opt.reflink = ReflinkMode::kAlways;
+  else opt.reflink = ReflinkMode::kNever;
+  auto kind = io::ParseBackendKind(f.io);
+  if (!kind.ok()) {
+    std::fprintf(stderr, "ferry: %s\n", kind.status().message().c_str());
+    return kExitSyntax;
+  }
+  opt.io = *kind;
+  auto filter = std::make_shared<FilterList>();
+  if (Status s = BuildFilter(cmd, f, filter.get()); !s.ok()) {
+    std::fprintf(stderr, "ferry: %s\n", s.message().c_str());
+    return kExitSyntax;
+  }
+  if (!filter->empty()) opt.filter = filter;
+  if (f.paths.size() < 2) {
+    std::fprintf(stderr, "ferry: sync needs SRC and DST\n");
+    return kExitSyntax;
+  }
+  // With -p, files are created with their final mode; rsync does the same.
+  if (opt.perms) ::umask(0);
+
+  CliEvents events(f.itemize > 0, f.verbose, f.quiet);
+  bool show_progress = !f.no_progress && !f.json && (f.progress || ::isatty(2));
+  int code = 0;
+  SyncStats total;  // for several sources, the counters add up
+  SyncOutcome all;
+  const std::string& dst = f.paths.back();
+  for (size_t k = 0; k + 1 < f.paths.size(); ++k) {
+    SyncStats& stats = total;
+    std::unique_ptr<ProgressLine> progress;
+    if (show_progress) {
+      progress = std::make_unique<ProgressLine>(stats, f.dry_run ? "dry run" : "sync");
+      progress->Start();
+    }
+    auto r = RunLocalSync(SyncRequest{f.paths[k], dst}, opt, stats, events);
+    if (progress) progress->Stop();
+    if (!r.ok()) {
+      std::fprintf(stderr, "ferry: %s\n", r.status().message().c_str());
+      code = std::max(code, ExitCodeFor(r.status()));
+      all.partial = true;
+      continue;
+    }
+    all.partial |= r->partial;
+    all.vanished |= r->vanished;
+    all.max_delete_hit |= r->max_delete_hit;
+    all.seconds += r->seconds;
+  }
+  if (code == 0) {
+    if (all.max_delete_hit) code = kExitMaxDelete;
+    else if (all.partial) code = kExitPartial;
+    else if (all.vanished) code = kExitVanished;
+  }
+  if (all.max_delete_hit)
+    std::fprintf(stderr, "ferry: deletions stopped due to --max-delete limit (%s skipped)\n",
+                 Grouped(total.delete_skipped.load()).c_str());
+  if (f.stats) std::fputs(("\n" + StatsText(total, all)).c_str(), stdout);
+  if (f.json) std::fputs((StatsJson(total, all, code) + "\n").c_str(), stdout);
+  return code;
+}
+
+}  // namespace
+
+void AddSyncCommand(CLI::App& app, int* exit_code) {
+  auto f = std::make_shared<SyncFlags>();
+  CLI::App* cmd = app.add_subcommand(
+      "sync", "Copy SRC to DST like `rsync -aHAX --numeric-ids`, in parallel");
+  cmd->footer(
+      "Examples:\n"
+      "  ferry sync -i --stats /home/alice/ /srv/new/alice/   # contents of alice\n"
+      "  ferry sync --delete -n /var/www /srv/new/            # dry run; /srv/new/www\n"
+      "  ferry sync --exclude 'cache/' --exclude '*.tmp' src/ dst/\n"
+      "Exit codes (as rsync): 0 ok, 1 usage, 11 file I/O, 23 partial transfer,\n"
+      "24 source files vanished, 25 --max-delete stopped deletions.");
+  cmd->add_option("paths", f->paths, "SRC... DST (SRC/ copies the contents of SRC)")
+      ->required()
+      ->expected(2, -1);
+  // rsync's preservation flags: accepted, on by default.
+  cmd->add_flag("-a,--archive", f->archive, "archive mode (the default: -rlptgoD)");
+  cmd->add_flag("-r,--recursive", f->recursive, "recurse into directories (default)");
+  cmd->add_flag("-l,--links", f->links, "copy symlinks as symlinks (default)");
+  cmd->add_flag("-p,--perms", f->perms, "preserve permissions (default)");
+  cmd->add_flag("-t,--times", f->times, "preserve modification times, ns (default)");
+  cmd->add_flag("-g,--group", f->group, "preserve group (default)");
+  cmd->add_flag("-o,--owner", f->owner, "preserve owner when root (default)");
+  cmd->add_flag("-D", f->devspec, "same as --devices --specials (default)");
+  cmd->add_flag("--devices", f->devices, "preserve device files when root (default)");
+  cmd->add_flag("--specials", f->specials, "preserve fifos and sockets (default)");
+  cmd->add_flag("-H,--hard-links", f->hard_links, "preserve hard links (default)");
+  cmd->add_flag("-A,--acls", f->acls, "preserve POSIX ACLs (default)");
+  cmd->add_flag("-X,--xattrs", f->xattrs, "preserve extended attributes (default)");
+  cmd->add_flag("--numeric-ids", f->numeric_ids, "owners by number (always)");
+  cmd->add_flag("--no-recursive,--no-r", f->no_recursive, "do not recurse");
+  cmd->add_flag("--no-links,--no-l", f->no_links, "skip symlinks");
+  cmd->add_flag("--no-perms,--no-p", f->no_perms, "do not preserve permissions");
+  cmd->add_flag("--no-times,--no-t", f->no_times, "do not preserve mtimes");
+  cmd->add_flag("--no-group,--no-g", f->no_group, "do not preserve group");
+  cmd->add_flag("--no-owner,--no-o", f->no_owner, "do not preserve owner");
+  cmd->add_flag("--no-devices", f->no_devices, "skip device files");
+  cmd->add_flag("--no-specials", f->no_specials, "skip fifos and sockets");
+  cmd->add_flag("--no-hard-links,--no-H", f->no_hard_links, "copy hard links as files");
+  cmd->add_flag("--no-acls,--no-A", f->no_acls, "do not preserve ACLs");
+  cmd->add_flag("--no-xattrs,--no-X", f->no_xattrs, "do not preserve xattrs");
+  cmd->add_flag("-U,--atimes", f->atimes, "preserve access times");
+  cmd->add_flag("-c,--checksum", f->checksum, "skip based on XXH3-128 content hash, not size+mtime");
+  cmd->add_flag("-W,--whole-file", f->whole_file, "copy whole files (local default)");
+  cmd->add_flag("--no-whole-file,--no-W", f->no_whole_file, "use rolling-checksum deltas");
+  cmd->add_flag("-S,--sparse", f->sparse, "keep holes of sparse files (default)");
+  cmd->add_flag("--no-sparse", f->no_sparse, "write holes out as zeros");
+  cmd->add_option("--reflink", f->reflink, "share extents when the file system can")
+      ->check(CLI::IsMember({"auto", "always", "never"}))
+      ->default_str("auto");
+  cmd->add_flag("--fsync", f->fsync, "fsync each file before it lands");
+  cmd->add_flag("--delete", f->del, "delete DST entries absent from SRC");
+  cmd->add_option("--max-delete", f->max_delete, "delete at most N entries (exit 25 past it)");
+  f->o_exclude = cmd->add_option("--exclude", f->exclude, "exclude files matching PATTERN")
+                     ->allow_extra_args(false)->multi_option_policy(CLI::MultiOptionPolicy::TakeAll);
+  f->o_include = cmd->add_option("--include", f->include, "don't exclude files matching PATTERN")
+                     ->allow_extra_args(false)->multi_option_policy(CLI::MultiOptionPolicy::TakeAll);
+  f->o_exclude_from = cmd->add_option("--exclude-from", f->exclude_from, "read exclude patterns from FILE")
+                          ->allow_extra_args(false)->multi_option_policy(CLI::MultiOptionPolicy::TakeAll);
+  f->o_include_from = cmd->add_option("--include-from", f->include_from, "read include patterns from FILE")
+                          ->allow_extra_args(false)->multi_option_policy(CLI::MultiOptionPolicy::TakeAll);
+  cmd->add_flag("-n,--dry-run", f->dry_run, "show what would change; change nothing");
+  cmd->add_flag("-i,--itemize-changes", f->itemize, "itemized change list (YXcstpoguax)");
+  cmd->add_flag("-v,--verbose", f->verbose, "list transferred files");
+  cmd->add_flag("-q,--quiet", f->quiet, "suppress warnings");
+  cmd->add_flag("--stats", f->stats, "print transfer statistics");
+  cmd->add_flag("--json", f->json, "print a JSON summary line");
+  cmd->add_flag("--progress", f->progress, "show progress even when not a terminal");
+  cmd->add_flag("--no-progress", f->no_progress, "never show progress");
+  cmd->add_option("-j,--jobs", f->jobs, "worker threads (default: number of cores)")
+      ->check(CLI::NonNegativeNumber);
+  cmd->add_option("--io", f->io, "I/O backend: auto, io_uring, posix")->default_str("auto");
+  cmd->callback([cmd, f, exit_code] { *exit_code = RunSync(*cmd, *f); });
+}
+
 }  // namespace ferry::cli

@@ -1,0 +1,143 @@
+#include "cli/render.h"
+
+#include <nlohmann/json.hpp>
+
+#include <algorithm>
+#include <chrono>
+#include <cmath>
+
+namespace ferry::cli {
+
+std::string HumanBytes(double b) {
+  const char* units[] = {"B", "KiB", "MiB", "GiB", "TiB", "PiB"};
+  int u = 0;
+  while (b >= 1024 && u < 5) {
+    b /= 1024;
+    ++u;
+  }
+  char buf[32];
+  std::snprintf(buf, sizeof buf, u == 0 ? "%.0f %s" : "%.1f %s", b, units[u]);
+  return buf;
+}
+
+std::string Grouped(uint64_t n) {
+  std::string s = std::to_string(n);
+  for (int i = static_cast<int>(s.size()) - 3; i > 0; i -= 3)
+    s.insert(static_cast<size_t>(i), ",");
+  return s;
+}
+
+ProgressLine::ProgressLine(const SyncStats& stats, std::string label)
+    : stats_(stats), label_(std::move(label)) {}
+
+ProgressLine::~ProgressLine() { Stop(); }
+
+std::string ProgressLine::Render(double elapsed) const {
+  char buf[256];
+  if (!stats_.planned.load()) {
+    std::snprintf(buf, sizeof buf, "%s: scanning  %s entries", label_.c_str(),
+                  Grouped(stats_.files.load()).c_str());
+    return buf;
+  }
+  uint64_t total = stats_.planned_bytes.load();
+  uint64_t done = stats_.literal_bytes.load() + stats_.reflinked_bytes.load() +
+                  stats_.matched_bytes.load();
+  done = std::min(done, total);
+  uint64_t files = stats_.transferred_files.load();
+  uint64_t tfiles = std::max(stats_.planned_files.load(), files);
+  double rate = elapsed > 0 ? static_cast<double>(done) / elapsed : 0;
+  double pct = total ? 100.0 * static_cast<double>(done) / static_cast<double>(total) : 100.0;
+  std::string eta = "--:--";
+  if (rate > 0 && total > done) {
+    auto s = static_cast<long>((static_cast<double>(total - done)) / rate);
+    char e[32];
+    std::snprintf(e, sizeof e, "%ld:%02ld:%02ld", s / 3600, (s / 60) % 60, s % 60);
+    eta = e;
+  }
+  std::snprintf(buf, sizeof buf, "%s: %s / %s  %3.0f%%  %s/%s files  %s/s  ETA %s",
+                label_.c_str(), HumanBytes(static_cast<double>(done)).c_str(),
+                HumanBytes(static_cast<double>(total)).c_str(), pct,
+                Grouped(files).c_str(), Grouped(tfiles).c_str(),
+                HumanBytes(rate).c_str(), eta.c_str());
+  return buf;
+}
+
+void ProgressLine::Start() {
+  thread_ = std::thread([this] {
+    auto start = std::chrono::steady_clock::now();
+    while (!stop_.load()) {
+      double el = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+      std::string line = Render(el);
+      size_t pad = last_len_ > line.size() ? last_len_ - line.size() : 0;
+      std::fprintf(stderr, "\r%s%*s", line.c_str(), static_cast<int>(pad), "");
+      std::fflush(stderr);
+      last_len_ = line.size();
+      for (int i = 0; i < 4 && !stop_.load(); ++i)
+        std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    }
+  });
+}
+
+void ProgressLine::Stop() {
+  if (!thread_.joinable()) return;
+  stop_ = true;
+  thread_.join();
+  std::fprintf(stderr, "\r%*s\r", static_cast<int>(last_len_), "");
+  std::fflush(stderr);
+}
+
+std::string StatsText(const SyncStats& s, const SyncOutcome& o) {
+  std::string t;
+  auto line = [&t](const std::string& k, const std::string& v) { t += k + ": " + v + "\n"; };
+  line("Number of files", Grouped(s.files.load()) + " (reg: " + Grouped(s.reg_files.load()) +
+                              ", dir: " + Grouped(s.dirs.load()) + ", link: " +
+                              Grouped(s.symlinks.load()) + ", special: " +
+                              Grouped(s.specials.load()) + ")");
+  line("Number of created files", Grouped(s.created.load()));
+  line("Number of deleted files", Grouped(s.deleted.load()));
+  line("Number of regular files transferred", Grouped(s.transferred_files.load()));
+  line("Number of hard links made", Grouped(s.hard_links.load()));
+  line("Number of metadata-only updates", Grouped(s.meta_updates.load()));
+  line("Total file size", Grouped(s.total_size.load()) + " bytes");
+  line("Total transferred file size", Grouped(s.transferred_bytes.load()) + " bytes");
+  line("Literal data", Grouped(s.literal_bytes.load()) + " bytes");
+  line("Matched data", Grouped(s.matched_bytes.load()) + " bytes");
+  line("Reflinked data", Grouped(s.reflinked_bytes.load()) + " bytes");
+  line("Errors", Grouped(s.errors.load()) + " (vanished: " + Grouped(s.vanished.load()) + ")");
+  if (s.delete_skipped.load())
+    line("Deletions skipped (--max-delete)", Grouped(s.delete_skipped.load()));
+  char buf[64];
+  std::snprintf(buf, sizeof buf, "%.3f s", o.seconds);
+  line("Elapsed", buf);
+  return t;
+}
+
+std::string StatsJson(const SyncStats& s, const SyncOutcome& o, int exit_code) {
+  nlohmann::json j = {
+      {"event", "summary"},
+      {"exit_code", exit_code},
+      {"seconds", o.seconds},
+      {"files", s.files.load()},
+      {"reg_files", s.reg_files.load()},
+      {"dirs", s.dirs.load()},
+      {"symlinks", s.symlinks.load()},
+      {"specials", s.specials.load()},
+      {"created", s.created.load()},
+      {"deleted", s.deleted.load()},
+      {"transferred_files", s.transferred_files.load()},
+      {"transferred_bytes", s.transferred_bytes.load()},
+      {"total_size", s.total_size.load()},
+      {"literal_bytes", s.literal_bytes.load()},
+      {"matched_bytes", s.matched_bytes.load()},
+      {"reflinked_bytes", s.reflinked_bytes.load()},
+      {"hard_links", s.hard_links.load()},
+      {"meta_updates", s.meta_updates.load()},
+      {"errors", s.errors.load()},
+      {"vanished", s.vanished.load()},
+      {"delete_skipped", s.delete_skipped.load()},
+      {"partial", o.partial},
+  };
+  return j.dump();
+}
+
+}  // namespace ferry::cli

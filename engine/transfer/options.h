@@ -1,0 +1,54 @@
+// SyncOptions: the immutable description of one sync, built by cli/ from
+// flags (rsync's names and meanings) and passed down by const reference.
+// Defaults equal `rsync -aHAX --numeric-ids`.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <string>
+
+#include "engine/io/io_backend.h"
+#include "engine/tree/filter.h"
+
+namespace ferry {
+
+enum class ReflinkMode { kAuto, kAlways, kNever };
+
+struct SyncOptions {
+  // What to preserve (-r -l -p -t -g -o -D -H -A -X; --atimes).
+  bool recursive = true;
+  bool links = true;        // -l: copy symlinks as symlinks
+  bool perms = true;        // -p
+  bool times = true;        // -t
+  bool group = true;        // -g
+  bool owner = true;        // -o (only effective as root)
+  bool devices = true;      // --devices (only effective as root)
+  bool specials = true;     // --specials: fifos, sockets
+  bool hard_links = true;   // -H
+  bool acls = true;         // -A
+  bool xattrs = true;       // -X
+  bool atimes = false;      // -U/--atimes
+
+  // Change detection and transfer.
+  bool checksum = false;    // -c: compare content hashes, not size+mtime
+  bool whole_file = true;   // -W (local default); false: use deltas
+  bool sparse = true;       // keep holes of files that have them
+  ReflinkMode reflink = ReflinkMode::kAuto;
+  bool fsync = false;       // make each landing durable
+
+  // Deletion and filtering.
+  bool del = false;                    // --delete
+  int64_t max_delete = -1;             // --max-delete N; <0: unlimited
+  std::shared_ptr<const FilterList> filter;  // may be null: include all
+
+  bool dry_run = false;     // -n
+
+  // Execution.
+  int jobs = 0;             // worker threads; 0 = number of cores
+  io::BackendKind io = io::BackendKind::kAuto;
+  // Tests inject backends (fault injection) here; overrides `io`.
+  std::function<std::unique_ptr<io::IoBackend>()> backend_factory;
+};
+
+}  // namespace ferry

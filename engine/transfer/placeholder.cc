@@ -1,1 +1,0 @@
-// engine/transfer sources land here.

@@ -1,0 +1,144 @@
+#include "engine/transfer/sync.h"
+
+#include <sys/stat.h>
+#include <tbb/global_control.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <thread>
+
+#include "engine/transfer/context.h"
+
+namespace ferry {
+
+namespace {
+
+std::string StripSlashes(std::string p) {
+  while (p.size() > 1 && p.back() == '/') p.pop_back();
+  return p;
+}
+
+std::pair<std::string, std::string> SplitPath(const std::string& p) {
+  size_t s = p.rfind('/');
+  if (s == std::string::npos) return {".", p};
+  if (s == 0) return {"/", p.substr(1)};
+  return {p.substr(0, s), p.substr(s + 1)};
+}
+
+Result<io::UniqueFd> OpenDir(const std::string& path) {
+  int fd = ::open(path.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (fd < 0) return PosixError("open directory", path, errno);
+  return io::UniqueFd(fd);
+}
+
+// rsync creates the last component of DST when it is missing, not parents.
+Status EnsureDir(const std::string& path, bool dry_run, bool* existed) {
+  struct stat st;
+  if (::stat(path.c_str(), &st) == 0) {
+    if (!S_ISDIR(st.st_mode)) return PosixError("destination", path, ENOTDIR);
+    *existed = true;
+    return Status::Ok();
+  }
+  if (errno != ENOENT) return PosixError("stat", path, errno);
+  *existed = false;
+  if (dry_run) return Status::Ok();
+  if (::mkdir(path.c_str(), 0700) != 0) return PosixError("mkdir", path, errno);
+  return Status::Ok();
+}
+
+}  // namespace
+
+Result<SyncOutcome> RunLocalSync(const SyncRequest& req, const SyncOptions& opt,
+                                 SyncStats& stats, SyncEvents& events) {
+  auto start = std::chrono::steady_clock::now();
+  if (req.src.empty() || req.dst.empty())
+    return InvalidArgument("sync needs a source and a destination");
+  if (!opt.backend_factory && opt.io == io::BackendKind::kUring) {
+    std::string why;
+    if (!io::UringAvailable(&why))
+      return Status(ErrorCode::kUnsupported, "--io=io_uring: " + why);
+  }
+  transfer::Context ctx(opt, stats, events);
+  if (opt.owner && !ctx.meta.am_root)
+    events.OnWarning("not running as root: file owners are not preserved");
+
+  bool contents = req.src.back() == '/';
+  std::string src = StripSlashes(req.src);
+  std::string dst = StripSlashes(req.dst);
+  bool dst_slash = req.dst.back() == '/';
+
+  struct stat sst;
+  if ((contents ? ::stat(src.c_str(), &sst) : ::lstat(src.c_str(), &sst)) != 0)
+    return PosixError("source", req.src, errno);
+  if (contents && !S_ISDIR(sst.st_mode)) return PosixError("source", req.src, ENOTDIR);
+
+  std::string src_dir = src, dst_dir = dst, name;
+  ctx.single = !contents;
+  if (!contents) {
+    auto [sd, sn] = SplitPath(src);
+    src_dir = sd;
+    name = sn;
+    ctx.single_src_name = sn;
+    struct stat dstst;
+    bool dst_is_dir = ::stat(dst.c_str(), &dstst) == 0 && S_ISDIR(dstst.st_mode);
+    if (!S_ISDIR(sst.st_mode) && !dst_is_dir && !dst_slash) {
+      // A single file copied to a new name.
+      auto [dd, dn] = SplitPath(dst);
+      dst_dir = dd;
+      name = dn;
+    }
+  }
+  bool dst_existed = true;
+  RETURN_IF_ERROR(EnsureDir(dst_dir, opt.dry_run, &dst_existed));
+
+  ASSIGN_OR_RETURN(ctx.src_root, OpenDir(src_dir));
+  Entry root_src, root_dst;
+  bool have_dst = false;
+  if (contents) {
+    root_src = Entry::FromStat(".", sst);
+  } else {
+    root_src = Entry::FromStat(name, sst);
+  }
+  if (dst_existed || !opt.dry_run) {
+    ASSIGN_OR_RETURN(ctx.dst_root, OpenDir(dst_dir));
+    struct stat dst_st;
+    if (contents) {
+      if (dst_existed && ::fstat(ctx.dst_root.get(), &dst_st) == 0) {
+        root_dst = Entry::FromStat(".", dst_st);
+        have_dst = true;
+      }
+    } else if (::fstatat(ctx.dst_root.get(), name.c_str(), &dst_st,
+                         AT_SYMLINK_NOFOLLOW) == 0) {
+      root_dst = Entry::FromStat(name, dst_st);
+      have_dst = true;
+    }
+  }
+
+  int jobs = opt.jobs > 0 ? opt.jobs
+                          : static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
+  tbb::global_control limit(tbb::global_control::max_allowed_parallelism,
+                            static_cast<size_t>(jobs));
+
+  RETURN_IF_ERROR(transfer::ScanTree(ctx, &root_src, have_dst ? &root_dst : nullptr));
+  if (contents) {
+    ctx.root->dst_exists = have_dst;
+    if (!have_dst) {
+      // DST was created just now (or would be, in a dry run).
+      transfer::DirNode* r = ctx.root.get();
+      r->meta_pending = true;
+    }
+  }
+  transfer::PlanTree(ctx);
+  transfer::ExecTree(ctx);
+  transfer::LinkFollowers(ctx);
+  transfer::FinishDirs(ctx);
+
+  SyncOutcome out;
+  out.partial = ctx.partial;
+  out.vanished = ctx.vanished;
+  out.max_delete_hit = ctx.max_delete_hit;
+  out.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  return out;
+}
+
+}  // namespace ferry

@@ -1,0 +1,69 @@
+#include "engine/tree/scan.h"
+
+#include <algorithm>
+
+namespace ferry {
+
+Entry Entry::FromStat(std::string name, const struct stat& st) {
+  Entry e;
+  e.name = std::move(name);
+  e.mode = st.st_mode;
+  e.uid = st.st_uid;
+  e.gid = st.st_gid;
+  e.nlink = static_cast<uint32_t>(st.st_nlink);
+  e.size = static_cast<uint64_t>(st.st_size);
+  e.ino = st.st_ino;
+  e.dev = st.st_dev;
+  e.rdev = st.st_rdev;
+  e.mtime_sec = st.st_mtim.tv_sec;
+  e.mtime_nsec = static_cast<uint32_t>(st.st_mtim.tv_nsec);
+  e.atime_sec = st.st_atim.tv_sec;
+  e.atime_nsec = static_cast<uint32_t>(st.st_atim.tv_nsec);
+  e.blocks = static_cast<uint64_t>(st.st_blocks);
+  return e;
+}
+
+char TypeLetter(uint32_t mode) {
+  switch (mode & S_IFMT) {
+    case S_IFREG: return 'f';
+    case S_IFDIR: return 'd';
+    case S_IFLNK: return 'L';
+    case S_IFCHR:
+    case S_IFBLK: return 'D';
+    default: return 'S';
+  }
+}
+
+Result<std::vector<Entry>> ListDir(io::IoBackend& io, int dirfd,
+                                   std::string_view display) {
+  auto names = io.ReadDir(dirfd);
+  if (!names.ok())
+    return PosixError("read directory", display.empty() ? "." : display,
+                      names.status().sys_errno());
+  std::vector<Entry> out;
+  out.reserve(names->size());
+  for (io::DirEntry& d : *names) {
+    auto st = io.StatAt(dirfd, d.name.c_str(), AT_SYMLINK_NOFOLLOW);
+    if (!st.ok()) {
+      if (st.status().code() == ErrorCode::kNotFound) continue;
+      std::string p(display);
+      if (!p.empty()) p += '/';
+      p += d.name;
+      return PosixError("stat", p, st.status().sys_errno());
+    }
+    out.push_back(Entry::FromStat(std::move(d.name), *st));
+  }
+  std::sort(out.begin(), out.end(),
+            [](const Entry& a, const Entry& b) { return a.name < b.name; });
+  return out;
+}
+
+const Entry* FindEntry(const std::vector<Entry>& sorted, std::string_view name) {
+  auto it = std::lower_bound(
+      sorted.begin(), sorted.end(), name,
+      [](const Entry& e, std::string_view n) { return e.name < n; });
+  if (it == sorted.end() || it->name != name) return nullptr;
+  return &*it;
+}
+
+}  // namespace ferry

@@ -1,0 +1,26 @@
+// Directory listing with metadata: the scan step of one directory.
+//
+// Cost: one getdents pass plus one fstatat(AT_SYMLINK_NOFOLLOW) per entry.
+// (Measured against io_uring STATX: see bench/RESULTS.md, "scan".)
+#pragma once
+
+#include <string_view>
+#include <vector>
+
+#include "engine/base/status.h"
+#include "engine/io/io_backend.h"
+#include "engine/tree/entry.h"
+
+namespace ferry {
+
+// Lists dirfd (an open directory) and stats every entry without following
+// symlinks. Entries that vanish between getdents and stat are dropped (they
+// are not part of the tree any more). Returns entries sorted by name.
+// `display` names the directory in error messages.
+Result<std::vector<Entry>> ListDir(io::IoBackend& io, int dirfd,
+                                   std::string_view display);
+
+// Binary search in a sorted listing; nullptr when absent.
+const Entry* FindEntry(const std::vector<Entry>& sorted, std::string_view name);
+
+}  // namespace ferry
