@@ -256,9 +256,9 @@ Status PosixBackend::ChownAt(int dirfd, const char* name, uid_t uid,
 }
 
 Status PosixBackend::ChmodAt(int dirfd, const char* name, mode_t mode) {
-  // fchmodat cannot refuse to follow a symlink on Linux; callers never chmod
-  // symlinks (Linux ignores their mode), and the entry was created by us.
-  if (::fchmodat(dirfd, name, mode, 0) != 0)
+  // glibc implements AT_SYMLINK_NOFOLLOW through an O_PATH fd, so a name
+  // swapped for a symlink is refused (EOPNOTSUPP) instead of followed.
+  if (::fchmodat(dirfd, name, mode, AT_SYMLINK_NOFOLLOW) != 0)
     return PosixError("chmod", name, errno);
   return Status::Ok();
 }
