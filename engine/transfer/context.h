@@ -50,6 +50,17 @@ struct DirNode {
   std::vector<io::Xattr> self_xattrs;  // source dir's kept xattrs
   std::vector<io::Xattr> dst_xattrs;   // DST dir's kept xattrs (scan time)
   bool dst_default_acl = false;  // new entries inherit ACLs: compare them
+  // Owner a new entry in DST's directory gets (setgid directories pass on
+  // their group); filled by ExecDir.
+  uint32_t new_uid = static_cast<uint32_t>(-1);
+  uint32_t new_gid = static_cast<uint32_t>(-1);
+
+  // Fills the creation-time fields of a DstState for a new entry here.
+  void NewEntryState(bool umask_zero, DstState* ds) const {
+    ds->mode_exact = umask_zero && !dst_default_acl;
+    ds->new_uid = new_uid;
+    ds->new_gid = new_gid;
+  }
 
   std::string Join(const std::string& name) const {
     return rel.empty() ? name : rel + "/" + name;

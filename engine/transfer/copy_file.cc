@@ -71,7 +71,7 @@ Status PrepareMeta(Context& ctx, DirNode& node, DirFds& fds, const Entry& s,
   io::IoBackend& io = ctx.io();
   ASSIGN_OR_RETURN(*sx, ReadKeptXattrs(io, ctx.meta, fds.src.get(),
                                        ctx.SrcName(node, s)));
-  ds->mode_exact = ctx.umask_zero && !node.dst_default_acl;
+  node.NewEntryState(ctx.umask_zero, ds);
   if (node.dst_default_acl) {
     ASSIGN_OR_RETURN(*inherited, ReadKeptXattrs(io, ctx.meta, tmp_fd, nullptr));
     ds->xattrs = inherited;

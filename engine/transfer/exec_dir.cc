@@ -1,6 +1,8 @@
 // Execute the plan for one directory: deletions, directory and special-file
 // creation, metadata-only updates; regular-file copies go to copy_file.cc in
 // batches that run as their own tasks.
+#include <unistd.h>
+
 #include <algorithm>
 
 #include "engine/transfer/context.h"
@@ -13,6 +15,7 @@ namespace ferry::transfer {
 constexpr uint64_t kSmallFileMax = 256 * 1024;
 constexpr size_t kBatchFiles = 64;
 constexpr uint64_t kBatchBytes = 8 << 20;
+constexpr size_t kMetaChunk = 512;
 
 namespace {
 
@@ -82,7 +85,7 @@ void CreateOther(Context& ctx, DirNode& node, DirFds& fds, uint32_t i,
       else st = x.status();
     }
     DstState ds;
-    ds.mode_exact = ctx.umask_zero && !node.dst_default_acl;
+    node.NewEntryState(ctx.umask_zero, &ds);
     std::vector<io::Xattr> inherited;
     if (st.ok() && node.dst_default_acl && !s.is_lnk()) {
       auto x = ReadKeptXattrs(io, ctx.meta, fds.dst.get(), tmp.c_str());
@@ -197,6 +200,11 @@ void ExecDir(Context& ctx, DirNode* node) {
       return;
     }
     fds->dst = std::move(dfd).value();
+    auto dst_st = io.FStat(fds->dst.get());
+    if (dst_st.ok()) {
+      node->new_uid = geteuid();
+      node->new_gid = (dst_st->st_mode & S_ISGID) ? dst_st->st_gid : getegid();
+    }
   }
 
   // Directory metadata is applied after all contents (finish.cc); here we
@@ -238,7 +246,7 @@ void ExecDir(Context& ctx, DirNode* node) {
     }
   }
 
-  std::vector<uint32_t> small, checks;
+  std::vector<uint32_t> small, checks, metas;
   uint64_t small_bytes = 0;
   auto flush_small = [&] {
     if (small.empty()) return;
@@ -264,7 +272,7 @@ void ExecDir(Context& ctx, DirNode* node) {
         } else if (s.is_lnk() && d) {
           CreateOther(ctx, *node, *fds, i, d);  // compares targets first
         } else if (d) {
-          UpdateMeta(ctx, *node, *fds, i, *d);
+          metas.push_back(i);  // compared in parallel chunks below
         }
         break;
       case Action::kCreate:
@@ -310,6 +318,17 @@ void ExecDir(Context& ctx, DirNode* node) {
     std::vector<uint32_t> part(checks.begin() + static_cast<long>(k),
                                checks.begin() + static_cast<long>(std::min(checks.size(), k + kBatchFiles)));
     ctx.tasks.run([&ctx, node, fds, part = std::move(part)] { ChecksumFiles(ctx, *node, fds, part); });
+  }
+  // Up-to-date entries still get their metadata compared (two listxattr
+  // each): in chunks, so one huge directory uses every core.
+  for (size_t k = 0; k < metas.size(); k += kMetaChunk) {
+    size_t e = std::min(metas.size(), k + kMetaChunk);
+    std::vector<uint32_t> part(metas.begin() + static_cast<long>(k),
+                               metas.begin() + static_cast<long>(e));
+    ctx.tasks.run([&ctx, node, fds, part = std::move(part)] {
+      for (uint32_t i : part)
+        UpdateMeta(ctx, *node, *fds, i, *FindEntry(node->dst, node->src[i].name));
+    });
   }
   for (size_t c = 0; c < node->children.size(); ++c) {
     if (skip_child[node->child_src_index[c]]) continue;

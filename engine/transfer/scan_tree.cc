@@ -1,5 +1,7 @@
 // Scan and plan: list SRC and DST directory by directory in parallel, then
 // decide per entry what to do and count the totals progress needs.
+#include <tbb/parallel_for.h>
+
 #include <map>
 #include <utility>
 
@@ -20,6 +22,36 @@ bool Wanted(const Context& ctx, const Entry& e) {
 }
 
 void ScanDir(Context& ctx, DirNode* node);
+
+// Large directories (a Maildir's cur/ holds most of an account) are listed
+// once and stat'ed in parallel chunks, each on its thread's backend.
+constexpr size_t kStatChunk = 1024;
+
+Result<std::vector<Entry>> ListDirParallel(Context& ctx, int dirfd,
+                                           const std::string& display) {
+  auto names = ctx.io().ReadDir(dirfd);
+  if (!names.ok())
+    return PosixError("read directory", display.empty() ? "." : display,
+                      names.status().sys_errno());
+  std::vector<Entry> out(names->size());
+  if (names->size() <= kStatChunk) {
+    RETURN_IF_ERROR(StatNames(ctx.io(), dirfd, display, *names, 0, names->size(), out));
+  } else {
+    std::mutex mu;
+    Status first;
+    tbb::parallel_for(size_t{0}, (names->size() + kStatChunk - 1) / kStatChunk, [&](size_t c) {
+      size_t b = c * kStatChunk, e = std::min(names->size(), b + kStatChunk);
+      Status s = StatNames(ctx.io(), dirfd, display, *names, b, e, out);
+      if (!s.ok()) {
+        std::lock_guard<std::mutex> l(mu);
+        if (first.ok()) first = s;
+      }
+    });
+    RETURN_IF_ERROR(first);
+  }
+  FinishListing(out);
+  return out;
+}
 
 void SpawnChildren(Context& ctx, DirNode* node) {
   for (uint32_t i = 0; i < node->src.size(); ++i) {
@@ -77,7 +109,7 @@ void ScanDir(Context& ctx, DirNode* node) {
     node->dst_exists = false;
     return;
   }
-  auto listed = ListDir(io, sfd->get(), node->rel);
+  auto listed = ListDirParallel(ctx, sfd->get(), node->rel);
   if (!listed.ok()) {
     ctx.Error(listed.status());
     node->has_self = false;
@@ -98,7 +130,7 @@ void ScanDir(Context& ctx, DirNode* node) {
     auto dfd = io.OpenBeneath(ctx.dst_root.get(), node->rel,
                               O_RDONLY | O_DIRECTORY, 0);
     if (dfd.ok()) {
-      auto dl = ListDir(io, dfd->get(), node->rel);
+      auto dl = ListDirParallel(ctx, dfd->get(), node->rel);
       if (dl.ok()) {
         node->dst = std::move(dl).value();
         auto x = ReadKeptXattrs(io, ctx.meta, dfd->get(), nullptr);

@@ -67,19 +67,19 @@ Status ApplyMeta(io::IoBackend& io, const MetaPolicy& p, int fd,
                  const std::vector<io::Xattr>& src_x, const DstState& dst) {
   const Entry* ex = dst.existing;
   bool chowned = false;
-  // Owner and group. Not root: only the group, and only if it differs from
-  // what the entry has (a new entry has our egid, or the parent's when setgid
-  // directories are involved: the kernel refuses groups we are not in).
+  // Owner and group, only where they differ from what the entry has. Not
+  // root: only the group (the kernel refuses groups we are not in).
+  uid_t have_uid = ex ? ex->uid : dst.new_uid;
+  gid_t have_gid = ex ? ex->gid : dst.new_gid;
   if (p.owner && p.am_root) {
-    if (!ex || ex->uid != src.uid || (p.group && ex->gid != src.gid)) {
+    if (have_uid != src.uid || (p.group && have_gid != src.gid)) {
       gid_t g = p.group ? src.gid : static_cast<gid_t>(-1);
       RETURN_IF_ERROR(name ? io.ChownAt(fd, name, src.uid, g)
                            : io.FChown(fd, src.uid, g));
       chowned = true;
     }
   } else if (p.group) {
-    gid_t have = ex ? ex->gid : getegid();
-    if (have != src.gid) {
+    if (have_gid != src.gid) {
       Status s = name ? io.ChownAt(fd, name, static_cast<uid_t>(-1), src.gid)
                       : io.FChown(fd, static_cast<uid_t>(-1), src.gid);
       // rsync quietly keeps the default group when we may not set it.
@@ -89,7 +89,10 @@ Status ApplyMeta(io::IoBackend& io, const MetaPolicy& p, int fd,
   }
   // Permissions. chown clears set-id bits, so they are set again after it.
   if (p.perms && !src.is_lnk()) {
-    bool need = ex ? (ex->perms() != src.perms()) : !dst.mode_exact;
+    // New entries are created with the 0777 bits only: set-id and sticky bits
+    // always need the explicit chmod.
+    bool need = ex ? (ex->perms() != src.perms())
+                   : (!dst.mode_exact || (src.perms() & 07000) != 0);
     if (chowned && (src.perms() & 06000)) need = true;
     if (need) {
       RETURN_IF_ERROR(name ? io.ChmodAt(fd, name, src.perms())

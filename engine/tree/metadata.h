@@ -53,6 +53,10 @@ struct DstState {
   // Xattrs the entry has now; null means none (a fresh entry in a directory
   // without a default ACL).
   const std::vector<io::Xattr>* xattrs = nullptr;
+  // For a new entry: the owner the kernel gave it (our euid, and our egid or
+  // a setgid parent's group). -1: unknown, so chown is always done.
+  uid_t new_uid = static_cast<uid_t>(-1);
+  gid_t new_gid = static_cast<gid_t>(-1);
 };
 
 // Applies src's metadata to the open fd (file or directory) or, with name !=

@@ -34,15 +34,11 @@ char TypeLetter(uint32_t mode) {
   }
 }
 
-Result<std::vector<Entry>> ListDir(io::IoBackend& io, int dirfd,
-                                   std::string_view display) {
-  auto names = io.ReadDir(dirfd);
-  if (!names.ok())
-    return PosixError("read directory", display.empty() ? "." : display,
-                      names.status().sys_errno());
-  std::vector<Entry> out;
-  out.reserve(names->size());
-  for (io::DirEntry& d : *names) {
+Status StatNames(io::IoBackend& io, int dirfd, std::string_view display,
+                 std::vector<io::DirEntry>& names, size_t begin, size_t end,
+                 std::vector<Entry>& out) {
+  for (size_t k = begin; k < end; ++k) {
+    io::DirEntry& d = names[k];
     auto st = io.StatAt(dirfd, d.name.c_str(), AT_SYMLINK_NOFOLLOW);
     if (!st.ok()) {
       if (st.status().code() == ErrorCode::kNotFound) continue;
@@ -51,10 +47,26 @@ Result<std::vector<Entry>> ListDir(io::IoBackend& io, int dirfd,
       p += d.name;
       return PosixError("stat", p, st.status().sys_errno());
     }
-    out.push_back(Entry::FromStat(std::move(d.name), *st));
+    out[k] = Entry::FromStat(std::move(d.name), *st);
   }
-  std::sort(out.begin(), out.end(),
+  return Status::Ok();
+}
+
+void FinishListing(std::vector<Entry>& v) {
+  std::erase_if(v, [](const Entry& e) { return e.name.empty(); });
+  std::sort(v.begin(), v.end(),
             [](const Entry& a, const Entry& b) { return a.name < b.name; });
+}
+
+Result<std::vector<Entry>> ListDir(io::IoBackend& io, int dirfd,
+                                   std::string_view display) {
+  auto names = io.ReadDir(dirfd);
+  if (!names.ok())
+    return PosixError("read directory", display.empty() ? "." : display,
+                      names.status().sys_errno());
+  std::vector<Entry> out(names->size());
+  RETURN_IF_ERROR(StatNames(io, dirfd, display, *names, 0, names->size(), out));
+  FinishListing(out);
   return out;
 }
 

@@ -20,6 +20,15 @@ namespace ferry {
 Result<std::vector<Entry>> ListDir(io::IoBackend& io, int dirfd,
                                    std::string_view display);
 
+// Stats names[begin, end) in dirfd (no symlink following) into out[k]
+// (out.size() == names.size()); a vanished entry leaves out[k].name empty.
+// Lets callers split a huge directory's stats across threads.
+Status StatNames(io::IoBackend& io, int dirfd, std::string_view display,
+                 std::vector<io::DirEntry>& names, size_t begin, size_t end,
+                 std::vector<Entry>& out);
+// Drops vanished entries and sorts by name.
+void FinishListing(std::vector<Entry>& v);
+
 // Binary search in a sorted listing; nullptr when absent.
 const Entry* FindEntry(const std::vector<Entry>& sorted, std::string_view name);
 
