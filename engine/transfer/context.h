@@ -135,6 +135,10 @@ struct DirFds {
 // Copies the regular files src[indices] of node (all Action::kCopy).
 void CopyFiles(Context& ctx, DirNode& node, std::shared_ptr<DirFds> fds,
                std::vector<uint32_t> indices);
+// The delta path: whether src[i] can be rebuilt from DST's old copy, and the
+// attempt (false: send it whole; an error on the way was already reported).
+bool DeltaEligible(const Context& ctx, const Entry& s, const Entry* d);
+bool CopyDelta(Context& ctx, DirNode& node, DirFds& fds, uint32_t i);
 // Checks --checksum candidates (same size) by content hash; copies those
 // that differ, compares metadata of the others.
 void ChecksumFiles(Context& ctx, DirNode& node, std::shared_ptr<DirFds> fds,

@@ -157,6 +157,10 @@ void CopyOne(Context& ctx, DirNode& node, DirFds& fds, uint32_t i,
     Landed(ctx, node, i, d, content_differs);
     return;
   }
+  if (DeltaEligible(ctx, s, d) && CopyDelta(ctx, node, fds, i)) {
+    Landed(ctx, node, i, d, content_differs);
+    return;
+  }
   std::string tmp = ctx.TmpName(s.name);
   Status st;
   for (int attempt = 0; attempt < kMaxAttempts; ++attempt) {
@@ -357,7 +361,8 @@ void CopyFiles(Context& ctx, DirNode& node, std::shared_ptr<DirFds> fds,
   }
   if (indices.size() == 1) {
     const Entry& s = node.src[indices[0]];
-    if (s.size > 256 * 1024 || s.looks_sparse()) {
+    const Entry* d = node.dst_exists ? FindEntry(node.dst, s.name) : nullptr;
+    if (s.size > 256 * 1024 || s.looks_sparse() || DeltaEligible(ctx, s, d)) {
       CopyOne(ctx, node, *fds, indices[0], false);
       return;
     }
