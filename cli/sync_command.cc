@@ -126,7 +126,7 @@ int RunSync(CLI::App& cmd, const SyncFlags& f) {
   opt.whole_file = !f.no_whole_file;
   opt.sparse = !f.no_sparse;
   opt.fsync = f.fsync;
-  opt.del = f.del || f.max_delete >= 0 ? f.del : false;
+  opt.del = f.del;
   opt.max_delete = f.max_delete;
   opt.dry_run = f.dry_run;
   opt.jobs = f.jobs;
@@ -147,6 +147,14 @@ int RunSync(CLI::App& cmd, const SyncFlags& f) {
   if (!filter->empty()) opt.filter = filter;
   if (f.paths.size() < 2) {
     std::fprintf(stderr, "ferry: sync needs SRC and DST\n");
+    return kExitSyntax;
+  }
+  if (opt.del && f.paths.size() > 2) {
+    // rsync deletes only what no source has; ferry runs one source at a time
+    // and would delete the earlier sources' files. Refuse rather than lose data.
+    std::fprintf(stderr,
+                 "ferry: --delete with several sources is not supported yet; "
+                 "sync each source into its own destination\n");
     return kExitSyntax;
   }
   // With -p, files are created with their final mode; rsync does the same.

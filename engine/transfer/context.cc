@@ -6,6 +6,8 @@
 #include <cstdio>
 #include <random>
 
+#include <xxhash.h>
+
 #include "engine/io/posix_backend.h"
 #include "engine/tree/filter.h"
 
@@ -63,9 +65,13 @@ const char* Context::SrcName(const DirNode& n, const Entry& e) const {
 }
 
 std::string Context::TmpName(const std::string& name) const {
-  // Keep within NAME_MAX (255): long names are cut, the suffix stays unique.
-  std::string base = name.size() > 200 ? name.substr(0, 200) : name;
-  return kTmpPrefix + base + "." + tmp_suffix;
+  // Keep within NAME_MAX (255). Long names are cut and a hash of the whole
+  // name keeps names that share a long prefix apart.
+  if (name.size() <= 200) return kTmpPrefix + name + "." + tmp_suffix;
+  char h[20];
+  std::snprintf(h, sizeof h, "~%016llx",
+                static_cast<unsigned long long>(XXH3_64bits(name.data(), name.size())));
+  return kTmpPrefix + name.substr(0, 180) + h + "." + tmp_suffix;
 }
 
 bool Context::IsStaleTmp(const std::string& name) {

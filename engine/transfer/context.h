@@ -146,7 +146,7 @@ void ChecksumFiles(Context& ctx, DirNode& node, std::shared_ptr<DirFds> fds,
 // Compares and, if needed, applies metadata of src[i] to its existing DST
 // entry d (same type), itemizing what changed.
 void UpdateMeta(Context& ctx, DirNode& node, DirFds& fds, uint32_t i,
-                const Entry& d);
+                const Entry& d, const std::string& item_suffix = "");
 // Removes dirfd/name (recursively for a directory), counting --max-delete.
 // Returns false when something was kept (limit, excluded content, error).
 bool DeleteEntry(Context& ctx, int dirfd, const Entry& e, const std::string& rel,

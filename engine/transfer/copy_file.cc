@@ -190,10 +190,10 @@ void CopyOne(Context& ctx, DirNode& node, DirFds& fds, uint32_t i,
                          O_CREAT | O_EXCL | O_WRONLY | O_NOFOLLOW, s.perms() & 0777);
     if (!out.ok()) { st = out.status(); break; }
     st = CopyData(ctx, in->get(), out->get(), s);
-    if (st.ok()) {
+    if (st.ok() || st.code() == ErrorCode::kChanged) {
       auto after = io.FStat(in->get());
       if (!after.ok()) st = after.status();
-      else if (!SameAsScan(s, *after)) {
+      else if (!st.ok() || !SameAsScan(s, *after)) {
         ctx.Warn("file changed while being read, retrying: " + rel);
         (void)io.UnlinkAt(fds.dst.get(), tmp.c_str(), 0);
         RefreshFromStat(s, *after);

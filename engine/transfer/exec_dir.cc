@@ -54,7 +54,7 @@ void CreateOther(Context& ctx, DirNode& node, DirFds& fds, uint32_t i,
       auto dt = io.ReadLinkAt(fds.dst.get(), s.name.c_str());
       if (dt.ok() && *dt == target) {
         node.action[i] = Action::kNone;
-        UpdateMeta(ctx, node, fds, i, *d);
+        UpdateMeta(ctx, node, fds, i, *d, " -> " + target);
         return;
       }
     }
@@ -78,16 +78,15 @@ void CreateOther(Context& ctx, DirNode& node, DirFds& fds, uint32_t i,
                   : io.MknodAt(fds.dst.get(), tmp.c_str(), s.mode & (S_IFMT | 0777),
                                static_cast<dev_t>(s.rdev));
   if (st.ok()) {
+    // Symlinks carry xattrs too (trusted.* and security.* as root).
     std::vector<io::Xattr> sx;
-    if (!s.is_lnk()) {
-      auto x = ReadKeptXattrs(io, ctx.meta, fds.src.get(), ctx.SrcName(node, s));
-      if (x.ok()) sx = std::move(x).value();
-      else st = x.status();
-    }
+    auto x = ReadKeptXattrs(io, ctx.meta, fds.src.get(), ctx.SrcName(node, s));
+    if (x.ok()) sx = std::move(x).value();
+    else st = x.status();
     DstState ds;
     node.NewEntryState(ctx.umask_zero, &ds);
     std::vector<io::Xattr> inherited;
-    if (st.ok() && node.dst_default_acl && !s.is_lnk()) {
+    if (st.ok() && node.dst_default_acl && !s.is_lnk()) {  // links inherit no ACL
       auto x = ReadKeptXattrs(io, ctx.meta, fds.dst.get(), tmp.c_str());
       if (x.ok()) inherited = std::move(x).value();
       ds.xattrs = &inherited;
@@ -133,26 +132,22 @@ void ExecDir(Context& ctx, DirNode* node);
 }  // namespace
 
 void UpdateMeta(Context& ctx, DirNode& node, DirFds& fds, uint32_t i,
-                const Entry& d) {
+                const Entry& d, const std::string& item_suffix) {
   io::IoBackend& io = ctx.io();
   const Entry& s = node.src[i];
   std::string rel = node.Join(s.name);
-  std::vector<io::Xattr> sx, dx;
-  if (!s.is_lnk()) {
-    auto a = ReadKeptXattrs(io, ctx.meta, fds.src.get(), ctx.SrcName(node, s));
-    auto b = ReadKeptXattrs(io, ctx.meta, fds.dst.get(), s.name.c_str());
-    if (!a.ok() || !b.ok()) {
-      Status e = a.ok() ? b.status() : a.status();
-      if (e.code() == ErrorCode::kNotFound) ctx.Vanished(rel);
-      else ctx.Error(Status(e.code(), rel + ": " + e.message(), e.sys_errno()));
-      return;
-    }
-    sx = std::move(a).value();
-    dx = std::move(b).value();
+  auto a = ReadKeptXattrs(io, ctx.meta, fds.src.get(), ctx.SrcName(node, s));
+  auto b = ReadKeptXattrs(io, ctx.meta, fds.dst.get(), s.name.c_str());
+  if (!a.ok() || !b.ok()) {
+    Status e = a.ok() ? b.status() : a.status();
+    if (e.code() == ErrorCode::kNotFound) ctx.Vanished(rel);
+    else ctx.Error(Status(e.code(), rel + ": " + e.message(), e.sys_errno()));
+    return;
   }
+  std::vector<io::Xattr> sx = std::move(a).value(), dx = std::move(b).value();
   MetaDiff diff = CompareMeta(ctx.meta, s, d, sx, dx);
   if (!diff.any()) return;
-  ctx.Item(MetaItem(diff, '.', s), rel);
+  ctx.Item(MetaItem(diff, '.', s), rel, item_suffix);
   ctx.stats.meta_updates.fetch_add(1, std::memory_order_relaxed);
   if (ctx.opt.dry_run) return;
   DstState ds;

@@ -204,7 +204,8 @@ void PlanDir(Context& ctx, DirNode* node,
 Status ScanTree(Context& ctx, const Entry* root_src, const Entry* root_dst) {
   ctx.root = std::make_unique<DirNode>();
   DirNode* root = ctx.root.get();
-  root->dst_exists = true;  // RunLocalSync created it if it was missing
+  // RunLocalSync created DST's root if it was missing, except in a dry run.
+  root->dst_exists = ctx.dst_root.valid();
   if (ctx.single) {
     // A virtual root holding the one named entry.
     Entry e = *root_src;

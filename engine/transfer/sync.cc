@@ -8,6 +8,7 @@
 #include <thread>
 
 #include "engine/transfer/context.h"
+#include "engine/transfer/itemize.h"
 
 namespace ferry {
 
@@ -32,7 +33,7 @@ Result<io::UniqueFd> OpenDir(const std::string& path) {
 }
 
 // rsync creates the last component of DST when it is missing, not parents.
-Status EnsureDir(const std::string& path, bool dry_run, bool* existed) {
+Status EnsureDir(const std::string& path, bool dry_run, mode_t mode, bool* existed) {
   struct stat st;
   if (::stat(path.c_str(), &st) == 0) {
     if (!S_ISDIR(st.st_mode)) return PosixError("destination", path, ENOTDIR);
@@ -42,7 +43,7 @@ Status EnsureDir(const std::string& path, bool dry_run, bool* existed) {
   if (errno != ENOENT) return PosixError("stat", path, errno);
   *existed = false;
   if (dry_run) return Status::Ok();
-  if (::mkdir(path.c_str(), 0700) != 0) return PosixError("mkdir", path, errno);
+  if (::mkdir(path.c_str(), mode) != 0) return PosixError("mkdir", path, errno);
   return Status::Ok();
 }
 
@@ -89,7 +90,9 @@ Result<SyncOutcome> RunLocalSync(const SyncRequest& req, const SyncOptions& opt,
     }
   }
   bool dst_existed = true;
-  RETURN_IF_ERROR(EnsureDir(dst_dir, opt.dry_run, &dst_existed));
+  // SRC/ into DST: DST gets SRC's mode at the end, owner-only until then.
+  // SRC into DST: DST is only a container, made as rsync does (0755).
+  RETURN_IF_ERROR(EnsureDir(dst_dir, opt.dry_run, contents ? 0700 : 0755, &dst_existed));
 
   ASSIGN_OR_RETURN(ctx.src_root, OpenDir(src_dir));
   Entry root_src, root_dst;
@@ -127,6 +130,13 @@ Result<SyncOutcome> RunLocalSync(const SyncRequest& req, const SyncOptions& opt,
       transfer::DirNode* r = ctx.root.get();
       r->meta_pending = true;
     }
+  }
+  if (contents && !dst_existed) {
+    ItemFlags f;
+    f.update = 'c';
+    f.type = 'd';
+    f.created = true;
+    ctx.Item(f, "");
   }
   transfer::PlanTree(ctx);
   transfer::ExecTree(ctx);
