@@ -77,6 +77,16 @@ class CliEvents : public SyncEvents {
   bool itemize_, verbose_, quiet_;
 };
 
+// A rules file, or standard input for "-" (as rsync).
+Status AddRulesFrom(FilterList* out, RuleType type, const std::string& path) {
+  if (path != "-") return out->AddRulesFromFile(type, path);
+  std::string text;
+  char buf[4096];
+  size_t n;
+  while ((n = std::fread(buf, 1, sizeof buf, stdin)) > 0) text.append(buf, n);
+  return out->AddRulesFromText(type, text, "<stdin>");
+}
+
 // Filters in command-line order: the first matching rule wins, so the order
 // of --include and --exclude between each other matters.
 Status BuildFilter(CLI::App& cmd, const SyncFlags& f, FilterList* out) {
@@ -87,9 +97,9 @@ Status BuildFilter(CLI::App& cmd, const SyncFlags& f, FilterList* out) {
     } else if (o == f.o_include) {
       RETURN_IF_ERROR(out->AddRule(RuleType::kInclude, f.include.at(ni++)));
     } else if (o == f.o_exclude_from) {
-      RETURN_IF_ERROR(out->AddRulesFromFile(RuleType::kExclude, f.exclude_from.at(nef++)));
+      RETURN_IF_ERROR(AddRulesFrom(out, RuleType::kExclude, f.exclude_from.at(nef++)));
     } else if (o == f.o_include_from) {
-      RETURN_IF_ERROR(out->AddRulesFromFile(RuleType::kInclude, f.include_from.at(nif++)));
+      RETURN_IF_ERROR(AddRulesFrom(out, RuleType::kInclude, f.include_from.at(nif++)));
     }
   }
   return Status::Ok();
