@@ -104,4 +104,12 @@ void FaultBackend::LandFiles(std::span<LandOp> ops) {
   }
 }
 
+void FaultBackend::StatFiles(std::span<StatOp> ops) {
+  PosixBackend::StatFiles(ops);
+  for (StatOp& op : ops) {
+    if (op.err) continue;
+    if (int e = Check("stat", op.name)) op.err = e;
+  }
+}
+
 }  // namespace ferry::io

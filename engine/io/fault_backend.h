@@ -43,6 +43,8 @@ class FaultBackend : public PosixBackend {
   void ReadFiles(std::span<ReadFileOp> ops) override;
   void CreateFiles(std::span<WriteFileOp> ops) override;
   void LandFiles(std::span<LandOp> ops) override;
+  // "stat" rules fail matching names of StatFiles (not StatAt).
+  void StatFiles(std::span<StatOp> ops) override;
 
  private:
   // errno to inject for (op, name), or 0.

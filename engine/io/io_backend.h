@@ -119,6 +119,18 @@ struct LandOp {
   const char* failed_op = nullptr;  // "fsync", "close", "rename"
 };
 
+// lstat-like: fstatat(dirfd, name, flags). flags is 0 or AT_SYMLINK_NOFOLLOW
+// (the scan uses the latter: a symlink is reported as itself).
+struct StatOp {
+  // in
+  int dirfd = -1;
+  const char* name = nullptr;
+  int flags = AT_SYMLINK_NOFOLLOW;
+  // out
+  int err = 0;  // errno (ENOENT for a vanished name), 0 on success
+  struct stat st {};
+};
+
 class IoBackend {
  public:
   virtual ~IoBackend() = default;
@@ -198,6 +210,10 @@ class IoBackend {
   virtual void ReadFiles(std::span<ReadFileOp> ops) = 0;
   virtual void CreateFiles(std::span<WriteFileOp> ops) = 0;
   virtual void LandFiles(std::span<LandOp> ops) = 0;
+  // Stats every op's dirfd/name (the scan's per-entry stat). Ops are
+  // independent and may run in any order (overlapped on io_uring); each
+  // succeeds or fails on its own (err != 0, st then unspecified).
+  virtual void StatFiles(std::span<StatOp> ops) = 0;
 };
 
 enum class BackendKind { kAuto, kUring, kPosix };

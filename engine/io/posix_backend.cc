@@ -406,4 +406,10 @@ void PosixBackend::LandFiles(std::span<LandOp> ops) {
   }
 }
 
+void PosixBackend::StatFiles(std::span<StatOp> ops) {
+  for (StatOp& op : ops) {
+    op.err = ::fstatat(op.dirfd, op.name, &op.st, op.flags) != 0 ? errno : 0;
+  }
+}
+
 }  // namespace ferry::io

@@ -54,6 +54,7 @@ class PosixBackend : public IoBackend {
   void ReadFiles(std::span<ReadFileOp> ops) override;
   void CreateFiles(std::span<WriteFileOp> ops) override;
   void LandFiles(std::span<LandOp> ops) override;
+  void StatFiles(std::span<StatOp> ops) override;
 };
 
 }  // namespace ferry::io

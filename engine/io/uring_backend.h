@@ -1,12 +1,13 @@
 // UringBackend: an IoBackend whose batched operations (ReadFiles, CreateFiles,
-// LandFiles) run on io_uring via liburing, one ring per instance (so one per
+// LandFiles, StatFiles) run on io_uring via liburing, one ring per instance (so one per
 // worker thread). Everything else, single operations included, is inherited
 // from PosixBackend: a single synchronous call costs one syscall either way,
 // and io_uring has no fchown/futimens/xattr-on-fd before recent kernels.
 //
 // Per-op semantics are PosixBackend's exactly: the same err / failed_op
 // values, ReadFiles reads until EOF or buf_len and fstats after the read,
-// LandFiles always closes fd. Only the order in which ops of one batch run
+// LandFiles always closes fd, StatFiles fills the same struct stat as
+// fstatat (IORING_OP_STATX with STATX_BASIC_STATS, converted field by field). Only the order in which ops of one batch run
 // differs (they overlap), so ops in one batch must be independent: no two
 // ops may name the same file.
 //
@@ -31,6 +32,7 @@
 #include "engine/io/posix_backend.h"
 
 struct io_uring;  // liburing's ring; kept out of this header
+struct statx;     // <sys/stat.h> (glibc >= 2.28, _GNU_SOURCE)
 
 namespace ferry::io {
 
@@ -69,6 +71,7 @@ class UringBackend : public PosixBackend {
   void ReadFiles(std::span<ReadFileOp> ops) override;
   void CreateFiles(std::span<WriteFileOp> ops) override;
   void LandFiles(std::span<LandOp> ops) override;
+  void StatFiles(std::span<StatOp> ops) override;
 
   struct Slot;  // one op's progress through a batch (defined in the .cc)
 
@@ -93,6 +96,7 @@ class UringBackend : public PosixBackend {
   bool broken_ = false;
   std::vector<Slot> slots_;   // one per op of the current batch
   std::vector<Slot*> ready_;  // slots whose next step waits for SQ space
+  std::vector<struct statx> statx_;  // StatFiles: one result per op
 };
 
 // Whether a ring can be created and supports the opcodes the backend uses.

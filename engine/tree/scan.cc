@@ -1,6 +1,7 @@
 #include "engine/tree/scan.h"
 
 #include <algorithm>
+#include <cerrno>
 
 namespace ferry {
 
@@ -37,17 +38,34 @@ char TypeLetter(uint32_t mode) {
 Status StatNames(io::IoBackend& io, int dirfd, std::string_view display,
                  std::vector<io::DirEntry>& names, size_t begin, size_t end,
                  std::vector<Entry>& out) {
-  for (size_t k = begin; k < end; ++k) {
-    io::DirEntry& d = names[k];
-    auto st = io.StatAt(dirfd, d.name.c_str(), AT_SYMLINK_NOFOLLOW);
-    if (!st.ok()) {
-      if (st.status().code() == ErrorCode::kNotFound) continue;
-      std::string p(display);
-      if (!p.empty()) p += '/';
-      p += d.name;
-      return PosixError("stat", p, st.status().sys_errno());
+  // One StatFiles batch per kStatBatch names: io_uring overlaps them, POSIX
+  // runs them as a loop. Bounded so a huge range holds little scratch.
+  constexpr size_t kStatBatch = 256;
+  std::vector<io::StatOp> ops;
+  ops.reserve(std::min(kStatBatch, end - begin));
+  for (size_t b = begin; b < end; b += kStatBatch) {
+    const size_t e = std::min(end, b + kStatBatch);
+    ops.assign(e - b, io::StatOp{});
+    for (size_t k = b; k < e; ++k) {
+      io::StatOp& op = ops[k - b];
+      op.dirfd = dirfd;
+      op.name = names[k].name.c_str();
+      op.flags = AT_SYMLINK_NOFOLLOW;
     }
-    out[k] = Entry::FromStat(std::move(d.name), *st);
+    io.StatFiles(ops);
+    for (size_t k = b; k < e; ++k) {
+      const io::StatOp& op = ops[k - b];
+      io::DirEntry& d = names[k];
+      if (op.err != 0) {
+        // Vanished since getdents (ENOENT, or ENOTDIR as StatAt's kNotFound).
+        if (op.err == ENOENT || op.err == ENOTDIR) continue;
+        std::string p(display);
+        if (!p.empty()) p += '/';
+        p += d.name;
+        return PosixError("stat", p, op.err);
+      }
+      out[k] = Entry::FromStat(std::move(d.name), op.st);
+    }
   }
   return Status::Ok();
 }

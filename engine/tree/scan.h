@@ -1,7 +1,8 @@
 // Directory listing with metadata: the scan step of one directory.
 //
-// Cost: one getdents pass plus one fstatat(AT_SYMLINK_NOFOLLOW) per entry.
-// (Measured against io_uring STATX: see bench/RESULTS.md, "scan".)
+// Cost: one getdents pass plus one stat per entry, batched through
+// IoBackend::StatFiles (io_uring STATX on the io_uring backend; see
+// bench/RESULTS.md, "Scanning").
 #pragma once
 
 #include <string_view>
