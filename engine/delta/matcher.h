@@ -1,0 +1,73 @@
+// The matcher: finds the old file's blocks in new data and produces a Delta.
+//
+// Algorithm. A window of block_size bytes rolls over the new data one byte at
+// a time; at each position its weak sum is tested against the BlockIndex
+// (prefilter bitmap, then hash table, then strong hash). On a confirmed match
+// the matcher emits COPY and jumps a whole block ahead (so matching data costs
+// one weak sum and one XXH3 per block, not a probe per byte); bytes no window
+// matched become LITERAL. After a match of block i, block i + 1 is preferred
+// among identical candidates so runs coalesce into one COPY. The short tail
+// block of the old file is matched only against the last bytes of the new
+// data (it is the only place a shorter block can be aligned with a file end).
+//
+// Parallelism. With threads > 1 the new data is cut into segments (about 4
+// per thread, each at least max(1 MiB, 16 blocks)) scanned concurrently, each
+// considering windows that START inside it, so a match crossing a segment
+// boundary is found by the segment it starts in. Segments are then stitched in
+// order: ops of a later segment already covered by an earlier segment's
+// crossing match are dropped or trimmed (copies are byte ranges, so a COPY may
+// be trimmed to start mid-block). The result differs from the single-threaded
+// one only near boundaries (where a trimmed COPY may replace what the serial
+// scan matched at another alignment); tests/engine/delta/matcher_test.cc
+// checks it is at most 1% larger, and on the benchmark pairs it is identical.
+//
+// Degenerate inputs stay linear: identical blocks are deduplicated in the
+// index, lookups never walk chains, and after a match the scan jumps ahead.
+//
+// Thread safety: ComputeDelta may be called concurrently; it only reads its
+// inputs. Cost: O(new size) plus O(blocks log blocks) to index the signature;
+// memory O(blocks + literal bytes). Each weak-sum collision without a match
+// costs one strong hash of a block (counted in stats.false_weak_matches): a
+// uniform 32-bit sum makes that ~size * blocks / 2^32 hashes, but a hostile
+// signature built to collide with known new data could push the scan towards
+// O(size * block_size).
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <span>
+
+#include "engine/base/status.h"
+#include "engine/delta/delta.h"
+#include "engine/delta/signature.h"
+
+namespace ferry::delta {
+
+struct MatcherOptions {
+  // 1 = on the calling thread, N = up to N TBB workers, <= 0 = TBB's default.
+  int threads = 1;
+  // 0 = automatic (1 segment for 1 thread, else ~4 per thread of at least
+  // max(1 MiB, 16 blocks)). N > 0 forces N segments of any size, even smaller
+  // than a block: for tests of the stitching, and for benchmarks.
+  uint64_t segments = 0;
+};
+
+// Computes the delta that turns the file `sig` describes into `new_data`.
+// Errors: kInvalidArgument if `sig` fails Signature::Validate or has 2^32 or
+// more blocks.
+Result<Delta> ComputeDelta(const Signature& sig,
+                           std::span<const std::byte> new_data,
+                           const MatcherOptions& options);
+
+// Same, into *out, reusing the capacity of its vectors: callers computing
+// many deltas avoid re-allocating (and page-faulting) the literal buffer.
+// On error *out is unspecified.
+Status ComputeDeltaInto(const Signature& sig,
+                        std::span<const std::byte> new_data,
+                        const MatcherOptions& options, Delta* out);
+
+// Same as ComputeDelta above, with MatcherOptions{threads}.
+Result<Delta> ComputeDelta(const Signature& sig,
+                           std::span<const std::byte> new_data, int threads);
+
+}  // namespace ferry::delta
