@@ -139,6 +139,11 @@ void CopyFiles(Context& ctx, DirNode& node, std::shared_ptr<DirFds> fds,
 // attempt (false: send it whole; an error on the way was already reported).
 bool DeltaEligible(const Context& ctx, const Entry& s, const Entry* d);
 bool CopyDelta(Context& ctx, DirNode& node, DirFds& fds, uint32_t i);
+// Applies src's metadata to the open temporary `out` in DST's directory and
+// renames it over s.name; on failure removes the temporary. Errors are
+// returned, not reported.
+Status LandTemp(Context& ctx, DirNode& node, DirFds& fds, const Entry& s,
+                io::UniqueFd out, const std::string& tmp);
 // Checks --checksum candidates (same size) by content hash; copies those
 // that differ, compares metadata of the others.
 void ChecksumFiles(Context& ctx, DirNode& node, std::shared_ptr<DirFds> fds,

@@ -218,22 +218,10 @@ void CopyOne(Context& ctx, DirNode& node, DirFds& fds, uint32_t i,
       }
     }
     if (st.ok()) {
-      std::vector<io::Xattr> sx, inherited;
-      DstState ds;
-      st = PrepareMeta(ctx, node, fds, s, out->get(), &sx, &inherited, &ds);
-      if (st.ok()) st = ApplyMeta(io, ctx.meta, out->get(), nullptr, s, sx, ds);
+      st = LandTemp(ctx, node, fds, s, std::move(out).value(), tmp);
+    } else {
+      (void)io.UnlinkAt(fds.dst.get(), tmp.c_str(), 0);
     }
-    if (st.ok()) {
-      io::LandOp op;
-      op.fd = out->release();
-      op.dirfd = fds.dst.get();
-      op.tmp_name = tmp.c_str();
-      op.final_name = s.name.c_str();
-      op.fsync = ctx.opt.fsync;
-      io.LandFiles({&op, 1});
-      if (op.err) st = PosixError(op.failed_op, "", op.err);
-    }
-    if (!st.ok()) (void)io.UnlinkAt(fds.dst.get(), tmp.c_str(), 0);
     break;
   }
   if (!st.ok()) {
@@ -367,6 +355,27 @@ Result<Hash128> HashFile(io::IoBackend& io, int dirfd, const char* name) {
 }
 
 }  // namespace
+
+Status LandTemp(Context& ctx, DirNode& node, DirFds& fds, const Entry& s,
+                io::UniqueFd out, const std::string& tmp) {
+  io::IoBackend& io = ctx.io();
+  std::vector<io::Xattr> sx, inherited;
+  DstState ds;
+  Status st = PrepareMeta(ctx, node, fds, s, out.get(), &sx, &inherited, &ds);
+  if (st.ok()) st = ApplyMeta(io, ctx.meta, out.get(), nullptr, s, sx, ds);
+  if (st.ok()) {
+    io::LandOp op;
+    op.fd = out.release();
+    op.dirfd = fds.dst.get();
+    op.tmp_name = tmp.c_str();
+    op.final_name = s.name.c_str();
+    op.fsync = ctx.opt.fsync;
+    io.LandFiles({&op, 1});
+    if (op.err) st = PosixError(op.failed_op, "", op.err);
+  }
+  if (!st.ok()) (void)io.UnlinkAt(fds.dst.get(), tmp.c_str(), 0);
+  return st;
+}
 
 void CopyFiles(Context& ctx, DirNode& node, std::shared_ptr<DirFds> fds,
                std::vector<uint32_t> indices) {

@@ -80,32 +80,13 @@ bool CopyDelta(Context& ctx, DirNode& node, DirFds& fds, uint32_t i) {
                      rel + ": patched file does not match the source's XXH3-128; sending it whole"));
     st = Status(ErrorCode::kCorrupt, "mismatch");
   }
-  if (st.ok()) {
-    std::vector<io::Xattr> inherited;
-    auto sx = ReadKeptXattrs(io, ctx.meta, fds.src.get(), ctx.SrcName(node, s));
-    DstState ds;
-    node.NewEntryState(ctx.umask_zero, &ds);
-    if (node.dst_default_acl) {
-      auto x = ReadKeptXattrs(io, ctx.meta, out->get(), nullptr);
-      if (x.ok()) inherited = std::move(x).value();
-      ds.xattrs = &inherited;
-    }
-    st = sx.ok() ? ApplyMeta(io, ctx.meta, out->get(), nullptr, s, *sx, ds) : sx.status();
-  }
-  if (st.ok()) {
-    io::LandOp op;
-    op.fd = out->release();
-    op.dirfd = fds.dst.get();
-    op.tmp_name = tmp.c_str();
-    op.final_name = s.name.c_str();
-    op.fsync = ctx.opt.fsync;
-    io.LandFiles({&op, 1});
-    if (op.err) st = PosixError(op.failed_op, rel, op.err);
-  }
   if (!st.ok()) {
     (void)io.UnlinkAt(fds.dst.get(), tmp.c_str(), 0);
     return false;
   }
+  // A failure here (metadata, rename) falls back to the whole-file path,
+  // which retries the landing and reports what still fails.
+  if (!LandTemp(ctx, node, fds, s, std::move(out).value(), tmp).ok()) return false;
   ctx.stats.literal_bytes.fetch_add(dl->stats.literal_bytes, std::memory_order_relaxed);
   ctx.stats.matched_bytes.fetch_add(dl->stats.matched_bytes, std::memory_order_relaxed);
   return true;
