@@ -36,6 +36,7 @@ struct DirNode {
   Entry self;               // this directory's source entry
   bool has_self = false;    // false for the virtual root of "SRC" (no slash)
   bool dst_exists = false;  // DST has this directory (at scan time)
+  bool scan_failed = false; // reported by the scan; nothing is done here
   Entry dst_self;           // valid when dst_exists && has_self
   std::vector<Entry> src;   // sorted by name, filtered
   std::vector<Entry> dst;   // sorted by name, unfiltered

@@ -177,6 +177,7 @@ void UpdateMeta(Context& ctx, DirNode& node, DirFds& fds, uint32_t i,
 namespace {
 
 void ExecDir(Context& ctx, DirNode* node) {
+  if (node->scan_failed) return;  // already reported; DST's copy is left alone
   io::IoBackend& io = ctx.io();
   auto fds = std::make_shared<DirFds>();
   auto sfd = io.OpenBeneath(ctx.src_root.get(), node->rel, O_RDONLY | O_DIRECTORY, 0);

@@ -107,6 +107,7 @@ void ScanDir(Context& ctx, DirNode* node) {
     node->src.clear();
     node->has_self = false;  // nothing to mirror: leave DST's copy alone
     node->dst_exists = false;
+    node->scan_failed = true;
     return;
   }
   auto listed = ListDirParallel(ctx, sfd->get(), node->rel);
@@ -114,6 +115,7 @@ void ScanDir(Context& ctx, DirNode* node) {
     ctx.Error(listed.status());
     node->has_self = false;
     node->dst_exists = false;
+    node->scan_failed = true;
     return;
   }
   node->src = std::move(listed).value();
