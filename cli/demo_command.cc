@@ -100,12 +100,13 @@ int RunDemo(const DemoFlags& f) {
   delta.whole_file = false;  // send only what changed inside files
   ok = RunPass("delta", src, dst, delta) && ok;
 
-  std::printf("\nsource:      %s\ndestination: %s\n", src.c_str(), dst.c_str());
-  std::printf("check it:    rsync -aHAXc --dry-run --itemize-changes --delete %s/ %s/\n",
-              src.c_str(), dst.c_str());
   if (!f.keep && f.dir.empty()) {
     fs::remove_all(base, ec);
-    std::printf("(removed; run `ferry demo --keep` to keep the trees)\n");
+    std::printf("\n(trees removed; `ferry demo --keep` keeps them to inspect)\n");
+  } else {
+    std::printf("\nsource:      %s\ndestination: %s\n", src.c_str(), dst.c_str());
+    std::printf("check it:    rsync -aHAXc --dry-run --itemize-changes --delete %s/ %s/\n",
+                src.c_str(), dst.c_str());
   }
   return ok ? 0 : 23;
 }
