@@ -7,7 +7,8 @@
 
 For each workload: generate the source tree once (gen_workload.py), then
   initial   ferry sync SRC/ DST/  |  rsync -aHAX --numeric-ids SRC/ DST/  |  cp -a SRC/. DST/
-            (DST removed before every run)
+            (each run into a new directory, removed after the scenario; --initial-into=reused:
+             the previous copy is removed right before each run)
   nochange  ferry sync SRC/ DST/  |  rsync -aHAX --numeric-ids SRC/ DST/   on an identical DST
   delta     mutate_workload.py applies a day of changes to SRC; every run starts
             from a `cp -a` of the pre-change DST (untimed), then
@@ -212,14 +213,17 @@ def make_tools(args, scenario: str) -> list[Tool]:
     return tools
 
 
-def run_scenario(name: str, tools: list[Tool], runs: int, src: str, dst: str, prepare, cache: CacheControl,
+def run_scenario(name: str, tools: list[Tool], runs: int, src: str, dst, prepare, cache: CacheControl,
                  logdir: str) -> dict[str, list[Run]]:
+    """dst: a path, or a function (tool name, run index) -> path for a destination per run."""
     res: dict[str, list[Run]] = {t.name: [] for t in tools}
+    dst_fn = dst if callable(dst) else (lambda _t, _r: dst)
     for r in range(runs):
         k = r % len(tools)
         order = tools[k:] + tools[:k]
         for t in order:
-            prepare()
+            dst = dst_fn(t.name, r)
+            prepare(dst)
             cache.before_run()
             tag = f"{name}.{t.name.replace(' ', '_')}.{r}"
             run = timed(t.argv_fn(src, dst), logdir, tag)
@@ -347,7 +351,24 @@ def bench_workload(wl: str, args, cache: CacheControl) -> str:
 
     if "initial" in scenarios:
         tools = make_tools(args, "initial")
-        res = run_scenario("initial", tools, args.runs, src, dst, lambda: rm_rf(dst), cache, logdir)
+        if args.initial_into == "fresh":
+            # Every run copies into a directory that never existed, and the copies are removed only after
+            # the scenario. Removing the previous copy right before the next one measures ext4's handling
+            # of 50,000 just-freed inodes more than the tools: without a journal (this machine's
+            # file system), ext4_new_inode skips inodes freed in the last 60 s (recently_deleted()) by
+            # rescanning the group's bitmap for every new file, which costs every tool the same kernel
+            # time (see RESULTS.md). A new server's disk has no just-freed inodes.
+            copies: list[str] = []
+
+            def fresh_dst(tool: str, r: int) -> str:
+                d = f"{dst}.initial.{tool.replace(' ', '_')}.{r}"
+                copies.append(d)
+                return d
+            res = run_scenario("initial", tools, args.runs, src, fresh_dst, rm_rf, cache, logdir)
+            for d in copies:
+                rm_rf(d)
+        else:
+            res = run_scenario("initial", tools, args.runs, src, dst, rm_rf, cache, logdir)
         record("initial copy", tools, res)
     if "nochange" in scenarios or "delta" in scenarios:
         rm_rf(dst)
@@ -355,7 +376,7 @@ def bench_workload(wl: str, args, cache: CacheControl) -> str:
         flush_writeback()
     if "nochange" in scenarios:
         tools = make_tools(args, "nochange")
-        res = run_scenario("nochange", tools, args.runs, src, dst, lambda: None, cache, logdir)
+        res = run_scenario("nochange", tools, args.runs, src, dst, lambda _d: None, cache, logdir)
         record("no-change pass", tools, res)
     if "delta" in scenarios:
         rm_rf(base)
@@ -373,7 +394,7 @@ def bench_workload(wl: str, args, cache: CacheControl) -> str:
         mut_summary["rsync_itemized_changes"] = len(itemized)
         mut_summary["delta_reset"] = args.delta_reset
 
-        def prepare_delta() -> None:
+        def prepare_delta(_d: str) -> None:
             if args.delta_reset == "cp":
                 rm_rf(dst)
                 sh(["cp", "-a", base, dst])
@@ -437,6 +458,10 @@ def main() -> None:
                     help="how DST is reset to the pre-change copy before each delta run (untimed): "
                          "'rsync' (rsync -aHAX --delete --modify-window=-1 BASE/ DST/, default) or "
                          "'cp' (rm -rf DST; cp -a BASE DST: fresh inodes, ~1 GiB of writeback per run)")
+    ap.add_argument("--initial-into", choices=["fresh", "reused"], default="fresh",
+                    help="initial copy: 'fresh' (default) copies every run into a new directory and removes the "
+                         "copies after the scenario; 'reused' removes the previous copy right before each run "
+                         "(on ext4 without a journal this adds the cost of allocating around just-freed inodes)")
     ap.add_argument("--ferry-note", default="", help="how the ferry binary was built (commit, flags), for the report")
     ap.add_argument("--keep", action="store_true", help="keep the work directory")
     args = ap.parse_args()
@@ -460,6 +485,9 @@ def main() -> None:
         + (f"; {args.ferry_note})" if args.ferry_note else f", repo at {git_rev()})"),
         f"- rsync: `{first_line(['rsync', '--version'])}`; cp: `{first_line(['cp', '--version'])}`",
         f"- cache: {cache.describe()}",
+        "- initial copy: " + ("every run copies into a new directory; the copies are removed after the scenario"
+                              if args.initial_into == "fresh" else
+                              "the previous copy is removed (`rm -rf`, then `sync`) right before each run"),
         f"- {args.runs} runs per tool and scenario, tools interleaved with the order rotating each run; "
         "medians over correct runs only. Wall time excludes the `sync` of dirty pages after each run.",
         "- correctness: after every ferry run and the first run of the other tools, "
