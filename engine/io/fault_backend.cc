@@ -78,8 +78,10 @@ void FaultBackend::CreateFiles(std::span<WriteFileOp> ops) {
   PosixBackend::CreateFiles(ops);
   for (WriteFileOp& op : ops) {
     if (op.err) continue;
-    int e = Check("write", op.name);
-    if (e == 0) e = Check("create", op.name);
+    const char* name = op.name != nullptr ? op.name : op.final_name;
+    int e = Check("write", name);
+    if (e == 0) e = Check("create", name);
+    if (e == 0 && op.name == nullptr) e = Check("create_unnamed", name);
     if (e) {
       // The temporary exists and is half written, as after a real ENOSPC.
       if (::ftruncate(op.fd, static_cast<off_t>(op.len / 2)) != 0) {}
@@ -93,11 +95,13 @@ void FaultBackend::CreateFiles(std::span<WriteFileOp> ops) {
 
 void FaultBackend::LandFiles(std::span<LandOp> ops) {
   for (LandOp& op : ops) {
+    // "rename" rules fail a landing either way: rename of a named
+    // temporary, or link of an unnamed one.
     if (int e = Check("rename", op.final_name)) {
       ::close(op.fd);
       op.fd = -1;
       op.err = e;
-      op.failed_op = "rename";
+      op.failed_op = op.tmp_name != nullptr ? "rename" : "link";
       continue;
     }
     PosixBackend::LandFiles({&op, 1});

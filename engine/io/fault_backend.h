@@ -5,6 +5,9 @@
 // "open", "mkdir", "setxattr", ...) and, optionally, a file name substring
 // (names are single components, so "big.dat" matches only that file). The
 // rule fires on its `after`-th match (0 = first) and then every time.
+// "create_unnamed" fails only unnamed (O_TMPFILE) creates of a batch, to
+// play a file system without O_TMPFILE (use EOPNOTSUPP); "rename" also fails
+// the link that lands an unnamed file.
 //
 // Thread safety: rules are set before use; counters are atomic.
 #pragma once

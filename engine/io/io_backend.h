@@ -91,11 +91,15 @@ struct ReadFileOp {
 };
 
 // Creates name (O_CREAT|O_EXCL|O_WRONLY|O_NOFOLLOW) with mode and writes data.
+// With name == nullptr the file is unnamed instead: O_TMPFILE in dirfd's
+// directory, invisible until LandOp links it (err EOPNOTSUPP, EISDIR or
+// EINVAL: the file system or kernel cannot; use a named temporary).
 // On success fd is left open for metadata calls; the caller lands or closes it.
 struct WriteFileOp {
   // in
   int dirfd = -1;
-  const char* name = nullptr;
+  const char* name = nullptr;  // nullptr: unnamed (O_TMPFILE)
+  const char* final_name = nullptr;  // the name it will land as (fault tests)
   mode_t mode = 0600;
   const std::byte* data = nullptr;
   size_t len = 0;
@@ -106,18 +110,32 @@ struct WriteFileOp {
 };
 
 // [fsync +] close fd, then renameat(dirfd, tmp_name -> final_name).
-// fd is always closed, even on failure.
+// With tmp_name == nullptr, fd is an unnamed file (WriteFileOp without a
+// name): [fsync +] link it as final_name (LinkUnnamed: never replaces; err
+// EEXIST when the name exists), then close; a close that fails unlinks the
+// name again. fd is always closed, even on failure.
 struct LandOp {
   // in
   int fd = -1;
   int dirfd = -1;
-  const char* tmp_name = nullptr;
+  const char* tmp_name = nullptr;  // nullptr: fd is unnamed, link it
   const char* final_name = nullptr;
   bool fsync = false;
   // out
   int err = 0;
-  const char* failed_op = nullptr;  // "fsync", "close", "rename"
+  const char* failed_op = nullptr;  // "fsync", "close", "rename", "link"
 };
+
+// Gives the unnamed (O_TMPFILE) file fd the name dirfd/name; 0 or an errno
+// (EEXIST when name exists: it is never replaced). Uses linkat(fd, "",
+// AT_EMPTY_PATH), which needs CAP_DAC_READ_SEARCH on older kernels; when that
+// is refused it switches, for the whole process, to linkat of
+// "/proc/self/fd/N" with AT_SYMLINK_FOLLOW, which needs /proc.
+int LinkUnnamed(int fd, int dirfd, const char* name);
+// Whether LinkUnnamed currently tries AT_EMPTY_PATH first. Tests force the
+// /proc path with SetLinkUnnamedByEmptyPath(false).
+bool LinkUnnamedByEmptyPath();
+void SetLinkUnnamedByEmptyPath(bool on);
 
 // lstat-like: fstatat(dirfd, name, flags). flags is 0 or AT_SYMLINK_NOFOLLOW
 // (the scan uses the latter: a symlink is reported as itself).

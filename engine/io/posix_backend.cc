@@ -8,7 +8,9 @@
 #include <sys/xattr.h>
 
 #include <algorithm>
+#include <atomic>
 #include <cerrno>
+#include <cstdio>
 #include <cstring>
 #include <string>
 
@@ -364,11 +366,37 @@ void PosixBackend::ReadFiles(std::span<ReadFileOp> ops) {
   }
 }
 
+namespace {
+std::atomic<bool> g_link_by_empty_path{true};
+}  // namespace
+
+bool LinkUnnamedByEmptyPath() {
+  return g_link_by_empty_path.load(std::memory_order_relaxed);
+}
+void SetLinkUnnamedByEmptyPath(bool on) {
+  g_link_by_empty_path.store(on, std::memory_order_relaxed);
+}
+
+int LinkUnnamed(int fd, int dirfd, const char* name) {
+  if (LinkUnnamedByEmptyPath()) {
+    if (::linkat(fd, "", dirfd, name, AT_EMPTY_PATH) == 0) return 0;
+    // Without CAP_DAC_READ_SEARCH (kernels before 6.10 ask for it even for
+    // our own O_TMPFILE) the kernel answers ENOENT; anything else is real.
+    if (errno != ENOENT) return errno;
+    SetLinkUnnamedByEmptyPath(false);
+  }
+  char proc[32];
+  std::snprintf(proc, sizeof proc, "/proc/self/fd/%d", fd);
+  return ::linkat(AT_FDCWD, proc, dirfd, name, AT_SYMLINK_FOLLOW) == 0 ? 0 : errno;
+}
+
 void PosixBackend::CreateFiles(std::span<WriteFileOp> ops) {
   for (WriteFileOp& op : ops) {
-    int fd = ::openat(op.dirfd, op.name,
-                      O_CREAT | O_EXCL | O_WRONLY | O_NOFOLLOW | O_CLOEXEC,
-                      op.mode);
+    int fd = op.name == nullptr
+                 ? ::openat(op.dirfd, ".", O_TMPFILE | O_WRONLY | O_CLOEXEC, op.mode)
+                 : ::openat(op.dirfd, op.name,
+                            O_CREAT | O_EXCL | O_WRONLY | O_NOFOLLOW | O_CLOEXEC,
+                            op.mode);
     if (fd < 0) {
       op.err = errno;
       op.failed_op = "create";
@@ -390,6 +418,23 @@ void PosixBackend::LandFiles(std::span<LandOp> ops) {
     if (op.fsync && ::fsync(op.fd) != 0) {
       op.err = errno;
       op.failed_op = "fsync";
+    }
+    if (op.tmp_name == nullptr) {  // unnamed: link first, the fd is needed
+      bool linked = false;
+      if (op.err == 0) {
+        op.err = LinkUnnamed(op.fd, op.dirfd, op.final_name);
+        if (op.err != 0) op.failed_op = "link";
+        linked = op.err == 0;
+      }
+      if (::close(op.fd) != 0 && op.err == 0) {
+        op.err = errno;
+        op.failed_op = "close";
+      }
+      op.fd = -1;
+      // close() can report a deferred write error (NFS, quota): the name we
+      // just made must not keep data that may not have been written.
+      if (linked && op.err != 0) (void)::unlinkat(op.dirfd, op.final_name, 0);
+      continue;
     }
     // close() can report a deferred write error (NFS, quota); never land a
     // file whose data may not have been written.

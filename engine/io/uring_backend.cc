@@ -323,6 +323,7 @@ void UringBackend::CreateFiles(std::span<WriteFileOp> ops) {
   StartBatch(ops.size(), kOpen);
   io_uring* ring = ring_.get();
   constexpr int kFlags = O_CREAT | O_EXCL | O_WRONLY | O_NOFOLLOW | O_CLOEXEC;
+  constexpr int kUnnamedFlags = O_TMPFILE | O_WRONLY | O_CLOEXEC;
 
   auto opened = [&](Slot& s, WriteFileOp& op, int fd) {
     s.fd = fd;
@@ -343,7 +344,9 @@ void UringBackend::CreateFiles(std::span<WriteFileOp> ops) {
   auto next = [&](Slot& s) -> unsigned {
     if (s.stage == kOpen && options_.sync_create_open) {
       WriteFileOp& op = ops[s.index];
-      int fd = ::openat(op.dirfd, op.name, kFlags, op.mode);
+      int fd = op.name == nullptr
+                   ? ::openat(op.dirfd, ".", kUnnamedFlags, op.mode)
+                   : ::openat(op.dirfd, op.name, kFlags, op.mode);
       if (fd < 0) {
         fail(s, op, errno, "create");
       } else {
@@ -356,7 +359,11 @@ void UringBackend::CreateFiles(std::span<WriteFileOp> ops) {
     WriteFileOp& op = ops[s.index];
     io_uring_sqe* sqe = GetSqe(ring, &s, s.stage);
     if (s.stage == kOpen) {
-      io_uring_prep_openat(sqe, op.dirfd, op.name, kFlags, op.mode);
+      if (op.name == nullptr) {
+        io_uring_prep_openat(sqe, op.dirfd, ".", kUnnamedFlags, op.mode);
+      } else {
+        io_uring_prep_openat(sqe, op.dirfd, op.name, kFlags, op.mode);
+      }
     } else {
       io_uring_prep_write(sqe, s.fd, op.data + s.done,
                           static_cast<unsigned>(
@@ -404,15 +411,31 @@ void UringBackend::CreateFiles(std::span<WriteFileOp> ops) {
 // one completed. No IOSQE_IO_LINK chain: a failing IORING_OP_FSYNC does not
 // break its link (measured on 6.18: the linked op still runs), and a rename
 // must never follow a failed fsync or close.
+// An unnamed file (tmp_name == nullptr) goes [fsync ->] linkat -> close
+// instead: the link needs the open fd. Its kRename step is the link.
 void UringBackend::LandFiles(std::span<LandOp> ops) {
   if (broken_) return PosixBackend::LandFiles(ops);
   StartBatch(ops.size(), kChain);
   io_uring* ring = ring_.get();
+  // Whether the link was made, so a failed close can take the name back.
+  std::vector<uint8_t> linked(ops.size(), 0);
 
+  auto after_fsync = [&](const LandOp& op) {
+    return op.tmp_name == nullptr && op.err == 0 ? kRename : kClose;
+  };
   auto next = [&](Slot& s) -> unsigned {
     LandOp& op = ops[s.index];
-    if (s.stage == kChain) s.stage = op.fsync ? kFsync : kClose;
-    if (s.stage == kRename && options_.sync_rename) {
+    if (s.stage == kChain) s.stage = op.fsync ? kFsync : after_fsync(op);
+    if (s.stage == kRename && op.tmp_name == nullptr &&
+        !LinkUnnamedByEmptyPath()) {
+      // The /proc/self/fd fallback: a plain syscall (rare: not root on an
+      // older kernel).
+      op.err = LinkUnnamed(op.fd, op.dirfd, op.final_name);
+      if (op.err != 0) op.failed_op = "link";
+      linked[s.index] = op.err == 0;
+      s.stage = kClose;
+    }
+    if (s.stage == kRename && op.tmp_name != nullptr && options_.sync_rename) {
       if (::renameat(op.dirfd, op.tmp_name, op.dirfd, op.final_name) != 0) {
         op.err = errno;
         op.failed_op = "rename";
@@ -428,6 +451,9 @@ void UringBackend::LandFiles(std::span<LandOp> ops) {
       io_uring_prep_fsync(sqe, op.fd, 0);
     } else if (s.stage == kClose) {
       io_uring_prep_close(sqe, op.fd);
+    } else if (op.tmp_name == nullptr) {
+      io_uring_prep_linkat(sqe, op.fd, "", op.dirfd, op.final_name,
+                           AT_EMPTY_PATH);
     } else {
       io_uring_prep_renameat(sqe, op.dirfd, op.tmp_name, op.dirfd,
                              op.final_name, 0);
@@ -440,7 +466,7 @@ void UringBackend::LandFiles(std::span<LandOp> ops) {
         op.err = -res;
         op.failed_op = "fsync";
       }
-      s.stage = kClose;  // closed either way
+      s.stage = after_fsync(op);  // closed either way
       return true;
     }
     if (tag == kClose) {
@@ -451,11 +477,32 @@ void UringBackend::LandFiles(std::span<LandOp> ops) {
         op.failed_op = "close";
       }
       op.fd = -1;
+      if (op.tmp_name == nullptr) {  // unnamed: already linked (or failed)
+        if (linked[s.index] && op.err != 0)
+          (void)::unlinkat(op.dirfd, op.final_name, 0);
+        s.stage = kDone;
+        return false;
+      }
       if (op.err != 0) {
         s.stage = kDone;
         return false;
       }
       s.stage = kRename;
+      return true;
+    }
+    if (op.tmp_name == nullptr) {  // kRename of an unnamed file: the link
+      if (res == -ENOENT && LinkUnnamedByEmptyPath()) {
+        // Refused for want of CAP_DAC_READ_SEARCH (or the directory went
+        // away): LinkUnnamed retries through /proc and remembers.
+        res = -LinkUnnamed(op.fd, op.dirfd, op.final_name);
+      }
+      if (res < 0) {
+        op.err = -res;
+        op.failed_op = "link";
+      } else {
+        linked[s.index] = 1;
+      }
+      s.stage = kClose;
       return true;
     }
     if (res < 0) {  // kRename
@@ -473,9 +520,10 @@ void UringBackend::LandFiles(std::span<LandOp> ops) {
       LandOp& op = ops[s.index];
       if (op.fd >= 0) ::close(op.fd);  // never landed: the data is unsure
       op.fd = -1;
+      if (linked[s.index]) (void)::unlinkat(op.dirfd, op.final_name, 0);
       if (op.err == 0) {
         op.err = -r;
-        op.failed_op = s.stage == kRename  ? "rename"
+        op.failed_op = s.stage == kRename  ? (op.tmp_name ? "rename" : "link")
                        : s.stage == kFsync ? "fsync"
                                            : "close";
       }
@@ -558,7 +606,7 @@ bool ProbeUring(std::string* why) {
       {IORING_OP_OPENAT, "OPENAT"}, {IORING_OP_READ, "READ"},
       {IORING_OP_WRITE, "WRITE"},   {IORING_OP_CLOSE, "CLOSE"},
       {IORING_OP_RENAMEAT, "RENAMEAT"}, {IORING_OP_STATX, "STATX"},
-      {IORING_OP_FSYNC, "FSYNC"},
+      {IORING_OP_FSYNC, "FSYNC"},   {IORING_OP_LINKAT, "LINKAT"},
   };
   for (const auto& n : needed) {
     if (!io_uring_opcode_supported(probe, n.op)) {

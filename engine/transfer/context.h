@@ -114,6 +114,10 @@ class Context {
   std::atomic<bool> partial{false};
   std::atomic<bool> vanished{false};
   std::atomic<bool> max_delete_hit{false};
+  // New small files are created unnamed (O_TMPFILE) and linked into place:
+  // one directory entry instead of a temporary's plus a rename. Cleared when
+  // the file system or kernel refuses, and the named temporaries take over.
+  std::atomic<bool> unnamed_ok{true};
 
  private:
   SyncEvents& events_;

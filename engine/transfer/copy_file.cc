@@ -3,9 +3,13 @@
 // io_uring backend); large and sparse files are copied one at a time with
 // reflink, copy_file_range or read/write, keeping holes.
 //
-// Every copy lands as DST/.~ferry.<name>.<suffix>, gets its metadata, and is
-// renamed over the final name only when the source did not change meanwhile
-// (identity, size and mtime checked after the data was read).
+// Every copy is written to a file no reader can see under the final name,
+// gets its metadata, and lands only when the source did not change meanwhile
+// (identity, size and mtime checked after the data was read): a new small
+// file is created unnamed (O_TMPFILE) and linked as its name; anything else
+// is written as DST/.~ferry.<name>.<suffix> and renamed over the final name.
+#include <cerrno>
+#include <cstring>
 #include <algorithm>
 #include <memory>
 
@@ -253,6 +257,7 @@ void CopySmallBatch(Context& ctx, DirNode& node, DirFds& fds,
   io.ReadFiles(rops);
 
   std::vector<uint32_t> retry;
+  std::vector<uint32_t> fallback;  // redone one by one with a named temporary
   std::vector<size_t> good;
   for (size_t k = 0; k < n; ++k) {
     uint32_t i = idx[k];
@@ -272,13 +277,19 @@ void CopySmallBatch(Context& ctx, DirNode& node, DirFds& fds,
     }
   }
 
+  // A name DST does not have is made by linking an unnamed file (never seen
+  // half written, nothing to clean up after a crash); one that exists is
+  // replaced by renaming a named temporary over it.
+  bool unnamed_ok = ctx.unnamed_ok.load(std::memory_order_relaxed);
   std::vector<std::string> tmps(good.size());
   std::vector<io::WriteFileOp> wops(good.size());
   for (size_t g = 0; g < good.size(); ++g) {
     const Entry& s = node.src[idx[good[g]]];
-    tmps[g] = ctx.TmpName(s.name);
+    bool unnamed = unnamed_ok && !(node.dst_exists && FindEntry(node.dst, s.name));
+    if (!unnamed) tmps[g] = ctx.TmpName(s.name);
     wops[g].dirfd = fds.dst.get();
-    wops[g].name = tmps[g].c_str();
+    wops[g].name = unnamed ? nullptr : tmps[g].c_str();
+    wops[g].final_name = s.name.c_str();
     wops[g].mode = s.perms() & 0777;
     wops[g].data = rops[good[g]].buf;
     wops[g].len = s.size;
@@ -292,8 +303,17 @@ void CopySmallBatch(Context& ctx, DirNode& node, DirFds& fds,
     uint32_t i = idx[good[g]];
     const Entry& s = node.src[i];
     std::string rel = node.Join(s.name);
+    bool unnamed = wops[g].name == nullptr;
     if (wops[g].err) {
-      if (wops[g].err != EEXIST) (void)io.UnlinkAt(fds.dst.get(), tmps[g].c_str(), 0);
+      if (unnamed && (wops[g].err == EOPNOTSUPP || wops[g].err == EISDIR ||
+                      wops[g].err == EINVAL)) {
+        // No O_TMPFILE here: named temporaries from now on.
+        ctx.unnamed_ok.store(false, std::memory_order_relaxed);
+        fallback.push_back(i);
+        continue;
+      }
+      if (!unnamed && wops[g].err != EEXIST)
+        (void)io.UnlinkAt(fds.dst.get(), tmps[g].c_str(), 0);
       ctx.Error(PosixError(wops[g].failed_op, rel, wops[g].err));
       node.action[i] = Action::kFailed;
       continue;
@@ -304,7 +324,7 @@ void CopySmallBatch(Context& ctx, DirNode& node, DirFds& fds,
     if (st.ok()) st = ApplyMeta(io, ctx.meta, wops[g].fd, nullptr, s, sx, ds);
     if (!st.ok()) {
       ::close(wops[g].fd);
-      (void)io.UnlinkAt(fds.dst.get(), tmps[g].c_str(), 0);
+      if (!unnamed) (void)io.UnlinkAt(fds.dst.get(), tmps[g].c_str(), 0);
       ctx.Error(PathError(rel, st));
       node.action[i] = Action::kFailed;
       continue;
@@ -312,7 +332,7 @@ void CopySmallBatch(Context& ctx, DirNode& node, DirFds& fds,
     io::LandOp op;
     op.fd = wops[g].fd;
     op.dirfd = fds.dst.get();
-    op.tmp_name = tmps[g].c_str();
+    op.tmp_name = wops[g].name;
     op.final_name = s.name.c_str();
     op.fsync = ctx.opt.fsync;
     lops.push_back(op);
@@ -324,7 +344,23 @@ void CopySmallBatch(Context& ctx, DirNode& node, DirFds& fds,
     uint32_t i = idx[good[g]];
     const Entry& s = node.src[i];
     if (lops[l].err) {
-      (void)io.UnlinkAt(fds.dst.get(), tmps[g].c_str(), 0);
+      if (lops[l].tmp_name == nullptr) {
+        if (lops[l].err == EEXIST) {
+          // Created on DST by someone else since the scan: replace it the
+          // usual way, as rsync would.
+          fallback.push_back(i);
+          continue;
+        }
+        if (lops[l].err == ENOENT && std::strcmp(lops[l].failed_op, "link") == 0) {
+          // No /proc to link through (and no CAP_DAC_READ_SEARCH): named
+          // temporaries from now on. A vanished directory fails again there.
+          ctx.unnamed_ok.store(false, std::memory_order_relaxed);
+          fallback.push_back(i);
+          continue;
+        }
+      } else {
+        (void)io.UnlinkAt(fds.dst.get(), tmps[g].c_str(), 0);
+      }
       ctx.Error(PosixError(lops[l].failed_op, node.Join(s.name), lops[l].err));
       node.action[i] = Action::kFailed;
       continue;
@@ -338,6 +374,7 @@ void CopySmallBatch(Context& ctx, DirNode& node, DirFds& fds,
     ctx.Warn("file changed while being read, retrying: " + node.Join(node.src[i].name));
     CopyOne(ctx, node, fds, i, content_differs);
   }
+  for (uint32_t i : fallback) CopyOne(ctx, node, fds, i, content_differs);
 }
 
 Result<Hash128> HashFile(io::IoBackend& io, int dirfd, const char* name) {

@@ -11,6 +11,7 @@
 #include <cstring>
 #include <memory>
 #include <span>
+#include <filesystem>
 #include <string>
 #include <vector>
 
@@ -38,6 +39,13 @@ std::string Content(size_t i, size_t len) {
 }
 
 bool FdOpen(int fd) { return ::fcntl(fd, F_GETFD) != -1; }
+
+std::vector<std::string> ListDir(const std::string& dir) {
+  std::vector<std::string> names;
+  for (const auto& e : std::filesystem::directory_iterator(dir))
+    names.push_back(e.path().filename().string());
+  return names;
+}
 
 struct Param {
   const char* name;
@@ -338,6 +346,89 @@ TEST_P(BackendTest, LandFilesCloseAndRenameErrors) {
   EXPECT_STREQ(ops[1].failed_op, "close");
   EXPECT_TRUE(Exists(dir_ / "present"));
   EXPECT_FALSE(Exists(dir_ / "dst2"));
+}
+
+// --- unnamed files (O_TMPFILE) ----------------------------------------------------
+
+// Creates unnamed files and links them, through AT_EMPTY_PATH and through
+// /proc/self/fd: nothing is visible before the link, the data and mode land.
+TEST_P(BackendTest, UnnamedFilesLandByLink) {
+  for (bool by_empty_path : {true, false}) {
+    SetLinkUnnamedByEmptyPath(by_empty_path);
+    constexpr size_t kN = 300;
+    std::vector<std::string> fin, data;
+    for (size_t i = 0; i < kN; ++i) {
+      fin.push_back((by_empty_path ? "e" : "p") + std::to_string(i));
+      data.push_back(Content(i, (i * 53) % 5000));
+    }
+    std::vector<WriteFileOp> w(kN);
+    for (size_t i = 0; i < kN; ++i) {
+      w[i].dirfd = dirfd_;
+      w[i].name = nullptr;
+      w[i].final_name = fin[i].c_str();
+      w[i].mode = 0640;
+      w[i].data = reinterpret_cast<const std::byte*>(data[i].data());
+      w[i].len = data[i].size();
+    }
+    backend_->CreateFiles(w);
+    if (w[0].err == EOPNOTSUPP) GTEST_SKIP() << "no O_TMPFILE on this file system";
+    // Written but unnamed: the directory is still empty.
+    EXPECT_EQ(ListDir(dir_.path()).size(), by_empty_path ? 0u : kN);
+    std::vector<LandOp> l(kN);
+    for (size_t i = 0; i < kN; ++i) {
+      ASSERT_EQ(w[i].err, 0) << fin[i] << " " << w[i].failed_op;
+      l[i].fd = w[i].fd;
+      l[i].dirfd = dirfd_;
+      l[i].tmp_name = nullptr;
+      l[i].final_name = fin[i].c_str();
+      l[i].fsync = (i % 100) == 0;
+    }
+    backend_->LandFiles(l);
+    for (size_t i = 0; i < kN; ++i) {
+      ASSERT_EQ(l[i].err, 0) << fin[i] << " " << l[i].failed_op;
+      EXPECT_EQ(l[i].fd, -1);
+      EXPECT_FALSE(FdOpen(w[i].fd)) << "fd of " << fin[i] << " left open";
+      ASSERT_EQ(ReadFile(dir_ / fin[i]), data[i]) << fin[i];
+      EXPECT_EQ(LStat(dir_ / fin[i]).st_mode & 07777, 0640u);
+      EXPECT_EQ(LStat(dir_ / fin[i]).st_nlink, 1u);
+    }
+  }
+  SetLinkUnnamedByEmptyPath(true);
+  EXPECT_EQ(ListDir(dir_.path()).size(), 600u) << "a temporary was left behind";
+}
+
+// A link never replaces: the name made by someone else meanwhile survives,
+// the unnamed file's fd is closed and nothing else appears.
+TEST_P(BackendTest, UnnamedLinkNeverReplaces) {
+  WriteFile(dir_ / "taken", "theirs");
+  ASSERT_EQ(::symlink("nowhere", (dir_ / "dangling").c_str()), 0);
+  std::string data = "ours";
+  std::vector<WriteFileOp> w(2);
+  const char* names[] = {"taken", "dangling"};
+  for (size_t i = 0; i < 2; ++i) {
+    w[i].dirfd = dirfd_;
+    w[i].final_name = names[i];
+    w[i].data = reinterpret_cast<const std::byte*>(data.data());
+    w[i].len = data.size();
+  }
+  backend_->CreateFiles(w);
+  if (w[0].err == EOPNOTSUPP) GTEST_SKIP() << "no O_TMPFILE on this file system";
+  std::vector<LandOp> l(2);
+  for (size_t i = 0; i < 2; ++i) {
+    ASSERT_EQ(w[i].err, 0);
+    l[i].fd = w[i].fd;
+    l[i].dirfd = dirfd_;
+    l[i].final_name = names[i];
+  }
+  backend_->LandFiles(l);
+  for (size_t i = 0; i < 2; ++i) {
+    EXPECT_EQ(l[i].err, EEXIST) << names[i];
+    EXPECT_STREQ(l[i].failed_op, "link");
+    EXPECT_FALSE(FdOpen(w[i].fd));
+  }
+  EXPECT_EQ(ReadFile(dir_ / "taken"), "theirs");
+  EXPECT_FALSE(Exists(dir_ / "nowhere"));
+  EXPECT_EQ(ListDir(dir_.path()).size(), 2u);
 }
 
 // --- OpenBeneath --------------------------------------------------------------

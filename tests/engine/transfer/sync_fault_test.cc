@@ -263,6 +263,18 @@ TEST_F(FaultTest, NoSpaceWritingOneFileLeavesNothingTorn) {
   EXPECT_EQ(Join(Temporaries(dst_)), "");
 }
 
+// A file system without O_TMPFILE (EOPNOTSUPP on the unnamed create): new
+// files land through named temporaries instead, with no error and nothing
+// left behind.
+TEST_F(FaultTest, NoUnnamedFilesFallsBackToNamedTemporaries) {
+  PrepareVictims(src_, dst_);
+  AddBystanders();
+  auto run = Sync(WithFaults({{"create_unnamed", "", EOPNOTSUPP, 0}}));
+  ASSERT_TRUE(run->clean()) << run->Dump();
+  EXPECT_EQ(TreeDiff(src_, dst_), "");
+  EXPECT_EQ(Join(Temporaries(dst_)), "");
+}
+
 TEST_F(FaultTest, NoSpaceWritingALargeFileLeavesNothingTorn) {
   // Only large files and entries without data, so an unnamed "write" fault
   // hits exactly the large-file path.
