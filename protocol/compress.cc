@@ -80,7 +80,9 @@ Status Decompressor::DecompressMessage(std::span<const std::byte> compressed,
     }
     if (o.pos == o.size) {
       // Output buffer full: zstd may hold more; grow up to the cap.
-      out->resize(std::min(cap, out->size() * 2));
+      const size_t grown = std::min(cap, out->size() * 2);
+      out->reserve(grown);  // exact: never beyond the cap
+      out->resize(grown);
       o.dst = out->data();
       o.size = out->size();
       continue;
