@@ -1,0 +1,589 @@
+#include "protocol/codec_v1.h"
+
+#include <limits>
+#include <string>
+#include <type_traits>
+
+#include "engine/delta/signature.h"
+#include "protocol/frame.h"
+#include "protocol/path_check.h"
+#include "protocol/wire_format.h"
+
+namespace ferry::protocol {
+
+namespace {
+
+constexpr uint32_t kU32Max = std::numeric_limits<uint32_t>::max();
+constexpr uint64_t kMaxWindow = uint64_t{1} << 40;
+constexpr int kMaxCompressLevel = 19;
+
+// SessionOptions.flags bits beyond the preserve bits (PROTOCOL.md).
+constexpr uint64_t kOptHardLinks = uint64_t{1} << 8;
+constexpr uint64_t kOptXattrs = uint64_t{1} << 9;
+constexpr uint64_t kOptAcls = uint64_t{1} << 10;
+constexpr uint64_t kOptNumericIds = uint64_t{1} << 11;
+constexpr uint64_t kOptDelete = uint64_t{1} << 12;
+constexpr uint64_t kOptKnown = kPreserveKnownMask | kOptHardLinks | kOptXattrs |
+                               kOptAcls | kOptNumericIds | kOptDelete;
+
+// FileEntry.flags bits.
+constexpr uint64_t kEntUser = 1u << 0;
+constexpr uint64_t kEntGroup = 1u << 1;
+constexpr uint64_t kEntAtime = 1u << 2;
+constexpr uint64_t kEntLeader = 1u << 3;
+constexpr uint64_t kEntXattrs = 1u << 4;
+constexpr uint64_t kEntKnown = (1u << 5) - 1;
+
+bool IsAclName(const std::string& name) {
+  return name.rfind("system.posix_acl_", 0) == 0;
+}
+
+bool HasNul(const std::string& s) { return s.find('\0') != std::string::npos; }
+
+// --- encoders ------------------------------------------------------------------
+
+void PutOptions(Writer& w, const SessionOptions& o) {
+  uint64_t flags = o.preserve & kPreserveKnownMask;
+  if (o.hard_links) flags |= kOptHardLinks;
+  if (o.xattrs) flags |= kOptXattrs;
+  if (o.acls) flags |= kOptAcls;
+  if (o.numeric_ids) flags |= kOptNumericIds;
+  if (o.del) flags |= kOptDelete;
+  w.Varint(flags);
+  w.U8(static_cast<uint8_t>(o.checksum));
+  w.U8(static_cast<uint8_t>(o.compression));
+  w.Signed(o.compress_level);
+  w.U8(static_cast<uint8_t>(o.block_rule));
+  w.Varint(o.fixed_block_size);
+  w.Varint(o.max_frame);
+  w.Varint(o.window);
+}
+
+void PutEntry(Writer& w, const FileEntry& e) {
+  uint64_t flags = 0;
+  if (!e.user_name.empty()) flags |= kEntUser;
+  if (!e.group_name.empty()) flags |= kEntGroup;
+  if (e.has_atime) flags |= kEntAtime;
+  if (e.link_leader) flags |= kEntLeader;
+  if (!e.xattrs.empty()) flags |= kEntXattrs;
+  w.Varint(flags);
+  w.String(e.path);
+  w.U8(static_cast<uint8_t>(e.kind));
+  w.Varint(e.perms);
+  w.Varint(e.uid);
+  w.Varint(e.gid);
+  if (flags & kEntUser) w.String(e.user_name);
+  if (flags & kEntGroup) w.String(e.group_name);
+  if (e.kind == FileKind::kRegular) w.Varint(e.size);
+  w.Signed(e.mtime_sec);
+  w.Varint(e.mtime_nsec);
+  if (flags & kEntAtime) {
+    w.Signed(e.atime_sec);
+    w.Varint(e.atime_nsec);
+  }
+  if (e.kind == FileKind::kCharDevice || e.kind == FileKind::kBlockDevice) w.Varint(e.rdev);
+  if (e.kind == FileKind::kSymlink) w.String(e.symlink_target);
+  if (flags & kEntLeader) w.Varint(*e.link_leader);
+  if (flags & kEntXattrs) {
+    w.Varint(e.xattrs.size());
+    for (const Xattr& x : e.xattrs) {
+      w.String(x.name);
+      w.String(x.value);
+    }
+  }
+}
+
+struct EncodeVisitor {
+  Writer& w;
+  Status operator()(const Hello&) const {
+    return InvalidArgument("Hello is encoded by the handshake, not the codec");
+  }
+  Status operator()(const SessionOptions& o) const {
+    PutOptions(w, o);
+    return Status::Ok();
+  }
+  Status operator()(const OptionsAck& a) const {
+    PutOptions(w, a.options);
+    return Status::Ok();
+  }
+  Status operator()(const FileEntry& e) const {
+    PutEntry(w, e);
+    return Status::Ok();
+  }
+  Status operator()(const FileListEnd& m) const {
+    w.Varint(m.count);
+    return Status::Ok();
+  }
+  Status operator()(const FileRequest& m) const {
+    w.Varint(m.file_index);
+    w.U8(m.delta ? 1 : 0);
+    return Status::Ok();
+  }
+  Status operator()(const SignatureHeader& m) const {
+    w.Varint(m.file_index);
+    w.Varint(m.file_size);
+    w.Varint(m.block_size);
+    w.Varint(m.strong_len);
+    w.Varint(m.block_count);
+    return Status::Ok();
+  }
+  Status operator()(const SignatureBlocks& m) const {
+    if (m.strong.size() != m.weak.size() * m.strong_len) {
+      return InvalidArgument("SignatureBlocks: strong sums do not match weak count");
+    }
+    w.Varint(m.file_index);
+    w.Varint(m.first_block);
+    w.Varint(m.strong_len);
+    w.Varint(m.weak.size());
+    for (uint32_t x : m.weak) w.FixedLE(x, 4);
+    w.Raw(std::as_bytes(std::span(m.strong)));
+    return Status::Ok();
+  }
+  Status operator()(const FileData& m) const {
+    w.Varint(m.file_index);
+    w.Varint(m.offset);
+    w.Raw(m.data);
+    return Status::Ok();
+  }
+  Status operator()(const DeltaOps& m) const {
+    w.Varint(m.file_index);
+    w.Varint(m.ops.size());
+    for (const delta::DeltaOp& op : m.ops) {
+      if (op.length == 0 || op.length >= (uint64_t{1} << 62)) {
+        return InvalidArgument("DeltaOps: op length " + std::to_string(op.length) +
+                               " cannot be encoded");
+      }
+      const bool copy = op.kind == delta::OpKind::kCopy;
+      w.Varint(op.length << 1 | (copy ? 1 : 0));
+      if (copy) w.Varint(op.old_offset);
+    }
+    w.Raw(m.literals);
+    return Status::Ok();
+  }
+  Status operator()(const FileDone& m) const {
+    w.Varint(m.file_index);
+    w.Varint(m.size);
+    w.FixedLE(m.hash.lo, 8);
+    w.FixedLE(m.hash.hi, 8);
+    return Status::Ok();
+  }
+  Status operator()(const MetadataUpdate& m) const {
+    w.Varint(m.file_index);
+    PutEntry(w, m.entry);
+    return Status::Ok();
+  }
+  Status operator()(const DeleteRequest& m) const {
+    w.Varint(m.dir_index);
+    w.String(m.name);
+    return Status::Ok();
+  }
+  Status operator()(const Error& m) const {
+    w.U8(m.file_index ? 1 : 0);
+    if (m.file_index) w.Varint(*m.file_index);
+    w.U8(static_cast<uint8_t>(m.code));
+    w.String(m.path);
+    w.String(m.message);
+    return Status::Ok();
+  }
+  Status operator()(const EndOfPass& m) const {
+    w.Varint(m.pass);
+    w.Varint(m.files);
+    w.Varint(m.bytes);
+    return Status::Ok();
+  }
+  Status operator()(const Credit& m) const {
+    w.Varint(m.bytes);
+    return Status::Ok();
+  }
+  Status operator()(const Keepalive&) const { return Status::Ok(); }
+};
+
+// --- decoders ------------------------------------------------------------------
+
+Status GetBool(Reader& r, const char* field, bool* v) {
+  uint8_t b = 0;
+  RETURN_IF_ERROR(r.U8(field, &b));
+  if (b > 1) return r.Error(std::string(field) + " " + std::to_string(b) + " is not 0 or 1");
+  *v = b == 1;
+  return Status::Ok();
+}
+
+Status GetIndex(Reader& r, const char* field, uint32_t* v) {
+  return r.U32(field, kFileIndexMax, v);
+}
+
+Status GetOptions(Reader& r, SessionOptions* o) {
+  uint64_t flags = 0;
+  RETURN_IF_ERROR(r.Varint("flags", &flags));
+  if (flags & ~kOptKnown) {
+    return r.Error("flags has unknown bits 0x" + std::to_string(flags & ~kOptKnown));
+  }
+  o->preserve = static_cast<uint32_t>(flags & kPreserveKnownMask);
+  o->hard_links = flags & kOptHardLinks;
+  o->xattrs = flags & kOptXattrs;
+  o->acls = flags & kOptAcls;
+  o->numeric_ids = flags & kOptNumericIds;
+  o->del = flags & kOptDelete;
+  uint8_t b = 0;
+  RETURN_IF_ERROR(r.U8("checksum", &b));
+  if (b > 1) return r.Error("checksum mode " + std::to_string(b) + " is unknown");
+  o->checksum = static_cast<ChecksumMode>(b);
+  RETURN_IF_ERROR(r.U8("compression", &b));
+  if (b > 1) return r.Error("compression " + std::to_string(b) + " is unknown");
+  o->compression = static_cast<Compression>(b);
+  int64_t level = 0;
+  RETURN_IF_ERROR(r.Signed("compress_level", &level));
+  if (o->compression == Compression::kZstd ? (level < 1 || level > kMaxCompressLevel)
+                                           : level != 0) {
+    return r.Error("compress_level " + std::to_string(level) + " is outside " +
+                   (o->compression == Compression::kZstd ? "1..19" : "0..0") +
+                   " for this compression");
+  }
+  o->compress_level = static_cast<int32_t>(level);
+  RETURN_IF_ERROR(r.U8("block_rule", &b));
+  if (b > 1) return r.Error("block_rule " + std::to_string(b) + " is unknown");
+  o->block_rule = static_cast<BlockRule>(b);
+  RETURN_IF_ERROR(r.U32("fixed_block_size", kBlockSizeMax, &o->fixed_block_size));
+  if ((o->block_rule == BlockRule::kFixed) != (o->fixed_block_size != 0)) {
+    return r.Error("fixed_block_size " + std::to_string(o->fixed_block_size) +
+                   " does not fit block_rule " + std::to_string(b));
+  }
+  RETURN_IF_ERROR(r.U32("max_frame", kU32Max, &o->max_frame));
+  if (o->max_frame < kMinMaxFrame || o->max_frame > kMaxMaxFrame) {
+    return r.Error("max_frame " + std::to_string(o->max_frame) + " is outside " +
+                   std::to_string(kMinMaxFrame) + ".." + std::to_string(kMaxMaxFrame));
+  }
+  RETURN_IF_ERROR(r.VarintMax("window", kMaxWindow, &o->window));
+  if (o->window < o->max_frame) {
+    return r.Error("window " + std::to_string(o->window) +
+                   " is smaller than max_frame " + std::to_string(o->max_frame));
+  }
+  return Status::Ok();
+}
+
+Status GetOwnerName(Reader& r, const char* field, std::string* s) {
+  RETURN_IF_ERROR(r.String(field, kOwnerNameMax, s));
+  if (s->empty()) return r.Error(std::string(field) + " is flagged but empty");
+  for (char c : *s) {
+    if (static_cast<unsigned char>(c) < 0x20 || c == 0x7f || c == ':' || c == '/') {
+      return r.Error(std::string(field) + " " + QuotePath(*s) +
+                     " contains a control character, ':' or '/'");
+    }
+  }
+  return Status::Ok();
+}
+
+Status GetEntry(Reader& r, const DecodeLimits& limits, FileEntry* e) {
+  uint64_t flags = 0;
+  RETURN_IF_ERROR(r.Varint("flags", &flags));
+  if (flags & ~kEntKnown) return r.Error("flags has unknown bits");
+  RETURN_IF_ERROR(r.String("path", kPathMax - 1, &e->path));
+  if (e->path != ".") RETURN_IF_ERROR(CheckWirePath(e->path, "path"));
+  uint8_t kind = 0;
+  RETURN_IF_ERROR(r.U8("kind", &kind));
+  if (kind < 1 || kind > 7) return r.Error("kind " + std::to_string(kind) + " is unknown");
+  e->kind = static_cast<FileKind>(kind);
+  RETURN_IF_ERROR(r.U32("perms", 07777, &e->perms));
+  RETURN_IF_ERROR(r.U32("uid", kU32Max, &e->uid));
+  RETURN_IF_ERROR(r.U32("gid", kU32Max, &e->gid));
+  if (flags & kEntUser) RETURN_IF_ERROR(GetOwnerName(r, "user_name", &e->user_name));
+  if (flags & kEntGroup) RETURN_IF_ERROR(GetOwnerName(r, "group_name", &e->group_name));
+  if (e->kind == FileKind::kRegular) RETURN_IF_ERROR(r.Varint("size", &e->size));
+  RETURN_IF_ERROR(r.Signed("mtime_sec", &e->mtime_sec));
+  RETURN_IF_ERROR(r.U32("mtime_nsec", 999999999, &e->mtime_nsec));
+  if (flags & kEntAtime) {
+    if (!limits.atimes) return r.Error("atime sent but --atimes was not negotiated");
+    e->has_atime = true;
+    RETURN_IF_ERROR(r.Signed("atime_sec", &e->atime_sec));
+    RETURN_IF_ERROR(r.U32("atime_nsec", 999999999, &e->atime_nsec));
+  }
+  if (e->kind == FileKind::kCharDevice || e->kind == FileKind::kBlockDevice) {
+    RETURN_IF_ERROR(r.Varint("rdev", &e->rdev));
+  }
+  if (e->kind == FileKind::kSymlink) {
+    RETURN_IF_ERROR(r.String("symlink_target", kPathMax - 1, &e->symlink_target));
+    if (e->symlink_target.empty()) return r.Error("symlink_target is empty");
+    if (HasNul(e->symlink_target)) {
+      return r.Error("symlink_target " + QuotePath(e->symlink_target) +
+                     " contains a NUL byte");
+    }
+  }
+  if (flags & kEntLeader) {
+    if (!limits.hard_links) {
+      return r.Error("hard-link leader sent but hard links (-H) were not negotiated");
+    }
+    if (e->kind != FileKind::kRegular) {
+      return r.Error("hard-link leader sent for a non-regular file");
+    }
+    uint32_t leader = 0;
+    RETURN_IF_ERROR(GetIndex(r, "link_leader", &leader));
+    e->link_leader = leader;
+  }
+  if (flags & kEntXattrs) {
+    if (!limits.xattrs && !limits.acls) {
+      return r.Error("xattrs sent but neither xattrs (-X) nor ACLs (-A) were negotiated");
+    }
+    uint64_t count = 0;
+    RETURN_IF_ERROR(r.VarintMax("xattr count", kXattrsPerEntryMax, &count));
+    // Each xattr takes at least two length bytes.
+    if (count == 0 || count > r.remaining() / 2) {
+      return r.Error("xattr count " + std::to_string(count) + " does not fit the " +
+                     std::to_string(r.remaining()) + " remaining bytes");
+    }
+    e->xattrs.resize(count);
+    for (Xattr& x : e->xattrs) {
+      RETURN_IF_ERROR(r.String("xattr name", kXattrNameMax, &x.name));
+      RETURN_IF_ERROR(r.String("xattr value", kXattrValueMax, &x.value));
+      if (x.name.empty() || HasNul(x.name)) {
+        return r.Error("xattr name " + QuotePath(x.name) + " is empty or contains NUL");
+      }
+      const bool acl = IsAclName(x.name);
+      if (acl && !limits.acls) {
+        return r.Error("ACL " + QuotePath(x.name) + " sent but ACLs (-A) were not negotiated");
+      }
+      if (!acl && !limits.xattrs) {
+        return r.Error("xattr " + QuotePath(x.name) +
+                       " sent but xattrs (-X) were not negotiated");
+      }
+    }
+  }
+  return Status::Ok();
+}
+
+Result<Message> DecodeBody(uint8_t tag, Reader& r, const DecodeLimits& limits) {
+  switch (static_cast<MsgType>(tag)) {
+    case MsgType::kHello:
+      return r.Error("Hello is only valid as the first frame");
+    case MsgType::kOptions: {
+      SessionOptions o;
+      RETURN_IF_ERROR(GetOptions(r, &o));
+      return Message(o);
+    }
+    case MsgType::kOptionsAck: {
+      OptionsAck a;
+      RETURN_IF_ERROR(GetOptions(r, &a.options));
+      return Message(a);
+    }
+    case MsgType::kFileEntry: {
+      FileEntry e;
+      RETURN_IF_ERROR(GetEntry(r, limits, &e));
+      return Message(std::move(e));
+    }
+    case MsgType::kFileListEnd: {
+      FileListEnd m;
+      RETURN_IF_ERROR(r.VarintMax("count", uint64_t{kFileIndexMax} + 1, &m.count));
+      return Message(m);
+    }
+    case MsgType::kFileRequest: {
+      FileRequest m;
+      RETURN_IF_ERROR(GetIndex(r, "file_index", &m.file_index));
+      RETURN_IF_ERROR(GetBool(r, "delta", &m.delta));
+      return Message(m);
+    }
+    case MsgType::kSignatureHeader: {
+      SignatureHeader m;
+      RETURN_IF_ERROR(GetIndex(r, "file_index", &m.file_index));
+      RETURN_IF_ERROR(r.Varint("file_size", &m.file_size));
+      RETURN_IF_ERROR(r.U32("block_size", kBlockSizeMax, &m.block_size));
+      RETURN_IF_ERROR(r.U32("strong_len", kU32Max, &m.strong_len));
+      RETURN_IF_ERROR(r.Varint("block_count", &m.block_count));
+      if (m.block_size == 0) {
+        return r.Error("block_size is 0 (with block_count " +
+                       std::to_string(m.block_count) + ")");
+      }
+      if (m.strong_len == 0 || m.strong_len > kStrongLenMax) {
+        return r.Error("strong_len " + std::to_string(m.strong_len) +
+                       " is outside 1.." + std::to_string(kStrongLenMax) +
+                       " (the negotiated XXH3-128 sum)");
+      }
+      if (m.block_count > kSignatureBlocksMax) {
+        return r.Error("block_count " + std::to_string(m.block_count) + " exceeds " +
+                       std::to_string(kSignatureBlocksMax));
+      }
+      const uint64_t implied = delta::BlockCount(m.file_size, m.block_size);
+      if (implied != m.block_count) {
+        return r.Error("block_count " + std::to_string(m.block_count) +
+                       " does not match file_size " + std::to_string(m.file_size) +
+                       " / block_size " + std::to_string(m.block_size) + " (" +
+                       std::to_string(implied) + " blocks)");
+      }
+      return Message(m);
+    }
+    case MsgType::kSignatureBlocks: {
+      SignatureBlocks m;
+      RETURN_IF_ERROR(GetIndex(r, "file_index", &m.file_index));
+      RETURN_IF_ERROR(r.VarintMax("first_block", kSignatureBlocksMax, &m.first_block));
+      RETURN_IF_ERROR(r.U32("strong_len", kU32Max, &m.strong_len));
+      if (m.strong_len == 0 || m.strong_len > kStrongLenMax) {
+        return r.Error("strong_len " + std::to_string(m.strong_len) +
+                       " is outside 1.." + std::to_string(kStrongLenMax) +
+                       " (the negotiated XXH3-128 sum)");
+      }
+      uint64_t count = 0;
+      RETURN_IF_ERROR(r.Varint("count", &count));
+      const uint64_t per_block = 4 + m.strong_len;
+      // Division first: count * per_block cannot overflow past this check.
+      if (count > r.remaining() / per_block || count * per_block != r.remaining()) {
+        return r.Error("count " + std::to_string(count) + " blocks of " +
+                       std::to_string(per_block) + " bytes do not match the " +
+                       std::to_string(r.remaining()) + " remaining bytes");
+      }
+      if (count > kSignatureBlocksMax - m.first_block) {
+        return r.Error("blocks end past " + std::to_string(kSignatureBlocksMax));
+      }
+      m.weak.resize(count);
+      for (uint32_t& x : m.weak) {
+        uint64_t v = 0;
+        RETURN_IF_ERROR(r.FixedLE("weak sum", 4, &v));
+        x = static_cast<uint32_t>(v);
+      }
+      std::span<const std::byte> strong;
+      RETURN_IF_ERROR(r.Raw("strong sums", count * m.strong_len, &strong));
+      const auto* s = reinterpret_cast<const uint8_t*>(strong.data());
+      m.strong.assign(s, s + strong.size());
+      return Message(std::move(m));
+    }
+    case MsgType::kFileData: {
+      FileData m;
+      RETURN_IF_ERROR(GetIndex(r, "file_index", &m.file_index));
+      RETURN_IF_ERROR(r.Varint("offset", &m.offset));
+      std::span<const std::byte> data;
+      RETURN_IF_ERROR(r.Raw("data", r.remaining(), &data));
+      if (data.size() > std::numeric_limits<uint64_t>::max() - m.offset) {
+        return r.Error("offset " + std::to_string(m.offset) + " + data overflows");
+      }
+      m.data.assign(data.begin(), data.end());
+      return Message(std::move(m));
+    }
+    case MsgType::kDeltaOps: {
+      DeltaOps m;
+      RETURN_IF_ERROR(GetIndex(r, "file_index", &m.file_index));
+      uint64_t count = 0;
+      RETURN_IF_ERROR(r.Varint("op_count", &count));
+      if (count > r.remaining()) {  // every op takes at least one byte
+        return r.Error("op_count " + std::to_string(count) + " exceeds the " +
+                       std::to_string(r.remaining()) + " remaining bytes");
+      }
+      m.ops.reserve(count);
+      uint64_t literal_total = 0;
+      for (uint64_t i = 0; i < count; ++i) {
+        uint64_t tagged = 0;
+        RETURN_IF_ERROR(r.Varint("op length", &tagged));
+        delta::DeltaOp op;
+        op.length = tagged >> 1;
+        if (op.length == 0) return r.Error("op " + std::to_string(i) + " has length 0");
+        if (tagged & 1) {
+          op.kind = delta::OpKind::kCopy;
+          RETURN_IF_ERROR(r.Varint("copy offset", &op.old_offset));
+          if (op.old_offset > std::numeric_limits<uint64_t>::max() - op.length) {
+            return r.Error("op " + std::to_string(i) + " copy offset " +
+                           std::to_string(op.old_offset) + " + length overflows");
+          }
+        } else {
+          op.kind = delta::OpKind::kLiteral;
+          if (op.length > r.remaining() || literal_total > r.remaining() - op.length) {
+            return r.Error("op " + std::to_string(i) + " literal length " +
+                           std::to_string(op.length) + " exceeds the remaining bytes");
+          }
+          literal_total += op.length;
+        }
+        m.ops.push_back(op);
+      }
+      if (literal_total != r.remaining()) {
+        return r.Error("literal ops total " + std::to_string(literal_total) +
+                       " bytes but " + std::to_string(r.remaining()) + " follow");
+      }
+      std::span<const std::byte> lit;
+      RETURN_IF_ERROR(r.Raw("literals", r.remaining(), &lit));
+      m.literals.assign(lit.begin(), lit.end());
+      return Message(std::move(m));
+    }
+    case MsgType::kFileDone: {
+      FileDone m;
+      RETURN_IF_ERROR(GetIndex(r, "file_index", &m.file_index));
+      RETURN_IF_ERROR(r.Varint("size", &m.size));
+      RETURN_IF_ERROR(r.FixedLE("hash", 8, &m.hash.lo));
+      RETURN_IF_ERROR(r.FixedLE("hash", 8, &m.hash.hi));
+      return Message(m);
+    }
+    case MsgType::kMetadataUpdate: {
+      MetadataUpdate m;
+      RETURN_IF_ERROR(GetIndex(r, "file_index", &m.file_index));
+      RETURN_IF_ERROR(GetEntry(r, limits, &m.entry));
+      return Message(std::move(m));
+    }
+    case MsgType::kDeleteRequest: {
+      if (!limits.del) return r.Error("delete requested but --delete was not negotiated");
+      DeleteRequest m;
+      RETURN_IF_ERROR(GetIndex(r, "dir_index", &m.dir_index));
+      RETURN_IF_ERROR(r.String("name", kNameMax, &m.name));
+      RETURN_IF_ERROR(CheckWireName(m.name, "DeleteRequest: name"));
+      return Message(std::move(m));
+    }
+    case MsgType::kError: {
+      Error m;
+      bool has_index = false;
+      RETURN_IF_ERROR(GetBool(r, "has_file_index", &has_index));
+      if (has_index) {
+        uint32_t index = 0;
+        RETURN_IF_ERROR(GetIndex(r, "file_index", &index));
+        m.file_index = index;
+      }
+      uint8_t code = 0;
+      RETURN_IF_ERROR(r.U8("code", &code));
+      // An unknown code from a newer peer is still an error: kOther.
+      m.code = code > kWireErrorMax ? WireError::kOther : static_cast<WireError>(code);
+      RETURN_IF_ERROR(r.String("path", kPathMax - 1, &m.path));
+      RETURN_IF_ERROR(r.String("message", kErrorMessageMax, &m.message));
+      return Message(std::move(m));
+    }
+    case MsgType::kEndOfPass: {
+      EndOfPass m;
+      RETURN_IF_ERROR(r.U32("pass", kU32Max, &m.pass));
+      RETURN_IF_ERROR(r.Varint("files", &m.files));
+      RETURN_IF_ERROR(r.Varint("bytes", &m.bytes));
+      return Message(m);
+    }
+    case MsgType::kCredit: {
+      Credit m;
+      RETURN_IF_ERROR(r.VarintMax("bytes", kMaxWindow, &m.bytes));
+      if (m.bytes == 0) return r.Error("bytes is 0");
+      return Message(m);
+    }
+    case MsgType::kKeepalive:
+      return Message(Keepalive{});
+  }
+  return Corrupt("frame with unknown type " + TypeName(tag));
+}
+
+}  // namespace
+
+DecodeLimits LimitsFor(const SessionOptions& o) {
+  DecodeLimits l;
+  l.hard_links = o.hard_links;
+  l.xattrs = o.xattrs;
+  l.acls = o.acls;
+  l.atimes = (o.preserve & kPreserveAtimes) != 0;
+  l.del = o.del;
+  return l;
+}
+
+std::unique_ptr<Codec> MakeCodec(uint16_t version, const DecodeLimits& limits) {
+  if (version == 1) return std::make_unique<CodecV1>(limits);
+  return nullptr;
+}
+
+Status CodecV1::Encode(const Message& m, std::vector<std::byte>* payload) const {
+  Writer w(payload);
+  return std::visit(EncodeVisitor{w}, m);
+}
+
+Result<Message> CodecV1::Decode(uint8_t tag, std::span<const std::byte> payload) const {
+  if (!IsKnownType(tag)) return Corrupt("frame with unknown type " + TypeName(tag));
+  Reader r(payload, TypeName(tag));
+  ASSIGN_OR_RETURN(Message m, DecodeBody(tag, r, limits_));
+  RETURN_IF_ERROR(r.ExpectEnd());
+  return m;
+}
+
+}  // namespace ferry::protocol

@@ -1,0 +1,73 @@
+// Session-level checks of the file list that no single message can show
+// (the receiver calls Add once per FileEntry, in order, after the codec has
+// checked the fields; PROTOCOL.md "File list rules"):
+//
+//  - the path passes path_check.h; "." (the transfer root) only as entry 0,
+//    and only as a directory;
+//  - no path appears twice (in particular a second entry for a directory);
+//  - an entry's parent ("a/b" for "a/b/c") is an earlier entry of this list
+//    and a directory: a symlink or file sent first and then something
+//    "inside" it is refused (CVE-2024-12087 class);
+//  - a hard-link leader is an earlier regular file that is itself a leader,
+//    and only when -H was negotiated; xattrs/ACLs only when negotiated;
+//  - user/group names map to local ids; an unknown name keeps the numeric id
+//    from the wire but is never mapped to 0 (refused instead).
+// Later messages that name an entry go through CheckIndex, CheckRegular,
+// CheckDelete and CheckMetadataUpdate.
+//
+// Errors are kCorrupt with the entry index and the (escaped) path.
+// Memory: one hash-map node per entry (path + index + kind).
+// Thread safety: thread-compatible.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <unordered_map>
+#include <vector>
+
+#include "engine/base/status.h"
+#include "protocol/id_resolver.h"
+#include "protocol/messages.h"
+
+namespace ferry::protocol {
+
+struct LocalOwner {
+  uint32_t uid = 0;
+  uint32_t gid = 0;
+  bool operator==(const LocalOwner&) const = default;
+};
+
+class FileListValidator {
+ public:
+  // `resolver` must outlive the validator; used unless options.numeric_ids.
+  FileListValidator(const SessionOptions& options, const IdResolver* resolver)
+      : options_(options), resolver_(resolver) {}
+
+  // Accepts entry number size(); returns its local owner.
+  Result<LocalOwner> Add(const FileEntry& entry);
+
+  // The list ended: the count must equal the entries received.
+  Status Finish(const FileListEnd& end) const;
+
+  size_t size() const { return kinds_.size(); }
+
+  // `index` names an entry already received. `what` names the field.
+  Status CheckIndex(uint64_t index, const char* what) const;
+  // ... and that entry is a regular file (file data, requests, signatures).
+  Status CheckRegular(uint64_t index, const char* what) const;
+  Status CheckDelete(const DeleteRequest& request) const;
+  Status CheckMetadataUpdate(const MetadataUpdate& update) const;
+
+ private:
+  Status Refuse(const std::string& path, const std::string& why) const;
+  Status CheckOwnerNames(const FileEntry& e, LocalOwner* owner) const;
+
+  SessionOptions options_;
+  const IdResolver* resolver_;
+  std::unordered_map<std::string, uint32_t> index_of_;
+  std::vector<const std::string*> paths_;  // keys of index_of_ (stable)
+  std::vector<FileKind> kinds_;
+  std::vector<bool> is_leader_candidate_;  // regular files without a leader
+};
+
+}  // namespace ferry::protocol
