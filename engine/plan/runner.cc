@@ -331,7 +331,9 @@ class Runner {
   bool RunChain(const std::vector<const Step*>& chain, std::string* why) {
     for (size_t i = 0; i < chain.size(); ++i) {
       const Step& s = *chain[i];
-      if (Done(s)) {
+      // A forced dry run shows the whole phase again; a real forced run
+      // has reset the steps already.
+      if (!(o_.force && o_.dry_run) && Done(s)) {
         Note(s.id, "already done in an earlier run");
         continue;
       }
