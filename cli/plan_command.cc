@@ -1,0 +1,175 @@
+// `ferry plan check|show|run|status FILE`: migration plans (engine/plan,
+// format in engine/plan/PLAN_FORMAT.md). Reads the plan file, has the
+// engine parse, compile and run it, and renders the results.
+//
+// Exit codes: 0 success; 1 usage error or an invalid plan (every problem
+// printed as FILE:LINE:COL: message); 2 the state directory is locked by
+// another runner; 3 a wait phase is not over yet (run again later); 4 a
+// step failed (the message says which and why; cutover stops before the
+// switch); 5 the state cannot be read or written.
+#include <sys/stat.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <cstdio>
+#include <cstring>
+#include <fstream>
+#include <sstream>
+#include <string>
+
+#include "cli/commands.h"
+#include "engine/plan/compile.h"
+#include "engine/plan/parse.h"
+#include "engine/plan/runner.h"
+
+namespace ferry::cli {
+namespace {
+
+constexpr int kExitInvalid = 1;
+constexpr int kExitLocked = 2;
+constexpr int kExitWaiting = 3;
+constexpr int kExitFailed = 4;
+constexpr int kExitState = 5;
+
+struct PlanFlags {
+  std::string file;
+  std::string phase, account;
+  bool force = false, dry_run = false, itemize = false;
+};
+
+// Reads, parses and compiles FILE; prints every problem and returns false
+// when there is one.
+bool Load(const std::string& file, plan::StepGraph* g) {
+  std::ifstream in(file, std::ios::binary);
+  if (!in) {
+    std::fprintf(stderr, "ferry plan: open %s: %s\n", file.c_str(), std::strerror(errno));
+    return false;
+  }
+  std::stringstream ss;
+  ss << in.rdbuf();
+  std::vector<plan::Diagnostic> diags;
+  plan::Plan p = plan::ParsePlan(ss.str(), file, &diags);
+  if (diags.empty()) *g = plan::CompilePlan(p, &diags);
+  std::stable_sort(diags.begin(), diags.end(), [](const auto& a, const auto& b) {
+    return std::pair(a.pos.line, a.pos.column) < std::pair(b.pos.line, b.pos.column);
+  });
+  for (const plan::Diagnostic& d : diags) std::fprintf(stderr, "%s\n", d.ToString().c_str());
+  if (!diags.empty())
+    std::fprintf(stderr, "ferry plan: %s: %zu error(s)\n", file.c_str(), diags.size());
+  return diags.empty();
+}
+
+bool HaveState(const std::string& dir) {
+  struct stat st;
+  return ::stat((dir + "/state.db").c_str(), &st) == 0;
+}
+
+int Check(const PlanFlags& f) {
+  plan::StepGraph g;
+  if (!Load(f.file, &g)) return kExitInvalid;
+  std::printf("%s: OK: %zu account(s), %zu phase(s), %zu steps\n", f.file.c_str(),
+              g.accounts.size(), g.phases.size(), g.steps.size());
+  return 0;
+}
+
+int Show(const PlanFlags& f) {
+  plan::StepGraph g;
+  if (!Load(f.file, &g)) return kExitInvalid;
+  std::fputs(plan::FormatGraph(g).c_str(), stdout);
+  std::string dir = plan::StateDirFor(f.file, g);
+  if (HaveState(dir)) {
+    auto st = plan::StateStore::Open(dir);
+    if (!st.ok()) {
+      std::fprintf(stderr, "ferry plan: %s\n", st.status().message().c_str());
+      return kExitState;
+    }
+    std::fputs(plan::FormatPredictions(g, **st).c_str(), stdout);
+  }
+  return 0;
+}
+
+int Status(const PlanFlags& f) {
+  plan::StepGraph g;
+  if (!Load(f.file, &g)) return kExitInvalid;
+  std::string dir = plan::StateDirFor(f.file, g);
+  if (!HaveState(dir)) {
+    std::printf("%s: never run (no state in %s)\n", f.file.c_str(), dir.c_str());
+    return 0;
+  }
+  auto st = plan::StateStore::Open(dir);
+  if (!st.ok()) {
+    std::fprintf(stderr, "ferry plan: %s\n", st.status().message().c_str());
+    return kExitState;
+  }
+  std::printf("state: %s\n", dir.c_str());
+  std::fputs(plan::FormatStatus(g, **st).c_str(), stdout);
+  std::fputs(plan::FormatPredictions(g, **st).c_str(), stdout);
+  return 0;
+}
+
+int Run(const PlanFlags& f) {
+  plan::StepGraph g;
+  if (!Load(f.file, &g)) return kExitInvalid;
+  std::string dir = plan::StateDirFor(f.file, g);
+  auto lock = plan::LockStateDir(dir);
+  if (!lock.ok()) {
+    std::fprintf(stderr, "ferry plan run: %s\n", lock.status().message().c_str());
+    return lock.status().code() == ErrorCode::kExists ? kExitLocked : kExitState;
+  }
+  auto st = plan::StateStore::Open(dir);
+  if (!st.ok()) {
+    std::fprintf(stderr, "ferry plan run: %s\n", st.status().message().c_str());
+    return kExitState;
+  }
+  plan::RunOptions o;
+  o.phase = f.phase;
+  o.account = f.account;
+  o.force = f.force;
+  o.dry_run = f.dry_run;
+  o.itemize = f.itemize;
+  o.log = [](std::string_view line) {
+    std::fprintf(stdout, "%.*s\n", static_cast<int>(line.size()), line.data());
+    std::fflush(stdout);
+  };
+  auto r = plan::RunPlan(g, dir, **st, o);
+  if (!r.ok()) {
+    std::fprintf(stderr, "ferry plan run: %s\n", r.status().message().c_str());
+    return r.status().code() == ErrorCode::kIo ? kExitState : kExitInvalid;
+  }
+  switch (r->result) {
+    case plan::RunResult::kDone: return 0;
+    case plan::RunResult::kWaiting:
+      std::fprintf(stderr, "ferry plan run: %s\n", r->message.c_str());
+      return kExitWaiting;
+    case plan::RunResult::kFailed:
+      std::fprintf(stderr, "ferry plan run: %s\n", r->message.c_str());
+      return kExitFailed;
+  }
+  return 0;
+}
+
+}  // namespace
+
+void AddPlanCommand(CLI::App& app, int* exit_code) {
+  CLI::App* plan = app.add_subcommand("plan", "Check, show and run migration plans (TOML)");
+  plan->require_subcommand(1);
+  auto flags = std::make_shared<PlanFlags>();
+  auto add = [&](const char* name, const char* help, int (*fn)(const PlanFlags&)) {
+    CLI::App* c = plan->add_subcommand(name, help);
+    c->add_option("FILE", flags->file, "the plan file")->required();
+    c->callback([flags, exit_code, fn] { *exit_code = fn(*flags); });
+    return c;
+  };
+  add("check", "Report every error in a plan with file:line:column", Check);
+  add("show", "Print the compiled step graph (and predictions once passes ran)", Show);
+  add("status", "Print what is done, running and failed", Status);
+  CLI::App* run = add("run", "Run the plan's phases (resumes where a run stopped)", Run);
+  run->add_option("--phase", flags->phase, "run only this phase (manual phases need it)");
+  run->add_option("--account", flags->account, "run only this account");
+  run->add_flag("--force", flags->force, "run a finished phase again (and skip a wait's delay)");
+  run->add_flag("-n,--dry-run", flags->dry_run,
+                "change nothing: show what would move and what changed on the destination");
+  run->add_flag("-i,--itemize-changes", flags->itemize, "print each change as rsync -i does");
+}
+
+}  // namespace ferry::cli

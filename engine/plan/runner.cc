@@ -1,0 +1,566 @@
+#include "engine/plan/runner.h"
+
+#include <fcntl.h>
+#include <sys/file.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <cerrno>
+#include <cstdio>
+#include <cstdlib>
+#include <map>
+#include <mutex>
+#include <thread>
+
+#include "engine/plan/command.h"
+#include "engine/plan/report.h"
+#include "engine/plan/values.h"
+#include "engine/transfer/sync.h"
+
+namespace ferry::plan {
+namespace {
+
+std::string Dirname(const std::string& p) {
+  size_t s = p.rfind('/');
+  if (s == std::string::npos) return ".";
+  return s == 0 ? "/" : p.substr(0, s);
+}
+
+Status MakeDirs(const std::string& dir) {
+  std::string cur;
+  size_t i = 0;
+  while (i <= dir.size()) {
+    size_t s = dir.find('/', i);
+    if (s == std::string::npos) s = dir.size();
+    cur = dir.substr(0, s);
+    if (!cur.empty() && ::mkdir(cur.c_str(), 0755) != 0 && errno != EEXIST)
+      return PosixError("mkdir", cur, errno);
+    i = s + 1;
+  }
+  return Status::Ok();
+}
+
+// Counts what a pass did and keeps its per-path errors; optionally logs
+// itemized changes. Serialised by the engine.
+class PassEvents : public SyncEvents {
+ public:
+  PassEvents(const RunOptions& o, std::string prefix) : opt_(o), prefix_(std::move(prefix)) {
+    if (const char* s = std::getenv("FERRY_TEST_STALL_AFTER_FILES")) stall_after_ = std::atol(s);
+  }
+  void OnItem(std::string_view item, std::string_view path) override {
+    if (opt_.itemize && opt_.log)
+      opt_.log(prefix_ + std::string(item) + " " + std::string(path));
+    if (stall_after_ > 0 && !item.empty() && item[0] == '>' && ++landed_ >= stall_after_) {
+      std::fputs("ferry: test stall\n", stderr);
+      std::fflush(stderr);
+      for (;;) ::pause();
+    }
+  }
+  void OnError(const Status& e) override { errors.push_back(e.message()); }
+  void OnWarning(std::string_view w) override {
+    if (opt_.log) opt_.log(prefix_ + "warning: " + std::string(w));
+  }
+  std::vector<std::string> errors;
+
+ private:
+  const RunOptions& opt_;
+  std::string prefix_;
+  long stall_after_ = 0, landed_ = 0;
+};
+
+std::shared_ptr<const FilterList> MakeFilter(const Transfer& t) {
+  if (t.filter.empty()) return nullptr;
+  auto f = std::make_shared<FilterList>();
+  for (const std::string& r : t.filter) (void)f->AddRule(RuleType::kExclude, r);  // checked by ParsePlan
+  return f;
+}
+
+std::string TransferText(const Transfer& t) {
+  return EndpointDisplay(t.src, t.src_path) + " -> " + EndpointDisplay(t.dst, t.dst_path);
+}
+
+class Runner {
+ public:
+  Runner(const StepGraph& g, const std::string& dir, StateStore& st, const RunOptions& o)
+      : g_(g), dir_(dir), st_(st), o_(o) {}
+
+  void Log(const std::string& line) {
+    if (!o_.log) return;
+    std::lock_guard<std::mutex> l(log_mu_);
+    o_.log(line);
+  }
+
+  bool Selected(const Step& s) const {
+    return s.account.empty() || o_.account.empty() || s.account == o_.account;
+  }
+
+  bool Done(const Step& s) {
+    auto r = st_.GetStep(s.id);
+    return r && r->status == "done";
+  }
+
+  Status SetStep(const Step& s, const std::string& status, const std::string& msg = "") {
+    if (o_.dry_run) return Status::Ok();
+    return st_.SetStep(s.id, s.phase, s.account, status, msg);
+  }
+
+  // Passes of the current attempt of a step: those since it was (re)started.
+  std::vector<PassRow> CurrentPasses(const Step& s) {
+    auto row = st_.GetStep(s.id);
+    std::vector<PassRow> out;
+    if (!row || row->status != "running") return out;
+    for (PassRow& p : st_.Passes(s.id))
+      if (p.started >= row->started) out.push_back(std::move(p));
+    return out;
+  }
+
+  // One pass of a sync step. Returns false (with *why) when it failed.
+  bool RunPass(const Step& s, int pass_no, bool resumed, PassRow* result, std::string* why) {
+    const Transfer& t = s.transfers[0];
+    std::string tag = s.id + " pass " + std::to_string(pass_no) + (resumed ? " (resumed)" : "");
+    std::shared_ptr<const FilterList> filter = MakeFilter(t);
+    // What changed on the destination since the last pass landed there; the
+    // source is authoritative, so the pass overwrites it: list it first.
+    std::vector<ManifestChange> changed;
+    if (auto before = st_.LastManifest(EndpointDisplay(t.dst, t.dst_path))) {
+      auto now = ScanManifest(t.dst_path, filter.get());
+      if (now.ok()) changed = DiffManifests(*before, *now);
+      for (const ManifestChange& c : changed)
+        Log(tag + ": changed on destination since the last pass" +
+            (o_.dry_run ? " (would be overwritten)" : " (overwritten now)") + ": " +
+            std::string(1, c.what) + " " + c.path);
+    }
+    PassRow p;
+    p.step = s.id;
+    p.phase = s.phase;
+    p.account = s.account;
+    p.dst = EndpointDisplay(t.dst, t.dst_path);
+    p.pass = pass_no;
+    p.resumed = resumed;
+    if (!o_.dry_run) {
+      auto id = st_.BeginPass(p);
+      if (!id.ok()) return *why = id.status().message(), false;
+      p.id = *id;
+      for (const ManifestChange& c : changed)
+        (void)st_.AddEvent({p.id, s.id, "dst-changed", c.path, std::string(1, c.what)});
+    }
+    if (auto m = st_.LastManifest(p.dst); m && o_.log) {
+      uint64_t files = 0, bytes = 0;
+      for (const ManifestEntry& e : *m)
+        if (S_ISREG(e.mode)) ++files, bytes += e.size;
+      Log(tag + ": " + TransferText(t) + " (last pass ended with " + std::to_string(files) +
+          " files, " + FormatBytes(bytes) + ")");
+    } else {
+      Log(tag + ": " + TransferText(t));
+    }
+    SyncOptions opt;
+    opt.del = s.del;
+    opt.dry_run = o_.dry_run;
+    opt.filter = filter;
+    SyncStats stats;
+    PassEvents ev(o_, s.id + ": ");
+    if (!o_.dry_run) (void)MakeDirs(t.dst_path);
+    auto out = RunLocalSync({t.src_path, t.dst_path}, opt, stats, ev);
+    p.seconds = out.ok() ? out->seconds : 0;
+    p.files = stats.transferred_files.load();
+    p.bytes = stats.transferred_bytes.load();
+    p.scanned = stats.reg_files.load();
+    p.scanned_bytes = stats.total_size.load();
+    p.deleted = stats.deleted.load();
+    p.dst_changed = changed.size();
+    if (!out.ok()) ev.errors.push_back(out.status().message());
+    p.errors = ev.errors.size();
+    bool ok = ev.errors.empty() && out.ok() && !out->partial;
+    p.status = ok ? "done" : "failed";
+    if (!o_.dry_run) {
+      for (const std::string& e : ev.errors) (void)st_.AddEvent({p.id, s.id, "error", "", e});
+      if (ok) {
+        auto m = ScanManifest(t.dst_path, filter.get());
+        if (!m.ok()) {
+          ok = false;
+          p.status = "failed";
+          ev.errors.push_back(m.status().message());
+        } else if (Status ms = st_.SaveManifest(p.id, *m); !ms.ok()) {
+          ok = false;
+          p.status = "failed";
+          ev.errors.push_back(ms.message());
+        }
+      }
+      (void)st_.EndPass(p);
+    }
+    Log(tag + ": " + std::to_string(p.files) + " files, " + FormatBytes(p.bytes) +
+        " transferred, " + std::to_string(p.scanned - std::min(p.scanned, p.files)) +
+        " unchanged, " + std::to_string(p.deleted) + " deleted, " +
+        std::to_string(p.errors) + " errors in " + std::to_string(p.seconds).substr(0, 5) + "s" +
+        (o_.dry_run ? " (dry run)" : ""));
+    *result = p;
+    if (!ok) {
+      *why = s.id + ": " + std::to_string(ev.errors.size()) + " error(s); first: " +
+             ev.errors.front();
+      return false;
+    }
+    return true;
+  }
+
+  bool RunSync(const Step& s, std::string* why) {
+    const Transfer& t = s.transfers[0];
+    if (t.src.kind != EndpointKind::kLocal || t.dst.kind != EndpointKind::kLocal) {
+      *why = s.id + ": " + TransferText(t) +
+             ": sync with an ssh or daemon endpoint is not available yet (ferry's remote "
+             "protocol is being built); only local endpoints run today";
+      return false;
+    }
+    std::vector<PassRow> cur = CurrentPasses(s);
+    (void)SetStep(s, "running");
+    int done = 0;
+    bool last_resumed = false;
+    for (const PassRow& p : cur) done += p.status == "done";
+    bool resumed = !cur.empty() && cur.back().status == "interrupted";
+    if (!s.repeat) {
+      PassRow r;
+      return RunPass(s, done + 1, resumed, &r, why);
+    }
+    std::optional<PassRow> last;
+    for (const PassRow& p : cur)
+      if (p.status == "done") last = p, last_resumed = p.resumed;
+    while (true) {
+      if (last && !last_resumed) {
+        if (s.until_bytes && last->bytes < *s.until_bytes) {
+          Log(s.id + ": pass " + std::to_string(last->pass) + " moved " +
+              FormatBytes(last->bytes) + " < " + FormatBytes(*s.until_bytes) + ": done");
+          return true;
+        }
+        if (s.until_ms && last->seconds * 1000 < static_cast<double>(*s.until_ms)) {
+          Log(s.id + ": pass " + std::to_string(last->pass) + " took less than " +
+              FormatDuration(*s.until_ms) + ": done");
+          return true;
+        }
+      }
+      if (done >= s.max_passes) {
+        Log(s.id + ": " + std::to_string(done) + " passes (max_passes): done");
+        return true;
+      }
+      PassRow r;
+      if (!RunPass(s, done + 1, resumed, &r, why)) return false;
+      if (o_.dry_run) return true;  // one pass shows what would move
+      ++done;
+      last = r;
+      last_resumed = resumed;
+      resumed = false;
+    }
+  }
+
+  bool RunHook(const Step& s, std::string* why) {
+    std::string where = s.host.name + (s.host.kind == EndpointKind::kSsh
+                                           ? " (" + s.host.host + " via " + g_.rsh + ")"
+                                           : " (local)");
+    if (o_.dry_run) {
+      Log(s.id + ": would run on " + where + ": " + s.hook.command);
+      return true;
+    }
+    (void)SetStep(s, "running");
+    Log(s.id + ": running on " + where + ": " + s.hook.command);
+    CommandSpec c;
+    c.command = s.hook.command;
+    c.timeout_ms = s.hook.timeout_ms;
+    c.rsh = g_.rsh;
+    if (s.host.kind == EndpointKind::kSsh) {
+      c.user = s.host.user;
+      c.host = s.host.host;
+    }
+    auto r = RunCommand(c);
+    if (!r.ok()) return *why = s.id + ": " + r.status().message(), false;
+    (void)st_.AddEvent({0, s.id, "hook-output", r->Describe(), r->output});
+    Log(s.id + ": " + r->Describe() + " in " + std::to_string(r->seconds).substr(0, 5) + "s");
+    if (!r->ok()) {
+      std::string tail = r->output;
+      while (!tail.empty() && tail.back() == '\n') tail.pop_back();
+      size_t nl = tail.rfind('\n');
+      if (nl != std::string::npos) tail = tail.substr(nl + 1);
+      *why = s.id + ": hook on " + s.host.name + " failed (" + r->Describe() + ")" +
+             (tail.empty() ? "" : ": " + tail);
+      return false;
+    }
+    return true;
+  }
+
+  bool RunVerify(const Step& s, std::string* why) {
+    if (o_.dry_run) {
+      Log(s.id + ": would verify " + std::to_string(s.transfers.size()) + " path set(s)");
+      return true;
+    }
+    (void)SetStep(s, "running");
+    size_t total = 0;
+    uint64_t files = 0;
+    std::string first;
+    for (const Transfer& t : s.transfers) {
+      auto r = o_.verifier(t);
+      if (!r.ok()) return *why = s.id + ": " + r.status().message(), false;
+      files += r->files;
+      for (const VerifyDifference& d : r->differences) {
+        ++total;
+        std::string text = d.what + " " + t.label + "/" + d.path;
+        if (first.empty()) first = text;
+        (void)st_.AddEvent({0, s.id, "difference", t.label + "/" + d.path, d.what});
+        Log(s.id + ": difference: " + text);
+      }
+    }
+    if (total) {
+      *why = s.id + ": verification found " + std::to_string(total) +
+             " difference(s) between source and destination (first: " + first +
+             "); stopped before the switch hooks";
+      return false;
+    }
+    Log(s.id + ": " + std::to_string(files) + " files identical in content and metadata");
+    return true;
+  }
+
+  bool RunOne(const Step& s, std::string* why) {
+    switch (s.kind) {
+      case StepKind::kSync: return RunSync(s, why);
+      case StepKind::kHook: return RunHook(s, why);
+      case StepKind::kVerify: return RunVerify(s, why);
+      case StepKind::kWait:
+      case StepKind::kBarrier: return true;
+    }
+    return true;
+  }
+
+  // Runs steps in order; stops at the first failure.
+  bool RunChain(const std::vector<const Step*>& chain, std::string* why) {
+    for (size_t i = 0; i < chain.size(); ++i) {
+      const Step& s = *chain[i];
+      // A forced dry run shows the whole phase again; a real forced run
+      // has reset the steps already.
+      if (!(o_.force && o_.dry_run) && Done(s)) {
+        Note(s.id, "already done in an earlier run");
+        continue;
+      }
+      if (!RunOne(s, why)) {
+        (void)SetStep(s, "failed", *why);
+        for (size_t j = i + 1; j < chain.size(); ++j)
+          Note(chain[j]->id, "not run: " + s.id + " failed");
+        return false;
+      }
+      (void)SetStep(s, "done");
+    }
+    return true;
+  }
+
+  void Note(const std::string& id, const std::string& why) {
+    std::lock_guard<std::mutex> l(log_mu_);
+    skipped_[id] = why;
+  }
+
+  double PreviousPhaseFinished(const CompiledPhase& p) {
+    double t = 0;
+    for (const StepRow& r : st_.AllSteps()) {
+      for (const CompiledPhase& q : g_.phases) {
+        if (&q == &p) break;
+        if (r.phase == q.name && r.status == "done") t = std::max(t, r.finished);
+      }
+    }
+    return t;
+  }
+
+  Result<RunSummary> RunPhase(const CompiledPhase& p) {
+    std::vector<const Step*> sel;
+    for (size_t i = p.first; i < p.end; ++i)
+      if (Selected(g_.steps[i]) && g_.steps[i].kind != StepKind::kBarrier)
+        sel.push_back(&g_.steps[i]);
+    bool all_done = true;
+    for (const Step* s : sel) all_done &= Done(*s);
+    if (all_done && !o_.force) {
+      Log("phase " + p.name + ": already done; nothing to do (--force runs it again)");
+      return RunSummary{};
+    }
+    if (o_.force && !o_.dry_run) {
+      std::vector<std::string> ids;
+      for (const Step* s : sel) ids.push_back(s->id);
+      RETURN_IF_ERROR(st_.ResetSteps(ids));
+    }
+    double started = NowSeconds();
+    Log("phase " + p.name + " (" + PhaseKindName(p.kind) + "): start");
+    RunSummary sum;
+    std::string why;
+    if (p.kind == PhaseKind::kWait) {
+      const Step& w = g_.steps[p.first];
+      if (!Done(w)) {
+        double since = PreviousPhaseFinished(p);
+        double left = static_cast<double>(w.min_delay_ms) / 1000.0 - (NowSeconds() - since);
+        if (left > 0 && !o_.force) {
+          sum.result = RunResult::kWaiting;
+          sum.message = "phase " + p.name + ": waiting: " +
+                        FormatDuration(static_cast<int64_t>(left * 1000) + 999) +
+                        " left of the minimum delay " + FormatDuration(w.min_delay_ms) +
+                        "; run again later";
+          return sum;
+        }
+      }
+      std::vector<const Step*> chain(sel.begin(), sel.end());
+      if (!RunChain(chain, &why)) {
+        sum.result = RunResult::kWaiting;
+        sum.message = "phase " + p.name + ": a check hook says not yet: " + why;
+        (void)st_.ResetSteps({w.id});
+        return sum;
+      }
+    } else {
+      // Plan-level hooks before the accounts, accounts side by side, plan-level hooks after.
+      std::vector<const Step*> pre, post;
+      std::vector<std::string> order;
+      std::map<std::string, std::vector<const Step*>> chains;
+      for (const Step* s : sel) {
+        if (s->account.empty()) {
+          (chains.empty() ? pre : post).push_back(s);
+        } else {
+          if (!chains.count(s->account)) order.push_back(s->account);
+          chains[s->account].push_back(s);
+        }
+      }
+      bool ok = RunChain(pre, &why);
+      std::vector<std::string> failures;
+      if (!ok) failures.push_back(why);
+      if (ok) {
+        std::atomic<size_t> next{0};
+        std::mutex fmu;
+        auto worker = [&] {
+          for (size_t i; (i = next.fetch_add(1)) < order.size();) {
+            std::string w;
+            if (!RunChain(chains[order[i]], &w)) {
+              std::lock_guard<std::mutex> l(fmu);
+              failures.push_back(w);
+            }
+          }
+        };
+        size_t n = std::min<size_t>(static_cast<size_t>(g_.concurrency), order.size());
+        std::vector<std::thread> threads;
+        for (size_t i = 1; i < n; ++i) threads.emplace_back(worker);
+        worker();
+        for (std::thread& t : threads) t.join();
+        if (failures.empty() && !RunChain(post, &why)) failures.push_back(why);
+      }
+      if (!failures.empty()) {
+        sum.result = RunResult::kFailed;
+        sum.message = "phase " + p.name + " failed: ";
+        for (size_t i = 0; i < failures.size(); ++i)
+          sum.message += (i ? "; " : "") + failures[i];
+      }
+    }
+    if (sum.result == RunResult::kDone && o_.account.empty() && !o_.dry_run)
+      (void)st_.SetStep(g_.steps[p.end - 1].id, p.name, "", "done", "");
+    if (!o_.dry_run) {
+      auto paths = WritePhaseReport(g_, p, st_, dir_, o_.account, skipped_, started,
+                                    sum.result == RunResult::kDone ? "done" : sum.message);
+      if (paths.ok()) Log("phase " + p.name + ": report " + *paths);
+      else Log("phase " + p.name + ": could not write the report: " + paths.status().message());
+    }
+    Log("phase " + p.name + ": " + (sum.result == RunResult::kDone ? "done" : sum.message));
+    return sum;
+  }
+
+  Result<RunSummary> Run() {
+    if (!o_.account.empty()) {
+      bool found = false;
+      for (const CompiledAccount& a : g_.accounts) found |= a.name == o_.account;
+      if (!found) return InvalidArgument("--account " + o_.account + ": no such account in the plan");
+    }
+    for (const CompiledAccount& a : g_.accounts) {
+      if ((!a.usermap.empty() || !a.groupmap.empty()) &&
+          (o_.account.empty() || o_.account == a.name))
+        return Status(ErrorCode::kUnsupported,
+                      "account " + a.name + ": usermap/groupmap need the engine's id mapping "
+                      "(ferry sync --usermap), which is not built yet; the plan is checked "
+                      "but cannot run");
+    }
+    if (!o_.dry_run) {
+      ASSIGN_OR_RETURN(int cut, st_.MarkInterrupted());
+      if (cut) Log("resuming: " + std::to_string(cut) + " pass(es) were cut off by an earlier run");
+    }
+    std::vector<const CompiledPhase*> run;
+    if (!o_.phase.empty()) {
+      const CompiledPhase* p = g_.FindPhase(o_.phase);
+      if (!p) {
+        std::string names;
+        for (const CompiledPhase& q : g_.phases) names += (names.empty() ? "" : ", ") + q.name;
+        return InvalidArgument("--phase " + o_.phase + ": no such phase (phases: " + names + ")");
+      }
+      // Earlier non-manual phases must be done first.
+      for (const CompiledPhase& q : g_.phases) {
+        if (&q == p) break;
+        if (q.manual) continue;
+        for (size_t i = q.first; i < q.end; ++i) {
+          const Step& s = g_.steps[i];
+          if (s.kind != StepKind::kBarrier && Selected(s) && !Done(s))
+            return Status(ErrorCode::kInvalidArgument,
+                          "--phase " + o_.phase + ": phase " + q.name +
+                              " must be done first (step " + s.id + " is not)");
+        }
+      }
+      run.push_back(p);
+    } else {
+      for (const CompiledPhase& q : g_.phases)
+        if (!q.manual) run.push_back(&q);
+    }
+    RunSummary last;
+    for (const CompiledPhase* p : run) {
+      ASSIGN_OR_RETURN(last, RunPhase(*p));
+      if (last.result != RunResult::kDone) return last;
+    }
+    return last;
+  }
+
+ private:
+  const StepGraph& g_;
+  std::string dir_;
+  StateStore& st_;
+  const RunOptions& o_;
+  std::mutex log_mu_;
+  std::map<std::string, std::string> skipped_;
+};
+
+}  // namespace
+
+std::string StateDirFor(const std::string& plan_path, const StepGraph& g) {
+  if (g.state_dir.empty()) return plan_path + ".state";
+  if (g.state_dir.front() == '/') return g.state_dir;
+  return Dirname(plan_path) + "/" + g.state_dir;
+}
+
+StateLock::~StateLock() {
+  if (fd_ >= 0) ::close(fd_);
+}
+
+Result<std::unique_ptr<StateLock>> LockStateDir(const std::string& dir) {
+  RETURN_IF_ERROR(MakeDirs(dir));
+  std::string path = dir + "/lock";
+  int fd = ::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+  if (fd < 0) return PosixError("open", path, errno);
+  if (::flock(fd, LOCK_EX | LOCK_NB) != 0) {
+    int e = errno;
+    char buf[32] = {0};
+    ssize_t n = ::pread(fd, buf, sizeof buf - 1, 0);
+    ::close(fd);
+    if (e == EWOULDBLOCK) {
+      std::string pid = n > 0 ? std::string(buf, static_cast<size_t>(n)) : "?";
+      while (!pid.empty() && (pid.back() == '\n')) pid.pop_back();
+      return Status(ErrorCode::kExists, "another ferry plan run (pid " + pid + ") holds " + path +
+                                            "; wait for it to finish");
+    }
+    return PosixError("flock", path, e);
+  }
+  std::string pid = std::to_string(::getpid()) + "\n";
+  if (::ftruncate(fd, 0) != 0 || ::pwrite(fd, pid.data(), pid.size(), 0) < 0) {
+    // The pid is only for the message above; the lock itself holds.
+  }
+  std::unique_ptr<StateLock> l(new StateLock());
+  l->fd_ = fd;
+  return l;
+}
+
+Result<RunSummary> RunPlan(const StepGraph& g, const std::string& state_dir, StateStore& state,
+                           const RunOptions& opt) {
+  return Runner(g, state_dir, state, opt).Run();
+}
+
+}  // namespace ferry::plan
