@@ -124,7 +124,9 @@ std::shared_ptr<SideDir> OpenChild(Walk& w, SideDir& dir, const std::string& nam
   auto c = dir.OpenChild(name);
   if (c.ok()) return std::move(c).value();
   if (src && c.status().code() == ErrorCode::kNotFound) w.Vanished(path);
-  else w.Error(path, c.status());
+  else w.Error(path, Status(c.status().code(), std::string(src ? "SRC" : "DST") + ": " +
+                                                   c.status().message(),
+                            c.status().sys_errno()));
   return nullptr;
 }
 
