@@ -21,9 +21,8 @@
 // outside the tree, and directory sizes.
 //
 // Each difference is reported once through VerifyEvents, as a Difference
-// that carries the rsync -i item and both sides' entries. Order: within a
-// directory, in name order for entries without content to hash; otherwise in
-// the order the parallel workers finish (sort the output for a stable view).
+// that carries the rsync -i item and both sides' entries, in the order the
+// parallel workers find them (sort the output for a stable view).
 //
 // Errors: a path that cannot be read (listing, xattrs, link target, content)
 // is reported through OnError with the path and the cause, and the rest of
