@@ -24,6 +24,7 @@ int main(int argc, char** argv) {
   ferry::cli::AddDemoCommand(app, &exit_code);
   ferry::cli::AddRdiffCommand(app, &exit_code);
   ferry::cli::AddPlanCommand(app, &exit_code);
+  ferry::cli::AddVerifyCommand(app, &exit_code);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {

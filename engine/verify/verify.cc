@@ -1,0 +1,96 @@
+// VerifyTrees: binds the comparison (compare.cc) to two local paths with
+// rsync's trailing-slash rule, and sets up the worker threads.
+#include "engine/verify/verify.h"
+
+#include <sys/stat.h>
+#include <tbb/global_control.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <chrono>
+#include <thread>
+
+#include "engine/verify/local_side.h"
+#include "engine/verify/side.h"
+
+namespace ferry {
+
+namespace {
+
+std::string StripSlashes(std::string p) {
+  while (p.size() > 1 && p.back() == '/') p.pop_back();
+  return p;
+}
+
+std::pair<std::string, std::string> SplitPath(const std::string& p) {
+  size_t s = p.rfind('/');
+  if (s == std::string::npos) return {".", p};
+  if (s == 0) return {"/", p.substr(1)};
+  return {p.substr(0, s), p.substr(s + 1)};
+}
+
+// DST's root directory, or null when it does not exist (everything is then
+// missing, as `rsync -n` would list it).
+Result<std::shared_ptr<verify::SideDir>> OpenDstDir(verify::LocalSide& side,
+                                                    const std::string& path,
+                                                    const std::string& shown) {
+  struct stat st;
+  if (::stat(path.c_str(), &st) != 0) {
+    if (errno == ENOENT) return std::shared_ptr<verify::SideDir>();
+    return PosixError("destination", shown, errno);
+  }
+  if (!S_ISDIR(st.st_mode)) return PosixError("destination", shown, ENOTDIR);
+  return side.OpenRoot(path);
+}
+
+}  // namespace
+
+Result<VerifyOutcome> VerifyTrees(const VerifyRequest& req, const VerifyOptions& opt,
+                                  VerifyEvents& events) {
+  auto start = std::chrono::steady_clock::now();
+  if (req.src.empty() || req.dst.empty())
+    return InvalidArgument("verify needs a source and a destination");
+  if (!opt.backend_factory && opt.io == io::BackendKind::kUring) {
+    std::string why;
+    if (!io::UringAvailable(&why))
+      return Status(ErrorCode::kUnsupported, "--io=io_uring: " + why);
+  }
+  std::string src = StripSlashes(req.src), dst = StripSlashes(req.dst);
+  bool contents = req.src.back() == '/';
+  auto [src_parent, src_name] = SplitPath(src);
+  if (src_name == "." || src_name == "..") contents = true;  // rsync: "." is "./"
+  struct stat sst;
+  if ((contents ? ::stat(src.c_str(), &sst) : ::lstat(src.c_str(), &sst)) != 0)
+    return PosixError("source", req.src, errno);
+  if (contents && !S_ISDIR(sst.st_mode)) return PosixError("source", req.src, ENOTDIR);
+
+  auto side = std::make_shared<verify::LocalSide>(opt.io, opt.backend_factory);
+  verify::SideRoot s, d;
+  if (contents) {
+    ASSIGN_OR_RETURN(s.dir, side->OpenRoot(src));
+    ASSIGN_OR_RETURN(d.dir, OpenDstDir(*side, dst, req.dst));
+  } else {
+    std::string dst_dir = dst, dst_name = src_name;
+    struct stat dstst;
+    bool dst_is_dir = ::stat(dst.c_str(), &dstst) == 0 && S_ISDIR(dstst.st_mode);
+    if (!S_ISDIR(sst.st_mode) && !dst_is_dir && req.dst.back() != '/') {
+      // A single file compared with a copy under another name.
+      std::tie(dst_dir, dst_name) = SplitPath(dst);
+    }
+    ASSIGN_OR_RETURN(s.dir, side->OpenRoot(src_parent));
+    ASSIGN_OR_RETURN(d.dir, OpenDstDir(*side, dst_dir, req.dst));
+    s.entry = src_name;
+    d.entry = dst_name;
+  }
+
+  int jobs = opt.jobs > 0 ? opt.jobs
+                          : static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
+  tbb::global_control limit(tbb::global_control::max_allowed_parallelism,
+                            static_cast<size_t>(jobs));
+  VerifyOutcome out = verify::VerifySides(s, d, opt, events);
+  out.seconds =
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  return out;
+}
+
+}  // namespace ferry
