@@ -113,11 +113,7 @@ class Planner {
     ReuseSource src;
     src.dir_rel = dir_rel;
     src.entry = d;
-    // Only a file this sync would delete can be renamed away, and only when
-    // no other DST path shares its inode (the new path must not become a
-    // hard link SRC does not have).
-    src.claimed = orphan && ctx_.opt.del;
-    src.consume = src.claimed && d.nlink == 1;
+    src.orphan = orphan;
     reuse_.sources.push_back(std::move(src));
   }
 
@@ -200,6 +196,11 @@ class Planner {
       const Entry& s = r.node->src[r.index];
       ctx_.stats.planned_files.fetch_sub(1, std::memory_order_relaxed);
       ctx_.stats.planned_bytes.fetch_sub(s.size, std::memory_order_relaxed);
+      // Only a file this sync would delete can be renamed away, and only when
+      // no other DST path shares its inode (the new path must not become a
+      // hard link SRC does not have).
+      src.claimed = src.orphan && ctx_.opt.del;
+      src.consume = src.claimed && src.entry.nlink == 1;
       if (!src.claimed) continue;
       reuse_.claimed_paths.emplace(src.Rel(), m.candidate);
       // Every DST-only directory above it must outlive the rename.

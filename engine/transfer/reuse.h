@@ -44,11 +44,13 @@ struct DirFds;
 struct ReuseSource {
   std::string dir_rel;  // its DST directory, from the transfer root
   Entry entry;          // as listed
-  // Renamed into place (it would be deleted, and it is the only link to its
-  // inode); otherwise its data is copied within DST and it stays (or is
-  // deleted by FinishRenames).
+  bool orphan = false;  // SRC has nothing at its path
+  // Set for the sources PlanRenames paired with a target:
+  // held from deletion until FinishRenames (an orphan, with --delete) ...
+  bool claimed = false;
+  // ... and renamed into place (it is the only link to its inode); otherwise
+  // its data is copied within DST and it stays (or FinishRenames deletes it).
   bool consume = false;
-  bool claimed = false;  // held from deletion until FinishRenames
   std::string Rel() const { return dir_rel.empty() ? entry.name : dir_rel + "/" + entry.name; }
 };
 
