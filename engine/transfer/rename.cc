@@ -6,6 +6,7 @@
 #include <tbb/parallel_for.h>
 
 #include <algorithm>
+#include <unordered_set>
 
 #include "engine/base/hash.h"
 #include "engine/mail/maildir.h"
@@ -125,7 +126,7 @@ class Planner {
       if (Context::IsStaleTmp(d.name) || ctx_.Excluded(rel, d.is_dir())) continue;
       const Entry* s = FindEntry(n->src, d.name);
       if (!s) {
-        if (d.is_dir()) orphan_dirs_.push_back(rel);
+        if (d.is_dir()) AddOrphanDir(rel);
         else if (Usable(d)) Offer(n->rel, d, message, /*orphan=*/true);
         continue;
       }
@@ -140,7 +141,7 @@ class Planner {
   // A directory only DST has: its files may have moved elsewhere (a renamed
   // directory). Listed only here, since nothing else needs it before its
   // delete.
-  void ScanOrphanDir(const std::string& rel) {
+  void ScanOrphanDir(std::string rel) {  // by value: the list grows meanwhile
     io::IoBackend& io = ctx_.io();
     auto fd = io.OpenBeneath(ctx_.dst_root.get(), rel, O_RDONLY | O_DIRECTORY, 0);
     if (!fd.ok()) return;
@@ -151,7 +152,7 @@ class Planner {
     for (const Entry& d : *list) {
       std::string crel = rel + "/" + d.name;
       if (Context::IsStaleTmp(d.name) || ctx_.Excluded(crel, d.is_dir())) continue;
-      if (d.is_dir()) orphan_dirs_.push_back(crel);
+      if (d.is_dir()) AddOrphanDir(crel);
       else if (Usable(d)) Offer(rel, d, message, /*orphan=*/true);
     }
   }
@@ -213,8 +214,10 @@ class Planner {
     }
   }
 
-  bool IsOrphanDir(const std::string& rel) const {
-    return std::find(orphan_dirs_.begin(), orphan_dirs_.end(), rel) != orphan_dirs_.end();
+  bool IsOrphanDir(const std::string& rel) const { return orphan_set_.count(rel) > 0; }
+  void AddOrphanDir(std::string rel) {
+    orphan_set_.insert(rel);
+    orphan_dirs_.push_back(std::move(rel));
   }
 
   Context& ctx_;
@@ -222,7 +225,8 @@ class Planner {
   RenameIndex index_;
   std::vector<DirNode*> nodes_;
   std::vector<TargetRef> targets_;
-  std::vector<std::string> orphan_dirs_;
+  std::vector<std::string> orphan_dirs_;  // breadth first, as listed
+  std::unordered_set<std::string> orphan_set_;
 };
 
 ItemFlags ReuseItem(const Context& ctx, const Entry& s, const Entry* d) {
