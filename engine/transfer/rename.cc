@@ -85,6 +85,10 @@ class Planner {
 
   void Run() {
     CollectNodes(ctx_.root.get(), &nodes_);
+    // Stage one into an empty DST: nothing to reuse, no index to build.
+    if (std::none_of(nodes_.begin(), nodes_.end(),
+                     [](const DirNode* n) { return n->dst_exists && !n->dst.empty(); }))
+      return;
     for (DirNode* n : nodes_) AddTargets(n);
     if (index_.targets() == 0) return;
     for (DirNode* n : nodes_) AddCandidates(n);
