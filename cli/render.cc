@@ -102,12 +102,17 @@ std::string StatsText(const SyncStats& s, const SyncOutcome& o) {
   line("Number of deleted files", Grouped(s.deleted.load()));
   line("Number of regular files transferred", Grouped(s.transferred_files.load()));
   line("Number of hard links made", Grouped(s.hard_links.load()));
+  line("Number of files renamed within DST", Grouped(s.renamed_files.load()));
+  line("Number of files copied within DST", Grouped(s.dst_copied_files.load()));
+  line("Number of appended files", Grouped(s.appended_files.load()));
   line("Number of metadata-only updates", Grouped(s.meta_updates.load()));
   line("Total file size", Grouped(s.total_size.load()) + " bytes");
   line("Total transferred file size", Grouped(s.transferred_bytes.load()) + " bytes");
   line("Literal data", Grouped(s.literal_bytes.load()) + " bytes");
   line("Matched data", Grouped(s.matched_bytes.load()) + " bytes");
   line("Reflinked data", Grouped(s.reflinked_bytes.load()) + " bytes");
+  line("Data not sent (renamed or copied within DST)", Grouped(s.renamed_bytes.load()) + " bytes");
+  line("Data not sent (appended files' prefixes)", Grouped(s.append_reused_bytes.load()) + " bytes");
   line("Errors", Grouped(s.errors.load()) + " (vanished: " + Grouped(s.vanished.load()) + ")");
   if (s.delete_skipped.load())
     line("Deletions skipped (--max-delete)", Grouped(s.delete_skipped.load()));
@@ -136,6 +141,11 @@ std::string StatsJson(const SyncStats& s, const SyncOutcome& o, int exit_code) {
       {"matched_bytes", s.matched_bytes.load()},
       {"reflinked_bytes", s.reflinked_bytes.load()},
       {"hard_links", s.hard_links.load()},
+      {"renamed_files", s.renamed_files.load()},
+      {"dst_copied_files", s.dst_copied_files.load()},
+      {"renamed_bytes", s.renamed_bytes.load()},
+      {"appended_files", s.appended_files.load()},
+      {"append_reused_bytes", s.append_reused_bytes.load()},
       {"meta_updates", s.meta_updates.load()},
       {"errors", s.errors.load()},
       {"vanished", s.vanished.load()},

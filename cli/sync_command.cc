@@ -38,6 +38,8 @@ struct SyncFlags {
   bool atimes = false, checksum = false, whole_file = false,
        no_whole_file = false, sparse = false, no_sparse = false, fsync = false;
   std::string reflink = "auto";
+  std::string mail = "auto";
+  bool no_detect_renames = false, no_detect_appends = false;
   bool del = false;
   int64_t max_delete = -1;
   bool dry_run = false, verbose = false, quiet = false;
@@ -136,6 +138,14 @@ int RunSync(CLI::App& cmd, const SyncFlags& f) {
   opt.whole_file = !f.no_whole_file;
   opt.sparse = !f.no_sparse;
   opt.fsync = f.fsync;
+  opt.detect_renames = !f.no_detect_renames;
+  opt.detect_appends = !f.no_detect_appends;
+  auto mail = mail::ParseMailMode(f.mail);
+  if (!mail.ok()) {
+    std::fprintf(stderr, "ferry: %s\n", mail.status().message().c_str());
+    return kExitSyntax;
+  }
+  opt.mail = *mail;
   opt.del = f.del;
   opt.max_delete = f.max_delete;
   opt.dry_run = f.dry_run;
@@ -261,6 +271,13 @@ void AddSyncCommand(CLI::App& app, int* exit_code) {
       ->check(CLI::IsMember({"auto", "always", "never"}))
       ->default_str("auto");
   cmd->add_flag("--fsync", f->fsync, "fsync each file before it lands");
+  cmd->add_flag("--no-detect-renames", f->no_detect_renames,
+                "send new files whole even when DST has their content elsewhere");
+  cmd->add_flag("--no-detect-appends", f->no_detect_appends,
+                "send grown files whole even when DST has their start");
+  cmd->add_option("--mail", f->mail,
+                  "Maildir semantics: auto (folders with cur/new/tmp), on, off")
+      ->default_str("auto");
   cmd->add_flag("--delete", f->del, "delete DST entries absent from SRC");
   cmd->add_option("--max-delete", f->max_delete, "delete at most N entries (exit 25 past it)");
   f->o_exclude = cmd->add_option("--exclude", f->exclude, "exclude files matching PATTERN")

@@ -22,6 +22,8 @@
 
 namespace ferry::transfer {
 
+class Reuse;
+
 // What the plan decided for one source entry.
 enum class Action : uint8_t {
   kNone,      // up to date (metadata is still compared)
@@ -46,6 +48,11 @@ struct DirNode {
   // Set when this sync created, removed or renamed something in DST's copy
   // of the directory, so its mtime must be put back.
   std::atomic<bool> touched{false};
+  // Maildir (--mail): this directory is a folder (cur/ new/ tmp/); or it is
+  // one's cur/ or new/ (kMailMessages) or tmp/ (kMailTmp).
+  bool maildir = false;
+  uint8_t mail_sub = 0;
+  static constexpr uint8_t kMailMessages = 1, kMailTmp = 2;
   bool meta_pending = false;  // finish.cc must apply directory metadata
   ItemFlags meta_item;        // what changed, for -i
   std::vector<io::Xattr> self_xattrs;  // source dir's kept xattrs
@@ -93,6 +100,8 @@ class Context {
   std::unique_ptr<DirNode> root;
   std::vector<HardLinkFollower> followers;
   tbb::task_group tasks;
+  // Renames, copies within DST and the Maildir landing order (reuse.h).
+  std::shared_ptr<Reuse> reuse;
 
   // The calling thread's backend (one per worker thread).
   io::IoBackend& io();

@@ -15,6 +15,7 @@
 
 #include "engine/base/hash.h"
 #include "engine/transfer/context.h"
+#include "engine/transfer/reuse.h"
 #include "engine/tree/scan.h"
 
 namespace ferry::transfer {
@@ -176,7 +177,8 @@ void CopyOne(Context& ctx, DirNode& node, DirFds& fds, uint32_t i,
     Landed(ctx, node, i, d, content_differs);
     return;
   }
-  if (DeltaEligible(ctx, s, d) && CopyDelta(ctx, node, fds, i)) {
+  if ((AppendEligible(ctx, s, d) && CopyAppend(ctx, node, fds, i)) ||
+      (DeltaEligible(ctx, s, d) && CopyDelta(ctx, node, fds, i))) {
     Landed(ctx, node, i, d, content_differs);
     return;
   }
@@ -423,7 +425,8 @@ void CopyFiles(Context& ctx, DirNode& node, std::shared_ptr<DirFds> fds,
   if (indices.size() == 1) {
     const Entry& s = node.src[indices[0]];
     const Entry* d = node.dst_exists ? FindEntry(node.dst, s.name) : nullptr;
-    if (s.size > 256 * 1024 || s.looks_sparse() || DeltaEligible(ctx, s, d)) {
+    if (s.size > 256 * 1024 || s.looks_sparse() || DeltaEligible(ctx, s, d) ||
+        AppendEligible(ctx, s, d)) {
       CopyOne(ctx, node, *fds, indices[0], false);
       return;
     }

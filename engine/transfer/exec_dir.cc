@@ -6,6 +6,7 @@
 #include <algorithm>
 
 #include "engine/transfer/context.h"
+#include "engine/transfer/reuse.h"
 #include "engine/tree/scan.h"
 
 namespace ferry::transfer {
@@ -234,7 +235,7 @@ void ExecDir(Context& ctx, DirNode* node) {
         }
         continue;
       }
-      if (!ctx.opt.del) continue;
+      if (!ctx.opt.del || KeepOnDst(ctx, *node, d)) continue;
       std::string rel = node->Join(d.name);
       if (ctx.Excluded(rel, d.is_dir())) continue;
       DeleteEntry(ctx, fds->dst.get(), d, rel, /*is_delete=*/true);
@@ -295,8 +296,9 @@ void ExecDir(Context& ctx, DirNode* node) {
         }
         break;
       case Action::kCopy:
+        if (TakeOver(ctx, node, fds, i)) break;
         if (s.size <= kSmallFileMax && !s.looks_sparse() &&
-            (ctx.opt.whole_file || !d)) {
+            (ctx.opt.whole_file || !d) && !AppendEligible(ctx, s, d)) {
           small.push_back(i);
           small_bytes += s.size;
           if (small.size() >= kBatchFiles || small_bytes >= kBatchBytes) flush_small();

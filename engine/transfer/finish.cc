@@ -4,6 +4,7 @@
 #include <tbb/parallel_for.h>
 
 #include "engine/transfer/context.h"
+#include "engine/transfer/reuse.h"
 #include "engine/tree/scan.h"
 
 namespace ferry::transfer {
@@ -36,6 +37,7 @@ bool DeleteEntry(Context& ctx, int dirfd, const Entry& e, const std::string& rel
     }
     for (const Entry& c : entries) {
       std::string crel = rel + "/" + c.name;
+      if (ctx.reuse && ctx.reuse->Consumed(crel)) continue;  // renamed away (dry run)
       // An excluded file is protected from deletion, so its directory stays.
       if (is_delete && ctx.Excluded(crel, c.is_dir())) { kept = true; continue; }
       if (!DeleteEntry(ctx, sub.get(), c, crel, is_delete)) kept = true;

@@ -9,6 +9,7 @@
 #include <string>
 
 #include "engine/io/io_backend.h"
+#include "engine/mail/maildir.h"
 #include "engine/tree/filter.h"
 
 namespace ferry {
@@ -35,6 +36,12 @@ struct SyncOptions {
   bool whole_file = true;   // -W (local default); false: use deltas
   bool sparse = true;       // keep holes of files that have them
   ReflinkMode reflink = ReflinkMode::kAuto;
+  // A file new at its SRC path whose content DST already has elsewhere (a
+  // rename, a move, a Maildir flag change) is made from that DST file.
+  bool detect_renames = true;
+  // A file that only grew is rebuilt from DST's copy plus SRC's tail.
+  bool detect_appends = true;
+  mail::MailMode mail = mail::MailMode::kAuto;  // --mail
   bool fsync = false;       // make each landing durable
 
   // Deletion and filtering.

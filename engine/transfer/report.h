@@ -34,9 +34,14 @@ struct SyncStats {
   std::atomic<uint64_t> transferred_files{0};
   std::atomic<uint64_t> transferred_bytes{0};  // file bytes landed
   std::atomic<uint64_t> literal_bytes{0};   // bytes copied as data
-  std::atomic<uint64_t> matched_bytes{0};   // bytes reused from DST (delta)
+  std::atomic<uint64_t> matched_bytes{0};   // bytes reused from DST (delta, appends)
   std::atomic<uint64_t> reflinked_bytes{0};
   std::atomic<uint64_t> hard_links{0};
+  std::atomic<uint64_t> renamed_files{0};    // made by renaming a DST file
+  std::atomic<uint64_t> dst_copied_files{0}; // made by copying a DST file
+  std::atomic<uint64_t> renamed_bytes{0};    // their sizes: data not sent
+  std::atomic<uint64_t> appended_files{0};   // only the tail was sent
+  std::atomic<uint64_t> append_reused_bytes{0};  // their prefixes, not sent
   std::atomic<uint64_t> meta_updates{0};    // metadata-only changes
   std::atomic<uint64_t> errors{0};
   std::atomic<uint64_t> vanished{0};

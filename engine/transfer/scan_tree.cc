@@ -5,6 +5,7 @@
 #include <map>
 #include <utility>
 
+#include "engine/mail/maildir.h"
 #include "engine/transfer/context.h"
 #include "engine/tree/scan.h"
 
@@ -66,6 +67,10 @@ void SpawnChildren(Context& ctx, DirNode* node) {
       child->dst_exists = true;
       child->dst_self = *d;
     }
+    if (node->maildir)
+      child->mail_sub = e.name == "tmp" ? DirNode::kMailTmp
+                        : (e.name == "cur" || e.name == "new") ? DirNode::kMailMessages
+                                                               : 0;
     DirNode* raw = child.get();
     node->children.push_back(std::move(child));
     node->child_src_index.push_back(i);
@@ -95,6 +100,22 @@ void CountScanned(Context& ctx, const std::vector<Entry>& v) {
   ctx.stats.total_size += bytes;
 }
 
+// --mail: a folder is known by its cur/ new/ tmp/ subdirectories (before
+// filters, which may hide tmp/). Its tmp/ holds half-delivered messages,
+// which are not mail yet: they are not copied (and KeepOnDst keeps DST's).
+void MarkMaildir(const Context& ctx, DirNode* node) {
+  if (node->mail_sub == DirNode::kMailTmp) {
+    node->src.clear();
+    return;
+  }
+  auto has_dir = [&](const char* n) {
+    const Entry* e = FindEntry(node->src, n);
+    return e && e->is_dir();
+  };
+  node->maildir = mail::IsMaildirFolder(ctx.opt.mail, has_dir("cur"), has_dir("new"),
+                                        has_dir("tmp"));
+}
+
 void ScanDir(Context& ctx, DirNode* node) {
   io::IoBackend& io = ctx.io();
   auto sfd = io.OpenBeneath(ctx.src_root.get(), node->rel,
@@ -119,6 +140,7 @@ void ScanDir(Context& ctx, DirNode* node) {
     return;
   }
   node->src = std::move(listed).value();
+  MarkMaildir(ctx, node);
   std::erase_if(node->src, [&](const Entry& e) {
     return !Wanted(ctx, e) || ctx.Excluded(node->Join(e.name), e.is_dir());
   });

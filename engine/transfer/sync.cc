@@ -9,6 +9,7 @@
 
 #include "engine/transfer/context.h"
 #include "engine/transfer/itemize.h"
+#include "engine/transfer/reuse.h"
 
 namespace ferry {
 
@@ -139,8 +140,11 @@ Result<SyncOutcome> RunLocalSync(const SyncRequest& req, const SyncOptions& opt,
     ctx.Item(f, "");
   }
   transfer::PlanTree(ctx);
+  transfer::PlanRenames(ctx);
   transfer::ExecTree(ctx);
+  transfer::FinishRenames(ctx);
   transfer::LinkFollowers(ctx);
+  transfer::LandLateFiles(ctx);
   transfer::FinishDirs(ctx);
 
   SyncOutcome out;
