@@ -60,6 +60,7 @@ Result<SyncOutcome> RunLocalSync(const SyncRequest& req, const SyncOptions& opt,
       return Status(ErrorCode::kUnsupported, "--io=io_uring: " + why);
   }
   transfer::Context ctx(opt, stats, events);
+  stats.phase = SyncPhase::kScan;
   if (opt.owner && !ctx.meta.am_root)
     events.OnWarning("not running as root: file owners are not preserved");
 
@@ -131,6 +132,7 @@ Result<SyncOutcome> RunLocalSync(const SyncRequest& req, const SyncOptions& opt,
       r->meta_pending = true;
     }
   }
+  transfer::PlanTree(ctx);
   if (contents && !dst_existed) {
     ItemFlags f;
     f.update = 'c';
@@ -138,10 +140,13 @@ Result<SyncOutcome> RunLocalSync(const SyncRequest& req, const SyncOptions& opt,
     f.created = true;
     ctx.Item(f, "");
   }
-  transfer::PlanTree(ctx);
+  stats.phase = SyncPhase::kCopy;
   transfer::ExecTree(ctx);
+  stats.phase = SyncPhase::kLink;
   transfer::LinkFollowers(ctx);
+  stats.phase = SyncPhase::kFinish;
   transfer::FinishDirs(ctx);
+  stats.phase = SyncPhase::kDone;
 
   SyncOutcome out;
   out.partial = ctx.partial;
