@@ -10,5 +10,6 @@ namespace ferry::cli {
 void AddSyncCommand(CLI::App& app, int* exit_code);
 void AddDemoCommand(CLI::App& app, int* exit_code);
 void AddRdiffCommand(CLI::App& app, int* exit_code);
+void AddBenchCommand(CLI::App& app, int* exit_code);
 
 }  // namespace ferry::cli

@@ -23,6 +23,7 @@ int main(int argc, char** argv) {
   ferry::cli::AddSyncCommand(app, &exit_code);
   ferry::cli::AddDemoCommand(app, &exit_code);
   ferry::cli::AddRdiffCommand(app, &exit_code);
+  ferry::cli::AddBenchCommand(app, &exit_code);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
