@@ -2,6 +2,7 @@
 // `rsync -aHAX --numeric-ids`. Parses into an immutable SyncOptions, runs the
 // engine, renders itemized changes, progress, --stats and --json, and maps
 // the outcome to rsync's exit codes.
+#include <signal.h>
 #include <unistd.h>
 
 #include <cstdio>
@@ -22,6 +23,7 @@ namespace {
 // rsync's exit codes for the same meanings.
 constexpr int kExitSyntax = 1;
 constexpr int kExitFileIo = 11;
+constexpr int kExitSignal = 20;
 constexpr int kExitPartial = 23;
 constexpr int kExitVanished = 24;
 constexpr int kExitMaxDelete = 25;
@@ -118,7 +120,26 @@ int ExitCodeFor(const Status& s) {
   }
 }
 
+// rsync's 20 for SIGINT/SIGTERM/SIGHUP. Nothing is torn: every file lands by
+// rename, and the next run removes the temporaries this one leaves.
+void OnSignal(int) {
+  static const char kMsg[] =
+      "\nferry: interrupted; files already landed are complete, the next run "
+      "removes temporaries\n";
+  ssize_t n = ::write(2, kMsg, sizeof kMsg - 1);
+  (void)n;
+  ::_exit(kExitSignal);
+}
+
+void ExitOnSignals() {
+  struct sigaction sa {};
+  sa.sa_handler = OnSignal;
+  sigemptyset(&sa.sa_mask);
+  for (int sig : {SIGINT, SIGTERM, SIGHUP}) ::sigaction(sig, &sa, nullptr);
+}
+
 int RunSync(CLI::App& cmd, const SyncFlags& f) {
+  ExitOnSignals();
   SyncOptions opt;
   // -a and friends are the defaults; the --no-X forms turn them off.
   opt.recursive = !f.no_recursive;
@@ -233,8 +254,10 @@ void AddSyncCommand(CLI::App& app, int* exit_code) {
       "  ferry sync -i --stats /home/alice/ /srv/new/alice/   # contents of alice\n"
       "  ferry sync --delete -n /var/www /srv/new/            # dry run; /srv/new/www\n"
       "  ferry sync --exclude 'cache/' --exclude '*.tmp' src/ dst/\n"
-      "Exit codes (as rsync): 0 ok, 1 usage, 11 file I/O, 23 partial transfer,\n"
-      "24 source files vanished, 25 --max-delete stopped deletions.");
+      "  ferry sync --json /home/ /mnt/new/home/ | jq 'select(.event == \"error\")'\n"
+      "Exit codes (as rsync): 0 ok, 1 usage, 11 file I/O, 20 interrupted,\n"
+      "23 partial transfer, 24 source files vanished, 25 --max-delete stopped deletions.\n"
+      "See ferry(1).");
   cmd->add_option("paths", f->paths, "SRC... DST (SRC/ copies the contents of SRC)")
       ->required()
       ->expected(2, -1);

@@ -1,7 +1,10 @@
 // `ferry sync --json` as automation reads it (one JSON object per line:
 // start, a file event per change, errors with their path, the summary), and
 // the progress line: none when stderr is not a terminal, unless --progress.
+#include <fcntl.h>
+#include <signal.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <nlohmann/json.hpp>
@@ -149,6 +152,35 @@ TEST_P(CliSyncEventsTest, NoProgressOffATerminalUnlessAsked) {
   ASSERT_EQ(both.code, 0) << both.Dump();
   EXPECT_EQ(Sent(Events(both)).size(), 1u) << both.Dump();
   EXPECT_NE(both.err.find("sync: done"), std::string::npos) << both.Dump();
+}
+
+TEST_P(CliSyncEventsTest, InterruptExits20LikeRsync) {
+  WriteFile(S("a"), "a");
+  // ferry blocks opening the FIFO for --exclude-from, after it has set up its
+  // signal handling: once our open for writing returns, ferry is waiting.
+  std::string fifo = tmp_ / "rules";
+  ASSERT_EQ(::mkfifo(fifo.c_str(), 0600), 0);
+  std::string err = tmp_ / "err";
+  pid_t pid = ::fork();
+  ASSERT_GE(pid, 0);
+  if (pid == 0) {
+    int e = ::open(err.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0600);
+    if (e < 0) ::_exit(126);
+    ::dup2(e, 2);
+    std::string io = std::string("--io=") + GetParam().name;
+    ::execl(Ferry().c_str(), "ferry", "sync", io.c_str(), "--exclude-from", fifo.c_str(),
+            (src_ + "/").c_str(), (dst_ + "/").c_str(), static_cast<char*>(nullptr));
+    ::_exit(127);
+  }
+  int w = ::open(fifo.c_str(), O_WRONLY);
+  ASSERT_GE(w, 0);
+  ASSERT_EQ(::kill(pid, SIGINT), 0);
+  int status = 0;
+  ASSERT_EQ(::waitpid(pid, &status, 0), pid);
+  ::close(w);
+  ASSERT_TRUE(WIFEXITED(status)) << "killed by signal " << WTERMSIG(status);
+  EXPECT_EQ(WEXITSTATUS(status), 20);
+  EXPECT_NE(ReadFile(err).find("interrupted"), std::string::npos) << ReadFile(err);
 }
 
 FERRY_E2E_INSTANTIATE(CliSyncEventsTest);
