@@ -22,6 +22,7 @@
 #include "cli/render.h"
 #include "engine/probe/cpu_probe.h"
 #include "engine/probe/disk_probe.h"
+#include "engine/probe/scratch_dir.h"
 #include "engine/probe/tree_estimate.h"
 
 namespace ferry::cli {
@@ -207,7 +208,12 @@ int RunBench(const BenchFlags& f) {
     r.src = f.estimate[0];
     if (f.estimate.size() > 1) r.dst = f.estimate[1];
   }
-  r.path = !f.path.empty() ? f.path : !r.dst.empty() ? r.dst : r.has_estimate ? ParentOf(r.src) : ".";
+  // An explicit --path must exist; a DST that does not exist yet (before
+  // stage one) is measured on the file system it will be created on.
+  r.path = !f.path.empty()    ? f.path
+           : !r.dst.empty()   ? probe::NearestExistingDirectory(r.dst)
+           : r.has_estimate   ? ParentOf(r.src)
+                              : ".";
   if (f.size == 0) return Fail(InvalidArgument("--size must be at least 1 byte"));
   if (f.files == 0) return Fail(InvalidArgument("--files must be at least 1"));
   if (!(f.window_hours > 0)) return Fail(InvalidArgument("--window must be more than 0 hours"));

@@ -2,6 +2,7 @@
 
 #include <dirent.h>
 #include <fcntl.h>
+#include <sys/stat.h>
 
 #include <cstdio>
 #include <random>
@@ -20,6 +21,19 @@ Result<io::UniqueFd> OpenDirectory(const std::string& path) {
   int fd = ::open(path.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
   if (fd < 0) return PosixError("open directory", path, errno);
   return io::UniqueFd(fd);
+}
+
+std::string NearestExistingDirectory(const std::string& path) {
+  std::string p = path;
+  while (true) {
+    while (p.size() > 1 && p.back() == '/') p.pop_back();
+    struct stat st;
+    if (!p.empty() && ::stat(p.c_str(), &st) == 0 && S_ISDIR(st.st_mode)) return p;
+    size_t s = p.rfind('/');
+    if (s == std::string::npos) return ".";
+    if (s == 0) return "/";
+    p.resize(s);
+  }
 }
 
 ScratchFile::~ScratchFile() { (void)io_.UnlinkAt(dirfd_, name_.c_str(), 0); }

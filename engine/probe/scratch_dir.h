@@ -18,6 +18,11 @@ std::string ScratchName();
 // the path.
 Result<io::UniqueFd> OpenDirectory(const std::string& path);
 
+// `path` if it is a directory, else its nearest ancestor that is (a DST
+// that does not exist yet is measured on the file system it will be made
+// on). "." for a relative path none of whose ancestors exist.
+std::string NearestExistingDirectory(const std::string& path);
+
 // Unlinks dirfd/name at destruction (ignoring a missing file). dirfd must
 // outlive the guard.
 class ScratchFile {

@@ -94,8 +94,17 @@ TEST(BenchCommandTest, EstimateCountsAGeneratedTreeAndPredictsPositiveTimes) {
   EXPECT_NE(e["assumption"].get<std::string>().find("last 24 h"), std::string::npos) << out;
   EXPECT_EQ(Entries(tmp.path()), 1) << "bench left files beside SRC";
 
-  // With DST: a dry run decides; a complete copy leaves nothing to send.
+  // With a DST that does not exist yet: everything would be sent, and the
+  // disk is measured where DST will be created.
   std::string dst = tmp / "dst";
+  ASSERT_EQ(Bench(" --json --estimate " + Q(src + "/") + " " + Q(dst + "/") + kQuick, &out), 0) << out;
+  j = nlohmann::json::parse(out, nullptr, false);
+  ASSERT_FALSE(j.is_discarded()) << out;
+  EXPECT_EQ(j["path"], tmp.path());
+  EXPECT_EQ(j["estimate"]["dry_run"]["files"], 30);
+  EXPECT_EQ(j["estimate"]["dry_run"]["bytes"], bytes);
+
+  // With DST: a dry run decides; a complete copy leaves nothing to send.
   ASSERT_EQ(Shell(std::string(FERRY_BINARY) + " sync --no-progress " + Q(src + "/") + " " +
                   Q(dst + "/")),
             0);
@@ -103,7 +112,7 @@ TEST(BenchCommandTest, EstimateCountsAGeneratedTreeAndPredictsPositiveTimes) {
   ASSERT_EQ(Bench(" --json --estimate " + Q(src + "/") + " " + Q(dst + "/") + kQuick, &out), 0) << out;
   j = nlohmann::json::parse(out, nullptr, false);
   ASSERT_FALSE(j.is_discarded()) << out;
-  EXPECT_EQ(j["path"], dst + "/") << "with DST the disk is measured in DST";
+  EXPECT_EQ(j["path"], dst) << "with DST the disk is measured in DST";
   EXPECT_EQ(j["estimate"]["dry_run"]["files"], 1) << out;
   EXPECT_EQ(j["estimate"]["delta_files"], 1);
   EXPECT_EQ(j["estimate"]["delta_bytes"], 3);
