@@ -116,7 +116,10 @@ int RunDemo(const DemoFlags& f) {
 void AddDemoCommand(CLI::App& app, int* exit_code) {
   auto f = std::make_shared<DemoFlags>();
   CLI::App* cmd = app.add_subcommand("demo", "Sync a generated sample account twice and report");
-  cmd->footer("Example:\n  ferry demo --keep --dir /tmp/demo");
+  cmd->footer(
+      "Examples:\n"
+      "  ferry demo\n"
+      "  ferry demo --keep --dir /tmp/demo --messages 5000");
   cmd->add_option("--dir", f->dir, "work directory (default: a new one in /tmp)");
   cmd->add_flag("--keep", f->keep, "keep the generated trees");
   cmd->add_option("--messages", f->messages, "messages in the sample Maildir")

@@ -11,6 +11,11 @@
 int main(int argc, char** argv) {
   CLI::App app{"ferry: fast, faithful file sync for server migrations"};
   app.require_subcommand(0, 1);
+  app.footer(
+      "Examples:\n"
+      "  ferry sync -i --stats /home/alice/ /mnt/new/home/alice/\n"
+      "  ferry bench --estimate /home/alice/ /mnt/new/home/alice/\n"
+      "  ferry SUBCOMMAND --help; man ferry");
   app.set_version_flag("--version", [] {
     std::string why;
     bool uring = ferry::io::UringAvailable(&why);
@@ -25,6 +30,7 @@ int main(int argc, char** argv) {
   ferry::cli::AddRdiffCommand(app, &exit_code);
   ferry::cli::AddPlanCommand(app, &exit_code);
   ferry::cli::AddVerifyCommand(app, &exit_code);
+  ferry::cli::AddBenchCommand(app, &exit_code);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {

@@ -178,6 +178,13 @@ void AddRdiffCommand(CLI::App& app, int* exit_code) {
   CLI::App* rdiff = app.add_subcommand(
       "rdiff", "librsync-compatible signature, delta and patch (rdiff's file formats)");
   rdiff->require_subcommand(1);
+  rdiff->footer(
+      "Examples:\n"
+      "  ferry rdiff signature old.img old.sig\n"
+      "  ferry rdiff delta old.sig new.img new.delta\n"
+      "  ferry rdiff patch old.img new.delta rebuilt.img\n"
+      "Exit codes (as rdiff): 0 done, 1 usage, 100 I/O error, 104 bad magic,\n"
+      "106 corrupt input, 108 bad parameter.");
 
   CLI::App* sig = rdiff->add_subcommand("signature", "Write the signature of OLD to SIG");
   sig->add_option("OLD", flags->in1, "Old (basis) file; - for stdin");
@@ -190,6 +197,7 @@ void AddRdiffCommand(CLI::App& app, int* exit_code) {
       ->check(CLI::IsMember({"blake2", "md4"}));
   sig->add_option("-R,--rollsum", flags->rollsum, "Rolling checksum")
       ->check(CLI::IsMember({"rabinkarp", "rollsum"}));
+  sig->footer("Example:\n  ferry rdiff signature -b 2048 old.img old.sig");
   CommonFlags(sig, flags.get());
   sig->callback([flags, exit_code] { *exit_code = RunSignature(*flags); });
 
@@ -197,6 +205,7 @@ void AddRdiffCommand(CLI::App& app, int* exit_code) {
   delta->add_option("SIG", flags->in1, "Signature file (any librsync format)")->required();
   delta->add_option("NEW", flags->in2, "New file; - for stdin");
   delta->add_option("DELTA", flags->out, "Delta output; - for stdout");
+  delta->footer("Example:\n  ferry rdiff delta old.sig new.img - | gzip > new.delta.gz");
   CommonFlags(delta, flags.get());
   delta->callback([flags, exit_code] { *exit_code = RunDelta(*flags); });
 
@@ -204,6 +213,7 @@ void AddRdiffCommand(CLI::App& app, int* exit_code) {
   patch->add_option("OLD", flags->in1, "Old (basis) file; must be seekable")->required();
   patch->add_option("DELTA", flags->in2, "Delta file; - for stdin");
   patch->add_option("NEW", flags->out, "New file output; - for stdout");
+  patch->footer("Example:\n  ferry rdiff patch old.img new.delta rebuilt.img");
   CommonFlags(patch, flags.get());
   patch->callback([flags, exit_code] { *exit_code = RunPatch(*flags); });
 }

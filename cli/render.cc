@@ -32,52 +32,72 @@ std::string Grouped(uint64_t n) {
   return out;
 }
 
-ProgressLine::ProgressLine(const SyncStats& stats, std::string label)
-    : stats_(stats), label_(std::move(label)) {}
+ProgressLine::ProgressLine(const SyncStats& stats, std::string label, bool terminal)
+    : stats_(stats), label_(std::move(label)), terminal_(terminal) {}
 
 ProgressLine::~ProgressLine() { Stop(); }
 
-std::string ProgressLine::Render(double elapsed) const {
-  char buf[256];
+ProgressSample SampleOf(const SyncStats& s, double elapsed) {
+  ProgressSample p;
+  p.elapsed = elapsed;
+  // Bytes move as they are copied; transferred_bytes counts whole files at
+  // landing (and is the only count in a dry run).
+  p.done_bytes = std::max(s.literal_bytes.load() + s.reflinked_bytes.load() + s.matched_bytes.load(),
+                          s.transferred_bytes.load());
+  p.total_bytes = s.planned_bytes.load();
+  p.done_files = s.transferred_files.load();
+  p.total_files = s.planned_files.load();
+  p.finished = s.phase.load() == SyncPhase::kDone;
+  return p;
+}
+
+std::string ProgressLine::Render(double elapsed) {
+  char buf[320];
   if (!stats_.planned.load()) {
-    std::snprintf(buf, sizeof buf, "%s: scanning  %s entries", label_.c_str(),
-                  Grouped(stats_.files.load()).c_str());
+    std::snprintf(buf, sizeof buf, "%s: scan  %s entries  %s", label_.c_str(),
+                  Grouped(stats_.files.load()).c_str(),
+                  HumanBytes(static_cast<double>(stats_.total_size.load())).c_str());
     return buf;
   }
-  uint64_t total = stats_.planned_bytes.load();
-  uint64_t done = stats_.literal_bytes.load() + stats_.reflinked_bytes.load() +
-                  stats_.matched_bytes.load();
-  done = std::min(done, total);
-  uint64_t files = stats_.transferred_files.load();
-  uint64_t tfiles = std::max(stats_.planned_files.load(), files);
-  double rate = elapsed > 0 ? static_cast<double>(done) / elapsed : 0;
-  double pct = total ? 100.0 * static_cast<double>(done) / static_cast<double>(total) : 100.0;
-  std::string eta = "--:--";
-  if (rate > 0 && total > done) {
-    auto s = static_cast<long>((static_cast<double>(total - done)) / rate);
-    char e[32];
-    std::snprintf(e, sizeof e, "%ld:%02ld:%02ld", s / 3600, (s / 60) % 60, s % 60);
-    eta = e;
+  // The rate and ETA are about moving data: the clock starts at the plan.
+  if (copy_start_ < 0) copy_start_ = elapsed;
+  ProgressView v = estimator_.Update(SampleOf(stats_, elapsed - copy_start_));
+  const char* phase = "copy";
+  switch (stats_.phase.load()) {
+    case SyncPhase::kLink: phase = "link"; break;
+    case SyncPhase::kFinish: phase = "finish"; break;
+    case SyncPhase::kDone: phase = "done"; break;
+    default: break;
   }
-  std::snprintf(buf, sizeof buf, "%s: %s / %s  %3.0f%%  %s/%s files  %s/s  ETA %s",
-                label_.c_str(), HumanBytes(static_cast<double>(done)).c_str(),
-                HumanBytes(static_cast<double>(total)).c_str(), pct,
-                Grouped(files).c_str(), Grouped(tfiles).c_str(),
-                HumanBytes(rate).c_str(), eta.c_str());
+  std::snprintf(buf, sizeof buf, "%s: %s  %s / %s  %3.0f%%  %s/%s files  %s/s  ETA %s",
+                label_.c_str(), phase, HumanBytes(static_cast<double>(v.done_bytes)).c_str(),
+                HumanBytes(static_cast<double>(v.total_bytes)).c_str(), std::floor(v.percent),
+                Grouped(v.done_files).c_str(), Grouped(v.total_files).c_str(),
+                HumanBytes(v.rate).c_str(), FormatEta(v.eta).c_str());
   return buf;
 }
 
+double ProgressLine::Elapsed() const {
+  return std::chrono::duration<double>(std::chrono::steady_clock::now() - start_).count();
+}
+
 void ProgressLine::Start() {
+  start_ = std::chrono::steady_clock::now();
   thread_ = std::thread([this] {
-    auto start = std::chrono::steady_clock::now();
+    // A terminal gets the line redrawn in place 5 times a second; a log (not
+    // a terminal, --progress) gets a whole line every 5 seconds.
+    const int ticks = terminal_ ? 4 : 100;
     while (!stop_.load()) {
-      double el = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-      std::string line = Render(el);
-      size_t pad = last_len_ > line.size() ? last_len_ - line.size() : 0;
-      std::fprintf(stderr, "\r%s%*s", line.c_str(), static_cast<int>(pad), "");
+      std::string line = Render(Elapsed());
+      if (terminal_) {
+        size_t pad = last_len_ > line.size() ? last_len_ - line.size() : 0;
+        std::fprintf(stderr, "\r%s%*s", line.c_str(), static_cast<int>(pad), "");
+        last_len_ = line.size();
+      } else {
+        std::fprintf(stderr, "%s\n", line.c_str());
+      }
       std::fflush(stderr);
-      last_len_ = line.size();
-      for (int i = 0; i < 4 && !stop_.load(); ++i)
+      for (int i = 0; i < ticks && !stop_.load(); ++i)
         std::this_thread::sleep_for(std::chrono::milliseconds(50));
     }
   });
@@ -87,7 +107,12 @@ void ProgressLine::Stop() {
   if (!thread_.joinable()) return;
   stop_ = true;
   thread_.join();
-  std::fprintf(stderr, "\r%*s\r", static_cast<int>(last_len_), "");
+  if (terminal_) {
+    std::fprintf(stderr, "\r%*s\r", static_cast<int>(last_len_), "");
+  } else {
+    // The log's last line: where the pass ended.
+    std::fprintf(stderr, "%s\n", Render(Elapsed()).c_str());
+  }
   std::fflush(stderr);
 }
 

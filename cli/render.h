@@ -3,10 +3,12 @@
 #pragma once
 
 #include <atomic>
+#include <chrono>
 #include <cstdio>
 #include <string>
 #include <thread>
 
+#include "cli/progress_estimator.h"
 #include "engine/transfer/report.h"
 
 namespace ferry::cli {
@@ -15,20 +17,32 @@ std::string HumanBytes(double bytes);  // "1.5 GiB"
 std::string Grouped(uint64_t n);        // "1,234,567"
 
 // One progress line on stderr, redrawn in place about 5 times a second:
-// bytes and files done of the planned totals, rate, ETA. Start() launches a
-// thread; Stop() joins it and clears the line.
+// the phase, then bytes and files done of the planned totals, percentage,
+// rate and ETA (ProgressEstimator: nothing shown goes backwards). Start()
+// launches a thread; Stop() joins it and clears the line. When stderr is not
+// a terminal (terminal = false: `--progress` into a log), whole lines are
+// written every 5 seconds instead, and Stop() writes a last one.
 class ProgressLine {
  public:
-  explicit ProgressLine(const SyncStats& stats, std::string label = "sync");
+  explicit ProgressLine(const SyncStats& stats, std::string label = "sync",
+                        bool terminal = true);
   ~ProgressLine();
   void Start();
   void Stop();
-  // The text drawn for the current counters and elapsed seconds (tests).
-  std::string Render(double elapsed) const;
+  // The text drawn for the current counters and elapsed seconds. Not const:
+  // each call is a sample for the estimator. Called by the drawing thread
+  // only (or by tests, without Start()).
+  std::string Render(double elapsed);
 
  private:
+  double Elapsed() const;
+
   const SyncStats& stats_;
   std::string label_;
+  bool terminal_;
+  std::chrono::steady_clock::time_point start_;
+  ProgressEstimator estimator_;
+  double copy_start_ = -1;  // elapsed when the plan was first seen
   std::atomic<bool> stop_{false};
   std::thread thread_;
   size_t last_len_ = 0;
@@ -36,5 +50,8 @@ class ProgressLine {
 
 std::string StatsText(const SyncStats& s, const SyncOutcome& o);
 std::string StatsJson(const SyncStats& s, const SyncOutcome& o, int exit_code);
+// The counters of a pass as an estimator sample (done: bytes landed, or
+// counted in a dry run).
+ProgressSample SampleOf(const SyncStats& s, double elapsed);
 
 }  // namespace ferry::cli

@@ -2,6 +2,7 @@
 // `rsync -aHAX --numeric-ids`. Parses into an immutable SyncOptions, runs the
 // engine, renders itemized changes, progress, --stats and --json, and maps
 // the outcome to rsync's exit codes.
+#include <signal.h>
 #include <unistd.h>
 
 #include <cstdio>
@@ -10,6 +11,7 @@
 #include <vector>
 
 #include "cli/commands.h"
+#include "cli/json_events.h"
 #include "cli/render.h"
 #include "engine/transfer/sync.h"
 #include "engine/tree/filter.h"
@@ -21,6 +23,7 @@ namespace {
 // rsync's exit codes for the same meanings.
 constexpr int kExitSyntax = 1;
 constexpr int kExitFileIo = 11;
+constexpr int kExitSignal = 20;
 constexpr int kExitPartial = 23;
 constexpr int kExitVanished = 24;
 constexpr int kExitMaxDelete = 25;
@@ -119,7 +122,26 @@ int ExitCodeFor(const Status& s) {
   }
 }
 
+// rsync's 20 for SIGINT/SIGTERM/SIGHUP. Nothing is torn: every file lands by
+// rename, and the next run removes the temporaries this one leaves.
+void OnSignal(int) {
+  static const char kMsg[] =
+      "\nferry: interrupted; files already landed are complete, the next run "
+      "removes temporaries\n";
+  ssize_t n = ::write(2, kMsg, sizeof kMsg - 1);
+  (void)n;
+  ::_exit(kExitSignal);
+}
+
+void ExitOnSignals() {
+  struct sigaction sa {};
+  sa.sa_handler = OnSignal;
+  sigemptyset(&sa.sa_mask);
+  for (int sig : {SIGINT, SIGTERM, SIGHUP}) ::sigaction(sig, &sa, nullptr);
+}
+
 int RunSync(CLI::App& cmd, const SyncFlags& f) {
+  ExitOnSignals();
   SyncOptions opt;
   // -a and friends are the defaults; the --no-X forms turn them off.
   opt.recursive = !f.no_recursive;
@@ -180,8 +202,14 @@ int RunSync(CLI::App& cmd, const SyncFlags& f) {
   // With -p, files are created with their final mode; rsync does the same.
   if (opt.perms) ::umask(0);
 
-  CliEvents events(f.itemize > 0, f.verbose, f.quiet);
-  bool show_progress = !f.no_progress && !f.json && (f.progress || ::isatty(2));
+  // With --json, stdout carries only JSON lines: -i/-v text is replaced by
+  // "file" events; errors and warnings still go to stderr as text too.
+  CliEvents text(!f.json && f.itemize > 0, !f.json && f.verbose, f.quiet);
+  JsonEvents json(stdout, &text);
+  SyncEvents& events = f.json ? static_cast<SyncEvents&>(json) : text;
+  // The progress line goes to stderr: by default only on a terminal (and not
+  // with --json, whose readers are programs); --progress forces it.
+  bool show_progress = !f.no_progress && (f.progress || (!f.json && ::isatty(2)));
   int code = 0;
   SyncStats total;  // for several sources, the counters add up
   SyncOutcome all;
@@ -190,13 +218,16 @@ int RunSync(CLI::App& cmd, const SyncFlags& f) {
     SyncStats& stats = total;
     std::unique_ptr<ProgressLine> progress;
     if (show_progress) {
-      progress = std::make_unique<ProgressLine>(stats, f.dry_run ? "dry run" : "sync");
+      progress = std::make_unique<ProgressLine>(stats, f.dry_run ? "dry run" : "sync",
+                                                ::isatty(2) != 0);
       progress->Start();
     }
+    json.SetPass(f.paths[k], dst, f.dry_run);
     auto r = RunLocalSync(SyncRequest{f.paths[k], dst}, opt, stats, events);
     if (progress) progress->Stop();
     if (!r.ok()) {
-      std::fprintf(stderr, "ferry: %s\n", r.status().message().c_str());
+      if (f.json) json.OnPathError(f.paths[k], r.status());
+      else std::fprintf(stderr, "ferry: %s\n", r.status().message().c_str());
       code = std::max(code, ExitCodeFor(r.status()));
       all.partial = true;
       continue;
@@ -215,7 +246,10 @@ int RunSync(CLI::App& cmd, const SyncFlags& f) {
     std::fprintf(stderr, "ferry: deletions stopped due to --max-delete limit (%s skipped)\n",
                  Grouped(total.delete_skipped.load()).c_str());
   if (f.stats) std::fputs(("\n" + StatsText(total, all)).c_str(), stdout);
-  if (f.json) std::fputs((StatsJson(total, all, code) + "\n").c_str(), stdout);
+  if (f.json) {
+    json.WriteLine(StatsJson(total, all, code));
+    json.Flush();
+  }
   return code;
 }
 
@@ -230,8 +264,10 @@ void AddSyncCommand(CLI::App& app, int* exit_code) {
       "  ferry sync -i --stats /home/alice/ /srv/new/alice/   # contents of alice\n"
       "  ferry sync --delete -n /var/www /srv/new/            # dry run; /srv/new/www\n"
       "  ferry sync --exclude 'cache/' --exclude '*.tmp' src/ dst/\n"
-      "Exit codes (as rsync): 0 ok, 1 usage, 11 file I/O, 23 partial transfer,\n"
-      "24 source files vanished, 25 --max-delete stopped deletions.");
+      "  ferry sync --json /home/ /mnt/new/home/ | jq 'select(.event == \"error\")'\n"
+      "Exit codes (as rsync): 0 ok, 1 usage, 11 file I/O, 20 interrupted,\n"
+      "23 partial transfer, 24 source files vanished, 25 --max-delete stopped deletions.\n"
+      "See ferry(1).");
   cmd->add_option("paths", f->paths, "SRC... DST (SRC/ copies the contents of SRC)")
       ->required()
       ->expected(2, -1);
@@ -293,7 +329,8 @@ void AddSyncCommand(CLI::App& app, int* exit_code) {
   cmd->add_flag("-v,--verbose", f->verbose, "list transferred files");
   cmd->add_flag("-q,--quiet", f->quiet, "suppress warnings");
   cmd->add_flag("--stats", f->stats, "print transfer statistics");
-  cmd->add_flag("--json", f->json, "print a JSON summary line");
+  cmd->add_flag("--json", f->json,
+                "JSON events on stdout, one per line: start, file, error, summary");
   cmd->add_flag("--progress", f->progress, "show progress even when not a terminal");
   cmd->add_flag("--no-progress", f->no_progress, "never show progress");
   cmd->add_option("-j,--jobs", f->jobs, "worker threads (default: number of cores)")

@@ -6,7 +6,7 @@ FERRY_PACKAGES=(
   liburing-dev libxxhash-dev libzstd-dev libtbb-dev librsync-dev
   libgtest-dev libbenchmark-dev libcli11-dev libfmt-dev nlohmann-json3-dev
   libtomlplusplus-dev libsqlite3-dev
-  rsync rdiff xxhash attr acl time python3 dovecot-imapd
+  rsync rdiff xxhash attr acl time python3 dovecot-imapd groff-base
 )
 
 ferry_ensure_deps() {

@@ -87,17 +87,24 @@ bool Context::IsStaleTmp(const std::string& name) {
 }
 
 void Context::Item(const ItemFlags& f, const std::string& path,
-                   const std::string& suffix) {
+                   const std::string& suffix, uint64_t bytes) {
   std::string p = path.empty() ? "./" : path;
   if (f.type == 'd' && !path.empty()) p += '/';
-  p += suffix;
+  std::string item = FormatItem(f);
   std::lock_guard<std::mutex> l(events_mu_);
-  events_.OnItem(FormatItem(f), p);
+  events_.OnChange({item, p, suffix, bytes});
 }
 
 void Context::Deleting(const std::string& path) {
   std::lock_guard<std::mutex> l(events_mu_);
-  events_.OnItem(kDeletingItem, path);
+  events_.OnChange({kDeletingItem, path, "", 0});
+}
+
+void Context::Error(const std::string& path, const Status& s) {
+  partial = true;
+  stats.errors.fetch_add(1, std::memory_order_relaxed);
+  std::lock_guard<std::mutex> l(events_mu_);
+  events_.OnPathError(path.empty() ? "." : path, s);
 }
 
 void Context::Error(const Status& s) {
@@ -107,11 +114,17 @@ void Context::Error(const Status& s) {
   events_.OnError(s);
 }
 
+void Context::Planned() {
+  stats.planned.store(true);
+  std::lock_guard<std::mutex> l(events_mu_);
+  events_.OnPlanned(stats);
+}
+
 void Context::Vanished(const std::string& path) {
   vanished = true;
   stats.vanished.fetch_add(1, std::memory_order_relaxed);
   std::lock_guard<std::mutex> l(events_mu_);
-  events_.OnWarning("file has vanished: " + path);
+  events_.OnVanished(path);
 }
 
 void Context::Warn(const std::string& msg) {

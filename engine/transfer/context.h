@@ -112,10 +112,16 @@ class Context {
   std::string TmpName(const std::string& name) const;
   static bool IsStaleTmp(const std::string& name);
 
+  // suffix, bytes: SyncEvents::Change::detail and bytes.
   void Item(const ItemFlags& f, const std::string& path,
-            const std::string& suffix = "");
+            const std::string& suffix = "", uint64_t bytes = 0);
   void Deleting(const std::string& path);
+  // A per-path error; `path` (relative, "" for the root) reaches
+  // SyncEvents::OnPathError. The one-argument form is for errors of no
+  // single path.
+  void Error(const std::string& path, const Status& s);
   void Error(const Status& s);
+  void Planned();
   void Vanished(const std::string& path);
   void Warn(const std::string& msg);
 

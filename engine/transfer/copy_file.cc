@@ -76,7 +76,7 @@ ItemFlags CopyItem(const Context& ctx, const Entry& s, const Entry* d,
 void Landed(Context& ctx, DirNode& node, uint32_t i, const Entry* d,
             bool content_differs) {
   const Entry& s = node.src[i];
-  ctx.Item(CopyItem(ctx, s, d, content_differs), node.Join(s.name));
+  ctx.Item(CopyItem(ctx, s, d, content_differs), node.Join(s.name), "", s.size);
   ctx.stats.transferred_files.fetch_add(1, std::memory_order_relaxed);
   ctx.stats.transferred_bytes.fetch_add(s.size, std::memory_order_relaxed);
   if (!d) ctx.stats.created.fetch_add(1, std::memory_order_relaxed);
@@ -190,9 +190,9 @@ void CopyOne(Context& ctx, DirNode& node, DirFds& fds, uint32_t i,
       if (in.status().code() == ErrorCode::kNotFound) {
         ctx.Vanished(rel);
       } else if (in.status().sys_errno() == ELOOP) {
-        ctx.Error(Status(ErrorCode::kChanged, rel + ": replaced by a symlink during the sync; not followed"));
+        ctx.Error(rel, Status(ErrorCode::kChanged, rel + ": replaced by a symlink during the sync; not followed"));
       } else {
-        ctx.Error(PosixError("open", rel, in.status().sys_errno()));
+        ctx.Error(rel, PosixError("open", rel, in.status().sys_errno()));
       }
       node.action[i] = Action::kFailed;
       return;
@@ -231,7 +231,7 @@ void CopyOne(Context& ctx, DirNode& node, DirFds& fds, uint32_t i,
     break;
   }
   if (!st.ok()) {
-    ctx.Error(PathError(rel, st));
+    ctx.Error(rel, PathError(rel, st));
     node.action[i] = Action::kFailed;
     return;
   }
@@ -268,8 +268,8 @@ void CopySmallBatch(Context& ctx, DirNode& node, DirFds& fds,
     if (r.err) {
       if (r.err == ENOENT) ctx.Vanished(rel);
       else if (r.err == ELOOP)
-        ctx.Error(Status(ErrorCode::kChanged, rel + ": replaced by a symlink during the sync; not followed"));
-      else ctx.Error(PosixError(r.failed_op, rel, r.err));
+        ctx.Error(rel, Status(ErrorCode::kChanged, rel + ": replaced by a symlink during the sync; not followed"));
+      else ctx.Error(rel, PosixError(r.failed_op, rel, r.err));
       node.action[i] = Action::kFailed;
     } else if (!S_ISREG(r.st_after.st_mode) || !SameAsScan(node.src[i], r.st_after) ||
                r.bytes_read != node.src[i].size) {
@@ -316,7 +316,7 @@ void CopySmallBatch(Context& ctx, DirNode& node, DirFds& fds,
       }
       if (!unnamed && wops[g].err != EEXIST)
         (void)io.UnlinkAt(fds.dst.get(), tmps[g].c_str(), 0);
-      ctx.Error(PosixError(wops[g].failed_op, rel, wops[g].err));
+      ctx.Error(rel, PosixError(wops[g].failed_op, rel, wops[g].err));
       node.action[i] = Action::kFailed;
       continue;
     }
@@ -327,7 +327,7 @@ void CopySmallBatch(Context& ctx, DirNode& node, DirFds& fds,
     if (!st.ok()) {
       ::close(wops[g].fd);
       if (!unnamed) (void)io.UnlinkAt(fds.dst.get(), tmps[g].c_str(), 0);
-      ctx.Error(PathError(rel, st));
+      ctx.Error(rel, PathError(rel, st));
       node.action[i] = Action::kFailed;
       continue;
     }
@@ -363,7 +363,7 @@ void CopySmallBatch(Context& ctx, DirNode& node, DirFds& fds,
       } else {
         (void)io.UnlinkAt(fds.dst.get(), tmps[g].c_str(), 0);
       }
-      ctx.Error(PosixError(lops[l].failed_op, node.Join(s.name), lops[l].err));
+      ctx.Error(node.Join(s.name), PosixError(lops[l].failed_op, node.Join(s.name), lops[l].err));
       node.action[i] = Action::kFailed;
       continue;
     }
@@ -444,7 +444,7 @@ void ChecksumFiles(Context& ctx, DirNode& node, std::shared_ptr<DirFds> fds,
     auto a = HashFile(io, fds->src.get(), ctx.SrcName(node, s));
     if (!a.ok()) {
       if (a.status().code() == ErrorCode::kNotFound) ctx.Vanished(rel);
-      else ctx.Error(PathError(rel, a.status()));
+      else ctx.Error(rel, PathError(rel, a.status()));
       continue;
     }
     Result<Hash128> b = Status(ErrorCode::kNotFound, "no destination");

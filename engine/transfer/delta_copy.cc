@@ -76,8 +76,8 @@ bool CopyDelta(Context& ctx, DirNode& node, DirFds& fds, uint32_t i) {
   if (st.ok() && (!after.ok() || !SameFile(s, *after)))
     st = Status(ErrorCode::kChanged, "changed while being read");
   if (st.ok() && !(got == want)) {
-    ctx.Error(Status(ErrorCode::kCorrupt,
-                     rel + ": patched file does not match the source's XXH3-128; sending it whole"));
+    ctx.Error(rel, Status(ErrorCode::kCorrupt,
+                          rel + ": patched file does not match the source's XXH3-128; sending it whole"));
     st = Status(ErrorCode::kCorrupt, "mismatch");
   }
   if (!st.ok()) {

@@ -46,7 +46,7 @@ void CreateOther(Context& ctx, DirNode& node, DirFds& fds, uint32_t i,
     auto t = io.ReadLinkAt(fds.src.get(), ctx.SrcName(node, s));
     if (!t.ok()) {
       if (t.status().code() == ErrorCode::kNotFound) ctx.Vanished(rel);
-      else ctx.Error(PosixError("readlink", rel, t.status().sys_errno()));
+      else ctx.Error(rel, PosixError("readlink", rel, t.status().sys_errno()));
       node.action[i] = Action::kFailed;
       return;
     }
@@ -97,7 +97,7 @@ void CreateOther(Context& ctx, DirNode& node, DirFds& fds, uint32_t i,
     if (!st.ok()) (void)io.UnlinkAt(fds.dst.get(), tmp.c_str(), 0);
   }
   if (!st.ok()) {
-    ctx.Error(Status(st.code(), rel + ": " + st.message(), st.sys_errno()));
+    ctx.Error(rel, Status(st.code(), rel + ": " + st.message(), st.sys_errno()));
     node.action[i] = Action::kFailed;
     return;
   }
@@ -114,10 +114,10 @@ bool ClearTypeConflict(Context& ctx, DirNode& node, DirFds& fds, const Entry& s,
   if (d.is_dir() && !ctx.opt.del) {
     Status st = ctx.io().UnlinkAt(fds.dst.get(), d.name.c_str(), AT_REMOVEDIR);
     if (!st.ok()) {
-      ctx.Error(Status(st.code(),
-                       "cannot replace non-empty directory " + rel +
-                           " (use --delete): " + st.message(),
-                       st.sys_errno()));
+      ctx.Error(rel, Status(st.code(),
+                            "cannot replace non-empty directory " + rel +
+                                " (use --delete): " + st.message(),
+                            st.sys_errno()));
       return false;
     }
     node.touched = true;
@@ -142,7 +142,7 @@ void UpdateMeta(Context& ctx, DirNode& node, DirFds& fds, uint32_t i,
   if (!a.ok() || !b.ok()) {
     Status e = a.ok() ? b.status() : a.status();
     if (e.code() == ErrorCode::kNotFound) ctx.Vanished(rel);
-    else ctx.Error(Status(e.code(), rel + ": " + e.message(), e.sys_errno()));
+    else ctx.Error(rel, Status(e.code(), rel + ": " + e.message(), e.sys_errno()));
     return;
   }
   std::vector<io::Xattr> sx = std::move(a).value(), dx = std::move(b).value();
@@ -172,7 +172,7 @@ void UpdateMeta(Context& ctx, DirNode& node, DirFds& fds, uint32_t i,
   } else {
     st = ApplyMeta(io, ctx.meta, fds.dst.get(), s.name.c_str(), s, sx, ds);
   }
-  if (!st.ok()) ctx.Error(Status(st.code(), rel + ": " + st.message(), st.sys_errno()));
+  if (!st.ok()) ctx.Error(rel, Status(st.code(), rel + ": " + st.message(), st.sys_errno()));
 }
 
 namespace {
@@ -184,7 +184,7 @@ void ExecDir(Context& ctx, DirNode* node) {
   auto sfd = io.OpenBeneath(ctx.src_root.get(), node->rel, O_RDONLY | O_DIRECTORY, 0);
   if (!sfd.ok()) {
     if (sfd.status().code() == ErrorCode::kNotFound) ctx.Vanished(node->rel + "/");
-    else ctx.Error(PosixError("open directory", node->rel, sfd.status().sys_errno()));
+    else ctx.Error(node->rel, PosixError("open directory", node->rel, sfd.status().sys_errno()));
     return;
   }
   fds->src = std::move(sfd).value();
@@ -192,8 +192,8 @@ void ExecDir(Context& ctx, DirNode* node) {
   if (dst_present) {
     auto dfd = io.OpenBeneath(ctx.dst_root.get(), node->rel, O_RDONLY | O_DIRECTORY, 0);
     if (!dfd.ok()) {
-      ctx.Error(PosixError("open directory", node->rel.empty() ? "." : node->rel,
-                           dfd.status().sys_errno()));
+      ctx.Error(node->rel, PosixError("open directory", node->rel.empty() ? "." : node->rel,
+                                      dfd.status().sys_errno()));
       return;
     }
     fds->dst = std::move(dfd).value();
@@ -285,7 +285,7 @@ void ExecDir(Context& ctx, DirNode* node) {
           // contents are in.
           Status st = io.MkdirAt(fds->dst.get(), s.name.c_str(), 0700);
           if (!st.ok()) {
-            ctx.Error(PosixError("mkdir", node->Join(s.name), st.sys_errno()));
+            ctx.Error(node->Join(s.name), PosixError("mkdir", node->Join(s.name), st.sys_errno()));
             node->action[i] = Action::kFailed;
             skip_child[i] = true;
           } else {

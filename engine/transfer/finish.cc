@@ -29,10 +29,10 @@ bool DeleteEntry(Context& ctx, int dirfd, const Entry& e, const std::string& rel
     if (fd.ok()) {
       auto l = ListDir(io, fd->get(), rel);
       if (l.ok()) entries = std::move(l).value();
-      else { ctx.Error(l.status()); return false; }
+      else { ctx.Error(rel, l.status()); return false; }
       sub = std::move(fd).value();
     } else if (fd.status().code() != ErrorCode::kNotFound) {
-      ctx.Error(PosixError("open directory", rel, fd.status().sys_errno()));
+      ctx.Error(rel, PosixError("open directory", rel, fd.status().sys_errno()));
       return false;
     }
     for (const Entry& c : entries) {
@@ -58,7 +58,7 @@ bool DeleteEntry(Context& ctx, int dirfd, const Entry& e, const std::string& rel
   if (ctx.opt.dry_run) return true;
   Status st = io.UnlinkAt(dirfd, e.name.c_str(), e.is_dir() ? AT_REMOVEDIR : 0);
   if (!st.ok() && st.code() != ErrorCode::kNotFound) {
-    ctx.Error(Status(st.code(), rel + ": " + st.message(), st.sys_errno()));
+    ctx.Error(rel, Status(st.code(), rel + ": " + st.message(), st.sys_errno()));
     return false;
   }
   return true;
@@ -72,7 +72,7 @@ void LinkFollowers(Context& ctx) {
     std::string rel = f.node->Join(s.name);
     std::string lrel = f.leader_node->Join(l.name);
     if (f.leader_node->action[f.leader_index] == Action::kFailed) {
-      ctx.Error(Status(ErrorCode::kIo, rel + ": not hard-linked: " + lrel + " failed"));
+      ctx.Error(rel, Status(ErrorCode::kIo, rel + ": not hard-linked: " + lrel + " failed"));
       continue;
     }
     ItemFlags item;
@@ -91,13 +91,13 @@ void LinkFollowers(Context& ctx) {
     auto ldir = io.OpenBeneath(ctx.dst_root.get(), f.leader_node->rel, O_RDONLY | O_DIRECTORY, 0);
     if (!fdir.ok() || !ldir.ok()) {
       Status e = fdir.ok() ? ldir.status() : fdir.status();
-      ctx.Error(Status(e.code(), rel + ": " + e.message(), e.sys_errno()));
+      ctx.Error(rel, Status(e.code(), rel + ": " + e.message(), e.sys_errno()));
       continue;
     }
     auto lst = io.StatAt(ldir->get(), l.name.c_str(), AT_SYMLINK_NOFOLLOW);
     if (!lst.ok()) {
-      ctx.Error(Status(lst.status().code(), rel + ": link target " + lrel + ": " +
-                                                lst.status().message()));
+      ctx.Error(rel, Status(lst.status().code(), rel + ": link target " + lrel + ": " +
+                                                     lst.status().message()));
       continue;
     }
     auto cur = io.StatAt(fdir->get(), s.name.c_str(), AT_SYMLINK_NOFOLLOW);
@@ -109,7 +109,7 @@ void LinkFollowers(Context& ctx) {
       if (!st.ok()) (void)io.UnlinkAt(fdir->get(), tmp.c_str(), 0);
     }
     if (!st.ok()) {
-      ctx.Error(Status(st.code(), rel + ": " + st.message(), st.sys_errno()));
+      ctx.Error(rel, Status(st.code(), rel + ": " + st.message(), st.sys_errno()));
       continue;
     }
     ctx.Item(item, rel, " => " + lrel);
@@ -131,8 +131,8 @@ void FinishDirs(Context& ctx) {
     if (!fd.ok()) {
       // A directory whose creation failed was reported already.
       if (fd.status().code() != ErrorCode::kNotFound)
-        ctx.Error(PosixError("open directory", n.rel.empty() ? "." : n.rel,
-                             fd.status().sys_errno()));
+        ctx.Error(n.rel, PosixError("open directory", n.rel.empty() ? "." : n.rel,
+                                    fd.status().sys_errno()));
       return;
     }
     // Compare against what is there now: our own changes moved the mtime, and
@@ -148,8 +148,8 @@ void FinishDirs(Context& ctx) {
       s = ApplyMeta(io, ctx.meta, fd->get(), nullptr, n.self, n.self_xattrs, ds);
     }
     if (!s.ok())
-      ctx.Error(Status(s.code(), (n.rel.empty() ? "." : n.rel) + ": " + s.message(),
-                       s.sys_errno()));
+      ctx.Error(n.rel, Status(s.code(), (n.rel.empty() ? "." : n.rel) + ": " + s.message(),
+                              s.sys_errno()));
   });
 }
 

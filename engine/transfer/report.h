@@ -14,7 +14,18 @@
 
 namespace ferry {
 
+// Where a sync is; progress displays name it. Phases only move forward.
+enum class SyncPhase : uint8_t {
+  kScan,    // walking SRC and DST; totals still growing
+  kCopy,    // executing the plan: deletes, creates, data
+  kLink,    // hard links to their leaders
+  kFinish,  // directory metadata, after all contents
+  kDone,
+};
+
 struct SyncStats {
+  std::atomic<SyncPhase> phase{SyncPhase::kScan};
+
   // Scan.
   std::atomic<uint64_t> files{0};      // all source entries considered
   std::atomic<uint64_t> reg_files{0};
@@ -24,6 +35,7 @@ struct SyncStats {
   std::atomic<uint64_t> total_size{0}; // bytes of regular source files
 
   // Plan: known once the comparison is done; progress uses these as totals.
+  // With --checksum they grow during kCopy as hashing finds files that differ.
   std::atomic<uint64_t> planned_files{0};  // regular files to transfer
   std::atomic<uint64_t> planned_bytes{0};  // their sizes
   std::atomic<bool> planned{false};
@@ -48,16 +60,44 @@ struct SyncStats {
   std::atomic<uint64_t> delete_skipped{0};  // stopped by --max-delete
 };
 
-// Receives what the user sees. Default implementations do nothing.
+// Receives what the user sees. Default implementations do nothing, except
+// that the richer callbacks (OnChange, OnPathError, OnVanished) fall back to
+// the plain ones, so a receiver overrides only what it renders.
 class SyncEvents {
  public:
   virtual ~SyncEvents() = default;
   // One rsync-style itemized change: "YXcstpoguax path" (see itemize.h).
   virtual void OnItem(std::string_view /*itemized*/, std::string_view /*path*/) {}
+  // The same change, in parts; the engine calls this one.
+  struct Change {
+    std::string_view itemized;  // "YXcstpoguax" or "*deleting  "
+    std::string_view path;      // relative; directories end in '/'
+    // What -i prints after the path: " -> TARGET" for a symlink,
+    // " => LEADER" for a hard link; empty otherwise.
+    std::string_view detail;
+    // File data landed: the size of a regular file sent (or that would be,
+    // in a dry run); 0 for metadata, links, directories and deletions.
+    uint64_t bytes = 0;
+  };
+  virtual void OnChange(const Change& c) {
+    OnItem(c.itemized, std::string(c.path) + std::string(c.detail));
+  }
   // A per-path error: the rest of the tree goes on.
   virtual void OnError(const Status& /*error*/) {}
+  // The same, with the path (relative to the transfer root, "." for the
+  // root) when the engine knows it; the message names it as well.
+  virtual void OnPathError(std::string_view /*path*/, const Status& error) {
+    OnError(error);
+  }
   // A one-line warning (e.g. owner not preserved when not root).
   virtual void OnWarning(std::string_view /*message*/) {}
+  // A source file vanished between the scan and its copy (rsync exit 24).
+  virtual void OnVanished(std::string_view path) {
+    OnWarning("file has vanished: " + std::string(path));
+  }
+  // Scan and plan are done: stats.planned_files/planned_bytes hold the
+  // totals of this pass (called once, before any data moves).
+  virtual void OnPlanned(const SyncStats& /*stats*/) {}
 };
 
 // The outcome of a whole sync, mapped to rsync's exit codes by cli/.

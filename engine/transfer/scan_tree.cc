@@ -124,7 +124,7 @@ void ScanDir(Context& ctx, DirNode* node) {
     if (sfd.status().code() == ErrorCode::kNotFound)
       ctx.Vanished(node->rel + "/");
     else
-      ctx.Error(PosixError("open directory", node->rel, sfd.status().sys_errno()));
+      ctx.Error(node->rel, PosixError("open directory", node->rel, sfd.status().sys_errno()));
     node->src.clear();
     node->has_self = false;  // nothing to mirror: leave DST's copy alone
     node->dst_exists = false;
@@ -133,7 +133,7 @@ void ScanDir(Context& ctx, DirNode* node) {
   }
   auto listed = ListDirParallel(ctx, sfd->get(), node->rel);
   if (!listed.ok()) {
-    ctx.Error(listed.status());
+    ctx.Error(node->rel, listed.status());
     node->has_self = false;
     node->dst_exists = false;
     node->scan_failed = true;
@@ -148,7 +148,7 @@ void ScanDir(Context& ctx, DirNode* node) {
   if (node->has_self) {
     auto x = ReadKeptXattrs(io, ctx.meta, sfd->get(), nullptr);
     if (x.ok()) node->self_xattrs = std::move(x).value();
-    else ctx.Error(x.status().WithContext(node->rel.empty() ? "." : node->rel));
+    else ctx.Error(node->rel, x.status().WithContext(node->rel.empty() ? "." : node->rel));
   }
   if (node->dst_exists) {
     auto dfd = io.OpenBeneath(ctx.dst_root.get(), node->rel,
@@ -164,7 +164,7 @@ void ScanDir(Context& ctx, DirNode* node) {
             if (a.name == "system.posix_acl_default") node->dst_default_acl = true;
         }
       } else {
-        ctx.Error(dl.status());
+        ctx.Error(node->rel, dl.status());
       }
     } else if (dfd.status().code() == ErrorCode::kNotFound ||
                dfd.status().sys_errno() == ELOOP ||
@@ -173,7 +173,7 @@ void ScanDir(Context& ctx, DirNode* node) {
       // as absent; creating it will replace whatever is there.
       node->dst_exists = false;
     } else {
-      ctx.Error(PosixError("open directory", node->rel, dfd.status().sys_errno()));
+      ctx.Error(node->rel, PosixError("open directory", node->rel, dfd.status().sys_errno()));
     }
   }
   SpawnChildren(ctx, node);
@@ -253,7 +253,7 @@ Status ScanTree(Context& ctx, const Entry* root_src, const Entry* root_dst) {
 void PlanTree(Context& ctx) {
   std::map<std::pair<uint64_t, uint64_t>, std::pair<DirNode*, uint32_t>> leaders;
   PlanDir(ctx, ctx.root.get(), leaders);
-  ctx.stats.planned.store(true);
+  ctx.Planned();
 }
 
 }  // namespace ferry::transfer

@@ -61,6 +61,7 @@ Result<SyncOutcome> RunLocalSync(const SyncRequest& req, const SyncOptions& opt,
       return Status(ErrorCode::kUnsupported, "--io=io_uring: " + why);
   }
   transfer::Context ctx(opt, stats, events);
+  stats.phase = SyncPhase::kScan;
   if (opt.owner && !ctx.meta.am_root)
     events.OnWarning("not running as root: file owners are not preserved");
 
@@ -132,6 +133,8 @@ Result<SyncOutcome> RunLocalSync(const SyncRequest& req, const SyncOptions& opt,
       r->meta_pending = true;
     }
   }
+  transfer::PlanTree(ctx);
+  transfer::PlanRenames(ctx);
   if (contents && !dst_existed) {
     ItemFlags f;
     f.update = 'c';
@@ -139,13 +142,15 @@ Result<SyncOutcome> RunLocalSync(const SyncRequest& req, const SyncOptions& opt,
     f.created = true;
     ctx.Item(f, "");
   }
-  transfer::PlanTree(ctx);
-  transfer::PlanRenames(ctx);
+  stats.phase = SyncPhase::kCopy;
   transfer::ExecTree(ctx);
   transfer::FinishRenames(ctx);
+  stats.phase = SyncPhase::kLink;
   transfer::LinkFollowers(ctx);
   transfer::LandLateFiles(ctx);
+  stats.phase = SyncPhase::kFinish;
   transfer::FinishDirs(ctx);
+  stats.phase = SyncPhase::kDone;
 
   SyncOutcome out;
   out.partial = ctx.partial;

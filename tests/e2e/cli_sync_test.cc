@@ -65,18 +65,19 @@ TEST_P(CliSyncTest, StatsCountTransferredFiles) {
   EXPECT_TRUE(HasLine(again.out, "Number of regular files transferred: 1")) << again.Dump();
 }
 
-TEST_P(CliSyncTest, JsonIsOneParseableLine) {
+TEST_P(CliSyncTest, JsonEndsWithTheSummaryLine) {
   for (int i = 0; i < 5; ++i) WriteFile(S("f" + std::to_string(i)), "x");
   WriteFile(S("sub/g"), "y");
   Proc p = Sync({"--json", src_ + "/", dst_ + "/"});
   ASSERT_EQ(p.code, 0) << p.Dump();
   std::vector<std::string> lines = Lines(p.out);
-  ASSERT_EQ(lines.size(), 1u) << p.Dump();
-  nlohmann::json j = nlohmann::json::parse(lines[0], nullptr, /*allow_exceptions=*/false);
-  ASSERT_FALSE(j.is_discarded()) << "not JSON: " << lines[0];
-  ASSERT_TRUE(j.contains("transferred_files")) << lines[0];
-  EXPECT_EQ(j["transferred_files"].get<uint64_t>(), 6u) << lines[0];
-  EXPECT_EQ(j.value("exit_code", -1), 0) << lines[0];
+  ASSERT_FALSE(lines.empty()) << p.Dump();
+  nlohmann::json j = nlohmann::json::parse(lines.back(), nullptr, /*allow_exceptions=*/false);
+  ASSERT_FALSE(j.is_discarded()) << "not JSON: " << lines.back();
+  EXPECT_EQ(j.value("event", ""), "summary") << lines.back();
+  ASSERT_TRUE(j.contains("transferred_files")) << lines.back();
+  EXPECT_EQ(j["transferred_files"].get<uint64_t>(), 6u) << lines.back();
+  EXPECT_EQ(j.value("exit_code", -1), 0) << lines.back();
 }
 
 TEST_P(CliSyncTest, ExitCodes) {

@@ -35,6 +35,8 @@ TEST_P(ReuseCliTest, MovedFileIsItemizedAsARenameAndCountedInStatsAndJson) {
   auto s = Summary(j);
   ASSERT_TRUE(s.is_object()) << j.Dump();
   EXPECT_EQ(s["renamed_files"], 1) << j.Dump();
+  EXPECT_NE(j.out.find(R"("action":"rename")"), std::string::npos) << j.Dump();
+  EXPECT_NE(j.out.find(R"("target":"msg2")"), std::string::npos) << j.Dump();
   EXPECT_EQ(s["renamed_bytes"], 20000) << j.Dump();
   EXPECT_EQ(s["literal_bytes"], 0) << j.Dump();
 }
@@ -43,9 +45,18 @@ TEST_P(ReuseCliTest, NoDetectRenamesSendsTheMovedFile) {
   WriteFile(S("a"), std::string(5000, 'x'));
   ASSERT_EQ(Sync({src_ + "/", dst_ + "/"}).code, 0);
   ASSERT_EQ(::rename(S("a").c_str(), S("b").c_str()), 0);
-  Proc p = Sync({"-i", "--delete", "--no-detect-renames", "--json", src_ + "/", dst_ + "/"});
+  Proc p = Sync({"-i", "--delete", "--no-detect-renames", src_ + "/", dst_ + "/"});
   ASSERT_EQ(p.code, 0) << p.Dump();
   EXPECT_TRUE(HasLine(p.out, ">f+++++++++ b")) << p.Dump();
+  EXPECT_TRUE(HasLine(p.out, "*deleting   a")) << p.Dump();
+  p = Sync({"--delete", "--no-detect-renames", "--json", src_ + "/", dst_ + "/"});
+  ASSERT_EQ(p.code, 0) << p.Dump();
+  EXPECT_EQ(Summary(p)["literal_bytes"], 0) << p.Dump();  // nothing left to do
+  ASSERT_EQ(::rename(S("b").c_str(), S("c").c_str()), 0);
+  p = Sync({"--delete", "--no-detect-renames", "--json", src_ + "/", dst_ + "/"});
+  ASSERT_EQ(p.code, 0) << p.Dump();
+  EXPECT_NE(p.out.find(R"("action":"send","bytes":5000,"event":"file","item":">f+++++++++","path":"c")"),
+            std::string::npos) << p.Dump();
   EXPECT_EQ(Summary(p)["literal_bytes"], 5000) << p.Dump();
 }
 
