@@ -434,6 +434,20 @@ def bench_workload(wl: str, args, cache: CacheControl) -> str:
     return "\n".join(L) + "\n"
 
 
+def update_results(path: str, wl: str, head: list[str], section: str) -> None:
+    """Replaces (or appends) the workload's block in a hand-written results file."""
+    begin, end = f"<!-- compare.py:{wl} begin -->", f"<!-- compare.py:{wl} end -->"
+    block = begin + "\n" + "\n".join(head) + "\n" + section.rstrip("\n") + "\n" + end
+    text = open(path).read() if os.path.exists(path) else ""
+    i, j = text.find(begin), text.find(end)
+    if i >= 0 and j > i:
+        text = text[:i] + block + text[j + len(end):]
+    else:
+        text = text.rstrip("\n") + "\n\n" + block + "\n"
+    with open(path, "w") as f:
+        f.write(text)
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--ferry", required=True, help="path to the ferry binary")
@@ -462,6 +476,10 @@ def main() -> None:
                     help="initial copy: 'fresh' (default) copies every run into a new directory and removes the "
                          "copies after the scenario; 'reused' removes the previous copy right before each run "
                          "(on ext4 without a journal this adds the cost of allocating around just-freed inodes)")
+    ap.add_argument("--results", default=None,
+                    help="also write each workload's table into this markdown file (e.g. bench/RESULTS.md), "
+                         "between the markers <!-- compare.py:WORKLOAD begin --> and "
+                         "<!-- compare.py:WORKLOAD end --> (appended when missing)")
     ap.add_argument("--ferry-note", default="", help="how the ferry binary was built (commit, flags), for the report")
     ap.add_argument("--keep", action="store_true", help="keep the work directory")
     args = ap.parse_args()
@@ -503,6 +521,8 @@ def main() -> None:
     body = []
     for wl in [w.strip() for w in args.workload.split(",") if w.strip()]:
         body.append(bench_workload(wl, args, cache))
+        if args.results:
+            update_results(args.results, wl, head, body[-1])
         os.makedirs(os.path.dirname(os.path.abspath(args.out)), exist_ok=True)
         with open(args.out, "w") as f:
             f.write(prev + "\n".join(head) + "\n" + "\n".join(body))

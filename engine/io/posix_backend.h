@@ -9,6 +9,11 @@
 
 namespace ferry::io {
 
+// Xattrs of dirfd/name use Linux 6.13's *xattrat() syscalls and fall back to
+// the l*xattr() calls on the /proc/self/fd path when the kernel lacks them.
+// Tests force the fallback with SetXattrAtForTesting(false).
+void SetXattrAtForTesting(bool use_xattrat);
+
 class PosixBackend : public IoBackend {
  public:
   const char* Name() const override { return "posix"; }

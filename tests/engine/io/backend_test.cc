@@ -431,6 +431,42 @@ TEST_P(BackendTest, UnnamedLinkNeverReplaces) {
   EXPECT_EQ(ListDir(dir_.path()).size(), 2u);
 }
 
+// --- xattrs by name -----------------------------------------------------------
+
+// Set, read back and remove xattrs of dirfd/name, through the *xattrat()
+// syscalls and through the /proc/self/fd fallback, on a file and (as root,
+// where trusted.* xattrs are allowed on symlinks) on a symlink itself.
+TEST_P(BackendTest, XattrsByNameEitherWay) {
+  WriteFile(dir_ / "f", "data");
+  ASSERT_EQ(::symlink("f", (dir_ / "l").c_str()), 0);
+  for (bool xattrat : {true, false}) {
+    SetXattrAtForTesting(xattrat);
+    std::vector<std::pair<const char*, std::string>> cases = {{"f", "user.ferry"}};
+    if (::geteuid() == 0) cases.push_back({"l", "trusted.ferry"});
+    for (const auto& [name, attr] : cases) {
+      Xattr x{attr, xattrat ? "by xattrat" : "by proc"};
+      Status st = backend_->SetXattr(dirfd_, name, x);
+      if (st.sys_errno() == ENOTSUP) GTEST_SKIP() << "no xattrs on this file system";
+      ASSERT_TRUE(st.ok()) << st.ToString();
+      auto got = backend_->ReadXattrs(dirfd_, name);
+      ASSERT_TRUE(got.ok()) << got.status().ToString();
+      ASSERT_EQ(got->size(), 1u) << name;
+      EXPECT_EQ((*got)[0].name, attr);
+      EXPECT_EQ((*got)[0].value, x.value);
+      ASSERT_TRUE(backend_->RemoveXattr(dirfd_, name, attr).ok());
+      got = backend_->ReadXattrs(dirfd_, name);
+      ASSERT_TRUE(got.ok());
+      EXPECT_TRUE(got->empty()) << name;
+    }
+    // The symlink's target is never touched through the link.
+    auto target = backend_->ReadXattrs(dirfd_, "f");
+    ASSERT_TRUE(target.ok());
+    EXPECT_TRUE(target->empty());
+    EXPECT_FALSE(backend_->ReadXattrs(dirfd_, "absent").ok());
+  }
+  SetXattrAtForTesting(true);
+}
+
 // --- OpenBeneath --------------------------------------------------------------
 
 TEST_P(BackendTest, OpenBeneathStaysInside) {
