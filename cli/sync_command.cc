@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "cli/commands.h"
+#include "cli/filter_flags.h"
 #include "cli/json_events.h"
 #include "cli/render.h"
 #include "engine/transfer/sync.h"
@@ -50,9 +51,7 @@ struct SyncFlags {
   bool stats = false, json = false, progress = false, no_progress = false;
   int jobs = 0;
   std::string io = "auto";
-  std::vector<std::string> exclude, include, exclude_from, include_from;
-  CLI::Option *o_exclude = nullptr, *o_include = nullptr,
-              *o_exclude_from = nullptr, *o_include_from = nullptr;
+  FilterFlags filters;
 };
 
 class CliEvents : public SyncEvents {
@@ -81,34 +80,6 @@ class CliEvents : public SyncEvents {
  private:
   bool itemize_, verbose_, quiet_;
 };
-
-// A rules file, or standard input for "-" (as rsync).
-Status AddRulesFrom(FilterList* out, RuleType type, const std::string& path) {
-  if (path != "-") return out->AddRulesFromFile(type, path);
-  std::string text;
-  char buf[4096];
-  size_t n;
-  while ((n = std::fread(buf, 1, sizeof buf, stdin)) > 0) text.append(buf, n);
-  return out->AddRulesFromText(type, text, "<stdin>");
-}
-
-// Filters in command-line order: the first matching rule wins, so the order
-// of --include and --exclude between each other matters.
-Status BuildFilter(CLI::App& cmd, const SyncFlags& f, FilterList* out) {
-  size_t ne = 0, ni = 0, nef = 0, nif = 0;
-  for (CLI::Option* o : cmd.parse_order()) {
-    if (o == f.o_exclude) {
-      RETURN_IF_ERROR(out->AddRule(RuleType::kExclude, f.exclude.at(ne++)));
-    } else if (o == f.o_include) {
-      RETURN_IF_ERROR(out->AddRule(RuleType::kInclude, f.include.at(ni++)));
-    } else if (o == f.o_exclude_from) {
-      RETURN_IF_ERROR(AddRulesFrom(out, RuleType::kExclude, f.exclude_from.at(nef++)));
-    } else if (o == f.o_include_from) {
-      RETURN_IF_ERROR(AddRulesFrom(out, RuleType::kInclude, f.include_from.at(nif++)));
-    }
-  }
-  return Status::Ok();
-}
 
 int ExitCodeFor(const Status& s) {
   switch (s.code()) {
@@ -181,12 +152,12 @@ int RunSync(CLI::App& cmd, const SyncFlags& f) {
     return kExitSyntax;
   }
   opt.io = *kind;
-  auto filter = std::make_shared<FilterList>();
-  if (Status s = BuildFilter(cmd, f, filter.get()); !s.ok()) {
-    std::fprintf(stderr, "ferry: %s\n", s.message().c_str());
+  auto filter = BuildFilter(cmd, f.filters);
+  if (!filter.ok()) {
+    std::fprintf(stderr, "ferry: %s\n", filter.status().message().c_str());
     return kExitSyntax;
   }
-  if (!filter->empty()) opt.filter = filter;
+  opt.filter = *filter;
   if (f.paths.size() < 2) {
     std::fprintf(stderr, "ferry: sync needs SRC and DST\n");
     return kExitSyntax;
@@ -316,14 +287,7 @@ void AddSyncCommand(CLI::App& app, int* exit_code) {
       ->default_str("auto");
   cmd->add_flag("--delete", f->del, "delete DST entries absent from SRC");
   cmd->add_option("--max-delete", f->max_delete, "delete at most N entries (exit 25 past it)");
-  f->o_exclude = cmd->add_option("--exclude", f->exclude, "exclude files matching PATTERN")
-                     ->allow_extra_args(false)->multi_option_policy(CLI::MultiOptionPolicy::TakeAll);
-  f->o_include = cmd->add_option("--include", f->include, "don't exclude files matching PATTERN")
-                     ->allow_extra_args(false)->multi_option_policy(CLI::MultiOptionPolicy::TakeAll);
-  f->o_exclude_from = cmd->add_option("--exclude-from", f->exclude_from, "read exclude patterns from FILE")
-                          ->allow_extra_args(false)->multi_option_policy(CLI::MultiOptionPolicy::TakeAll);
-  f->o_include_from = cmd->add_option("--include-from", f->include_from, "read include patterns from FILE")
-                          ->allow_extra_args(false)->multi_option_policy(CLI::MultiOptionPolicy::TakeAll);
+  AddFilterFlags(cmd, &f->filters);
   cmd->add_flag("-n,--dry-run", f->dry_run, "show what would change; change nothing");
   cmd->add_flag("-i,--itemize-changes", f->itemize, "itemized change list (YXcstpoguax)");
   cmd->add_flag("-v,--verbose", f->verbose, "list transferred files");
