@@ -7,6 +7,7 @@
 #include <chrono>
 #include <thread>
 
+#include "engine/base/path.h"
 #include "engine/transfer/context.h"
 #include "engine/transfer/itemize.h"
 #include "engine/transfer/reuse.h"
@@ -14,18 +15,6 @@
 namespace ferry {
 
 namespace {
-
-std::string StripSlashes(std::string p) {
-  while (p.size() > 1 && p.back() == '/') p.pop_back();
-  return p;
-}
-
-std::pair<std::string, std::string> SplitPath(const std::string& p) {
-  size_t s = p.rfind('/');
-  if (s == std::string::npos) return {".", p};
-  if (s == 0) return {"/", p.substr(1)};
-  return {p.substr(0, s), p.substr(s + 1)};
-}
 
 Result<io::UniqueFd> OpenDir(const std::string& path) {
   int fd = ::open(path.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
@@ -66,8 +55,8 @@ Result<SyncOutcome> RunLocalSync(const SyncRequest& req, const SyncOptions& opt,
     events.OnWarning("not running as root: file owners are not preserved");
 
   bool contents = req.src.back() == '/';
-  std::string src = StripSlashes(req.src);
-  std::string dst = StripSlashes(req.dst);
+  std::string src = StripTrailingSlashes(req.src);
+  std::string dst = StripTrailingSlashes(req.dst);
   bool dst_slash = req.dst.back() == '/';
 
   struct stat sst;
@@ -78,7 +67,7 @@ Result<SyncOutcome> RunLocalSync(const SyncRequest& req, const SyncOptions& opt,
   std::string src_dir = src, dst_dir = dst, name;
   ctx.single = !contents;
   if (!contents) {
-    auto [sd, sn] = SplitPath(src);
+    auto [sd, sn] = SplitParent(src);
     src_dir = sd;
     name = sn;
     ctx.single_src_name = sn;
@@ -86,7 +75,7 @@ Result<SyncOutcome> RunLocalSync(const SyncRequest& req, const SyncOptions& opt,
     bool dst_is_dir = ::stat(dst.c_str(), &dstst) == 0 && S_ISDIR(dstst.st_mode);
     if (!S_ISDIR(sst.st_mode) && !dst_is_dir && !dst_slash) {
       // A single file copied to a new name.
-      auto [dd, dn] = SplitPath(dst);
+      auto [dd, dn] = SplitParent(dst);
       dst_dir = dd;
       name = dn;
     }

@@ -10,24 +10,13 @@
 #include <chrono>
 #include <thread>
 
+#include "engine/base/path.h"
 #include "engine/verify/local_side.h"
 #include "engine/verify/side.h"
 
 namespace ferry {
 
 namespace {
-
-std::string StripSlashes(std::string p) {
-  while (p.size() > 1 && p.back() == '/') p.pop_back();
-  return p;
-}
-
-std::pair<std::string, std::string> SplitPath(const std::string& p) {
-  size_t s = p.rfind('/');
-  if (s == std::string::npos) return {".", p};
-  if (s == 0) return {"/", p.substr(1)};
-  return {p.substr(0, s), p.substr(s + 1)};
-}
 
 // DST's root directory, or null when it does not exist (everything is then
 // missing, as `rsync -n` would list it).
@@ -55,9 +44,9 @@ Result<VerifyOutcome> VerifyTrees(const VerifyRequest& req, const VerifyOptions&
     if (!io::UringAvailable(&why))
       return Status(ErrorCode::kUnsupported, "--io=io_uring: " + why);
   }
-  std::string src = StripSlashes(req.src), dst = StripSlashes(req.dst);
+  std::string src = StripTrailingSlashes(req.src), dst = StripTrailingSlashes(req.dst);
   bool contents = req.src.back() == '/';
-  auto [src_parent, src_name] = SplitPath(src);
+  auto [src_parent, src_name] = SplitParent(src);
   if (src_name == "." || src_name == "..") contents = true;  // rsync: "." is "./"
   struct stat sst;
   if ((contents ? ::stat(src.c_str(), &sst) : ::lstat(src.c_str(), &sst)) != 0)
@@ -75,7 +64,7 @@ Result<VerifyOutcome> VerifyTrees(const VerifyRequest& req, const VerifyOptions&
     bool dst_is_dir = ::stat(dst.c_str(), &dstst) == 0 && S_ISDIR(dstst.st_mode);
     if (!S_ISDIR(sst.st_mode) && !dst_is_dir && req.dst.back() != '/') {
       // A single file compared with a copy under another name.
-      std::tie(dst_dir, dst_name) = SplitPath(dst);
+      std::tie(dst_dir, dst_name) = SplitParent(dst);
     }
     ASSIGN_OR_RETURN(s.dir, side->OpenRoot(src_parent));
     ASSIGN_OR_RETURN(d.dir, OpenDstDir(*side, dst_dir, req.dst));
