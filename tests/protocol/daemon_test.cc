@@ -13,6 +13,9 @@
 #include <atomic>
 #include <chrono>
 #include <mutex>
+#include <optional>
+#include <set>
+#include <span>
 #include <string>
 #include <thread>
 #include <vector>
@@ -429,6 +432,78 @@ TEST_F(DaemonTest, ListenErrorsNameTheAddress) {
   EXPECT_NE(d.status().message().find("cannot listen on 127.0.0.1:" +
                                       std::to_string(daemon_->address().port)),
             std::string::npos) << d.status().message();
+}
+
+// The daemon reads exactly the bytes of the exchange: whatever the client
+// sends right after its AuthResponse (the session greeting) reaches the
+// session untouched.
+TEST_F(DaemonTest, BytesAfterTheAuthResponseBelongToTheSession) {
+  Start();
+  int fd = RawConnect();
+  std::vector<std::byte> in(8 + kFrameHeaderSize + kAuthNonceSize);
+  ASSERT_EQ(recv(fd, in.data(), in.size(), MSG_WAITALL), static_cast<ssize_t>(in.size()));
+  FrameDecoder d(kHandshakeMaxFrame);
+  std::optional<Frame> f;
+  ASSERT_TRUE(d.Feed(std::span(in).subspan(8), &f).ok());
+  ASSERT_TRUE(f.has_value());
+  Result<AuthChallenge> ch = DecodeAuthChallenge(*f);
+  ASSERT_TRUE(ch.ok()) << ch.status().message();
+  std::vector<std::byte> out(kStreamMagic.begin(), kStreamMagic.end());
+  AuthResponse resp{"www", "alice", ComputeAuthMac("wonder land", ch->nonce, "www", "alice")};
+  AppendAuthResponse(resp, &out);
+  const std::string early = "session greeting sent early";
+  for (char c : early) out.push_back(static_cast<std::byte>(c));
+  Send(fd, out);  // one send: the daemon sees it all at once
+  Result<Frame> result = ReadHandshakeFrame(fd, Clock::now() + 2s, -1, "AuthResult");
+  ASSERT_TRUE(result.ok()) << result.status().message();
+  Result<AuthResult> r = DecodeAuthResult(*result);
+  ASSERT_TRUE(r.ok() && r->ok);
+  std::string echoed(early.size(), '\0');
+  ASSERT_EQ(recv(fd, echoed.data(), echoed.size(), MSG_WAITALL),
+            static_cast<ssize_t>(echoed.size()));
+  EXPECT_EQ(echoed, early);
+  close(fd);
+}
+
+TEST_F(DaemonTest, ClientTimesOutOnASilentServer) {
+  int lfd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  sockaddr_in a{};
+  a.sin_family = AF_INET;
+  inet_pton(AF_INET, "127.0.0.1", &a.sin_addr);
+  ASSERT_EQ(bind(lfd, reinterpret_cast<sockaddr*>(&a), sizeof a), 0);
+  ASSERT_EQ(listen(lfd, 1), 0);  // the kernel completes the connect; nobody answers
+  socklen_t len = sizeof a;
+  getsockname(lfd, reinterpret_cast<sockaddr*>(&a), &len);
+  const auto start = Clock::now();
+  Result<DaemonConnection> c = ConnectDaemon(
+      DaemonTarget{"", "127.0.0.1", ntohs(a.sin_port), "www", ""}, "alice", "x", 300ms);
+  const auto took = Clock::now() - start;
+  close(lfd);
+  ASSERT_FALSE(c.ok());
+  EXPECT_NE(c.status().message().find("timed out waiting for the stream magic"),
+            std::string::npos) << c.status().message();
+  EXPECT_GE(took, 250ms);
+  EXPECT_LT(took, 3s);
+}
+
+// "*:PORT" is one dual-stack socket: IPv4 clients arrive as mapped
+// addresses and are shown (and matched by hosts_allow) as IPv4.
+TEST_F(DaemonTest, WildcardListenServesIpv4AndIpv6) {
+  config_.listen = HostPort{"", 0};
+  Start();
+  Result<DaemonConnection> v4 = Connect("www", "alice", "wonder land");
+  ASSERT_TRUE(v4.ok()) << v4.status().message();
+  v4->fd.reset();
+  Result<DaemonConnection> v6 = ConnectDaemon(
+      DaemonTarget{"", "::1", daemon_->address().port, "www", ""}, "alice", "wonder land", 5s);
+  const bool have_v6 = v6.ok();
+  if (have_v6) v6->fd.reset();
+  Stop();
+  std::set<std::string> peers;
+  for (const SessionContext& ctx : echo_.seen()) peers.insert(ctx.peer);
+  EXPECT_EQ(peers.count("127.0.0.1"), 1u);
+  if (!have_v6) GTEST_SKIP() << "no IPv6 loopback: " << v6.status().message();
+  EXPECT_EQ(peers, (std::set<std::string>{"127.0.0.1", "::1"}));
 }
 
 TEST_F(DaemonTest, ListensOnIpv6Loopback) {
