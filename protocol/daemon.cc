@@ -327,6 +327,8 @@ Status InstallShutdownSignals(Daemon* daemon) {
   sa.sa_handler = daemon ? OnShutdownSignal : SIG_DFL;
   for (int sig : {SIGTERM, SIGINT})
     if (sigaction(sig, &sa, nullptr) != 0) return PosixError("sigaction", "", errno);
+  sa.sa_handler = daemon ? SIG_IGN : SIG_DFL;
+  if (sigaction(SIGPIPE, &sa, nullptr) != 0) return PosixError("sigaction", "SIGPIPE", errno);
   return Status::Ok();
 }
 

@@ -118,7 +118,9 @@ class Daemon {
 };
 
 // Routes SIGTERM and SIGINT to daemon->RequestShutdown() (process-wide; one
-// daemon per process). Pass nullptr to restore the default dispositions.
+// daemon per process), and ignores SIGPIPE: a client that vanishes mid-session
+// must fail that session's write with EPIPE, not kill the daemon. Pass
+// nullptr to restore the default dispositions of all three.
 Status InstallShutdownSignals(Daemon* daemon);
 
 }  // namespace ferry::protocol

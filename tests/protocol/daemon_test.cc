@@ -414,6 +414,9 @@ TEST_F(DaemonTest, ShutdownLetsSessionsFinishWithinTheGrace) {
 TEST_F(DaemonTest, SigtermStopsTheDaemon) {
   Start();
   ASSERT_TRUE(InstallShutdownSignals(daemon_.get()).ok());
+  struct sigaction pipe {};
+  ASSERT_EQ(sigaction(SIGPIPE, nullptr, &pipe), 0);
+  EXPECT_EQ(pipe.sa_handler, SIG_IGN) << "a vanished client would kill the daemon";
   ASSERT_EQ(raise(SIGTERM), 0);
   server_.join();
   EXPECT_TRUE(serve_status_.ok()) << serve_status_.message();
