@@ -5,7 +5,7 @@ FERRY_PACKAGES=(
   g++ cmake ninja-build pkg-config
   liburing-dev libxxhash-dev libzstd-dev libtbb-dev librsync-dev
   libgtest-dev libbenchmark-dev libcli11-dev libfmt-dev nlohmann-json3-dev
-  libtomlplusplus-dev libsqlite3-dev
+  libtomlplusplus-dev libsqlite3-dev libssl-dev
   rsync rdiff xxhash attr acl time python3 dovecot-imapd groff-base
 )
 

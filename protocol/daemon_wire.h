@@ -1,0 +1,82 @@
+// The TCP daemon's pre-session messages (PROTOCOL.md section 11): module
+// selection and challenge-response authentication, exchanged before the
+// session's own greeting on the same connection.
+//
+//   server -> client: stream magic, AuthChallenge{nonce}
+//                     (or AuthResult{ok=false} when busy, then close)
+//   client -> server: stream magic, AuthResponse{module, user, mac}
+//   server -> client: AuthResult{ok, read_only, message}
+//   then, when ok: the session (sections 2-3) on the same connection.
+//
+// These messages come before any version is negotiated, so their layout is
+// frozen, like Hello's. They use the frame format of section 2 with the
+// handshake frame limit (kHandshakeMaxFrame) and their own tags 0x70-0x72,
+// which no session codec accepts. Decoders check tag, flags and every field,
+// and refuse trailing bytes; errors (kCorrupt) name the message and field.
+//
+// Thread safety: values and pure functions, plus deadline reads (socket_io.h).
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "engine/base/status.h"
+#include "protocol/auth.h"
+#include "protocol/frame.h"
+#include "protocol/socket_io.h"
+
+namespace ferry::protocol {
+
+enum class DaemonMsgType : uint8_t {
+  kAuthChallenge = 0x70,
+  kAuthResponse = 0x71,
+  kAuthResult = 0x72,
+};
+
+inline constexpr size_t kAuthResultMessageMax = 1024;
+
+struct AuthChallenge {
+  AuthNonce nonce{};
+  bool operator==(const AuthChallenge&) const = default;
+};
+
+struct AuthResponse {
+  std::string module;  // 1..kModuleNameMax, ValidModuleName
+  std::string user;    // 1..kUserNameMax
+  AuthMac mac{};
+  bool operator==(const AuthResponse&) const = default;
+};
+
+struct AuthResult {
+  bool ok = false;
+  bool read_only = false;  // the module's mode; meaningful when ok
+  std::string message;     // <= kAuthResultMessageMax; why it failed
+  bool operator==(const AuthResult&) const = default;
+};
+
+// Append the frame of a message to *out.
+void AppendAuthChallenge(const AuthChallenge& m, std::vector<std::byte>* out);
+void AppendAuthResponse(const AuthResponse& m, std::vector<std::byte>* out);
+void AppendAuthResult(const AuthResult& m, std::vector<std::byte>* out);
+
+// Decode one frame. Errors (kCorrupt): another tag ("expected AuthResponse,
+// got tag 0x01"), flags set, a field out of range, trailing bytes.
+Result<AuthChallenge> DecodeAuthChallenge(const Frame& f);
+Result<AuthResponse> DecodeAuthResponse(const Frame& f);
+Result<AuthResult> DecodeAuthResult(const Frame& f);
+// The server's first frame is a challenge, or a result refusing the
+// connection (busy): *refusal is set for the latter, *challenge otherwise.
+Status DecodeServerGreeting(const Frame& f, AuthChallenge* challenge,
+                            std::optional<AuthResult>* refusal);
+
+// Reads the 8-byte stream magic and checks it (CheckStreamMagic's error
+// shows what arrived instead).
+Status ReadStreamMagic(int fd, Deadline deadline, int cancel_fd);
+
+// Reads exactly one frame of at most kHandshakeMaxFrame payload bytes; a
+// longer header is refused before any payload byte is read.
+Result<Frame> ReadHandshakeFrame(int fd, Deadline deadline, int cancel_fd, const char* what);
+
+}  // namespace ferry::protocol
