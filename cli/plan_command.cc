@@ -153,17 +153,41 @@ int Run(const PlanFlags& f) {
 void AddPlanCommand(CLI::App& app, int* exit_code) {
   CLI::App* plan = app.add_subcommand("plan", "Check, show and run migration plans (TOML)");
   plan->require_subcommand(1);
+  plan->footer(
+      "A plan (format: engine/plan/PLAN_FORMAT.md) names endpoints, accounts and\n"
+      "phases; state, lock and reports live in its state_dir (default FILE.state).\n"
+      "\n"
+      "Examples:\n"
+      "  ferry plan check plan.toml     # every error as FILE:LINE:COL: message\n"
+      "  ferry plan show plan.toml      # the compiled step graph (+ predictions)\n"
+      "  ferry plan run plan.toml       # resumable after kill -9\n"
+      "  ferry plan status plan.toml\n"
+      "\n"
+      "Exit codes: 0 done; 1 invalid plan or arguments; 2 locked by another runner;\n"
+      "3 waiting (run again later); 4 a step failed; 5 state error. See ferry(1).");
   auto flags = std::make_shared<PlanFlags>();
-  auto add = [&](const char* name, const char* help, int (*fn)(const PlanFlags&)) {
+  auto add = [&](const char* name, const char* help, const char* example,
+                 int (*fn)(const PlanFlags&)) {
     CLI::App* c = plan->add_subcommand(name, help);
+    c->footer(example);
     c->add_option("FILE", flags->file, "the plan file")->required();
     c->callback([flags, exit_code, fn] { *exit_code = fn(*flags); });
     return c;
   };
-  add("check", "Report every error in a plan with file:line:column", Check);
-  add("show", "Print the compiled step graph (and predictions once passes ran)", Show);
-  add("status", "Print what is done, running and failed", Status);
-  CLI::App* run = add("run", "Run the plan's phases (resumes where a run stopped)", Run);
+  add("check", "Report every error in a plan with file:line:column",
+      "Example:\n  ferry plan check plan.toml   # exit 1 and FILE:LINE:COL: message per error",
+      Check);
+  add("show", "Print the compiled step graph (and predictions once passes ran)",
+      "Example:\n  ferry plan show plan.toml | grep '^cutover/'", Show);
+  add("status", "Print what is done, running and failed",
+      "Example:\n  ferry plan status plan.toml", Status);
+  CLI::App* run = add("run", "Run the plan's phases (resumes where a run stopped)",
+                      "Examples:\n"
+                      "  ferry plan run plan.toml                  # every non-manual phase\n"
+                      "  ferry plan run plan.toml --phase cutover -n -i\n"
+                      "  ferry plan run plan.toml --phase rollback # manual phases by name\n"
+                      "Exit codes: 0 done, 1 invalid, 2 locked, 3 waiting, 4 step failed, 5 state.",
+                      Run);
   run->add_option("--phase", flags->phase, "run only this phase (manual phases need it)");
   run->add_option("--account", flags->account, "run only this account");
   run->add_flag("--force", flags->force, "run a finished phase again (and skip a wait's delay)");
