@@ -78,9 +78,14 @@ class Sender {
   Status SendDelta(uint32_t index, const delta::Delta& d);
   void PathError(std::optional<uint32_t> index, const std::string& path, const Status& s,
                  bool vanished = false);
+  // A worker's or the lister's failure ends the session: the dispatcher,
+  // waiting in Receive, wakes up with it.
   void SetFatal(const Status& s) {
-    std::lock_guard<std::mutex> l(jobs_mu_);
-    if (fatal_.ok()) fatal_ = s;
+    {
+      std::lock_guard<std::mutex> l(jobs_mu_);
+      if (fatal_.ok()) fatal_ = s;
+    }
+    ch_.Abort(s);
   }
 
   Channel& ch_;
