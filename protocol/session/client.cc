@@ -6,6 +6,7 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <chrono>
 #include <cstring>
 #include <sstream>
 
@@ -149,6 +150,7 @@ Result<RemoteResult> RunRemoteSync(const std::string& src, const std::string& ds
   if (rs.has_value() == rd.has_value()) {
     return InvalidArgument("exactly one of SRC and DST must be remote (host:path)");
   }
+  const auto start = std::chrono::steady_clock::now();
   const bool push = rd.has_value();
   const RemoteSpec& spec = push ? *rd : *rs;
   ASSIGN_OR_RETURN(Child child,
@@ -192,6 +194,8 @@ Result<RemoteResult> RunRemoteSync(const std::string& src, const std::string& ds
     return Status(s.code(), s.message() + (why.empty() || why.ends_with("status 0") ? "" : " (" + why + ")"));
   }
   out.outcome = *r;
+  out.outcome.seconds =
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   return out;
 }
 
