@@ -22,120 +22,20 @@
 #include "protocol/incoming_file.h"
 #include "protocol/session/common.h"
 #include "protocol/session/dst_ops.h"
+#include "protocol/session/receiver_impl.h"
 
-namespace ferry::protocol {
+namespace ferry::protocol::receiver_internal {
 
 namespace {
 
 constexpr size_t kHoleGrain = 4096;
-
-struct Listed {
-  std::string path;
-  Entry meta;  // local owner, wire times and mode
-  std::vector<io::Xattr> xattrs;
-  std::optional<uint32_t> leader;
-  bool failed = false;
-};
-
-struct Dir {
-  std::string path;  // "" for the DST root
-  io::UniqueFd fd;
-  std::vector<Entry> listing;  // at open time
-};
-
-struct InFlight {
-  uint32_t index = 0;
-  std::shared_ptr<Dir> dir;
-  std::string name;
-  std::optional<Entry> existing;  // DST's entry when requested
-  io::UniqueFd out;
-  std::string tmp;  // named temporary; empty for an unnamed one
-  io::UniqueFd basis_fd;
-  io::MappedFile basis;
-  std::optional<Hash128> basis_hash;  // --checksum: the old content's hash
-  std::unique_ptr<IncomingFile> incoming;
-  uint64_t written = 0;
-  Status local_error;  // a write failed: drain the data, land nothing
-  bool protocol_checked = false;
-  io::IoBackend* io = nullptr;
-
-  ~InFlight() {
-    if (!tmp.empty() && dir && dir->fd.valid()) ::unlinkat(dir->fd.get(), tmp.c_str(), 0);
-  }
-};
 
 bool AllZero(const std::byte* p, size_t n) {
   static const std::byte kZero[kHoleGrain] = {};
   return std::memcmp(p, kZero, n) == 0;
 }
 
-class Receiver {
- public:
-  Receiver(Channel& ch, const ReceiverConfig& cfg, SyncStats& stats, SyncEvents& events)
-      : ch_(ch), cfg_(cfg), opt_(ch.options()), policy_(PolicyFor(opt_)), stats_(stats),
-        events_(events), validator_(opt_, &resolver_), suffix_(RandomSuffix()) {
-    auto b = io::MakeBackend(cfg.io);
-    io_ = b.ok() ? std::move(b).value() : std::make_unique<io::PosixBackend>();
-  }
-
-  Result<SyncOutcome> Run();
-
- private:
-  Status OpenRoot();
-  Status Dispatch(Incoming& in);
-  Status OnEntry(const FileEntry& w);
-  std::shared_ptr<Dir> DirFor(const std::string& parent);
-  void CreateNode(Listed& rec, Dir& dir, const Entry* existing, const std::string& target);
-  void UpdateMeta(Listed& rec, int dirfd, const char* name, const Entry& existing);
-  Status Pump();
-  Status StartRequest(uint32_t index, bool whole);
-  Status SendSignature(uint32_t index, InFlight& f);
-  Status Write(InFlight& f, std::span<const std::byte> bytes);
-  Status OnData(uint32_t index, Message& m, uint32_t wire);
-  Status OnDone(const FileDone& d);
-  void Land(InFlight& f, const Hash128& hash);
-  Status MaybeEndPass();
-  void Finish();
-  void Deletes();
-  void HardLinks();
-  void DirMeta();
-  void Fail(uint32_t index, const Status& s);
-  void Fail(const std::string& path, const Status& s, std::optional<uint32_t> index);
-  void Item(const char* item, const std::string& path);
-
-  Channel& ch_;
-  const ReceiverConfig& cfg_;
-  const SessionOptions opt_;
-  const MetaPolicy policy_;
-  SyncStats& stats_;
-  SyncEvents& events_;
-  SystemIdResolver resolver_;
-  FileListValidator validator_;
-  std::unique_ptr<io::IoBackend> io_;
-  std::string suffix_;
-
-  io::UniqueFd root_;
-  std::vector<Listed> list_;
-  std::unordered_set<std::string> paths_;
-  std::vector<uint32_t> dirs_;
-  std::vector<uint32_t> followers_;
-  std::unordered_set<std::string> failed_dirs_;
-  std::shared_ptr<Dir> current_;
-  std::map<uint32_t, std::shared_ptr<Dir>> parent_of_;  // pending requests' dirs
-  std::map<uint32_t, std::optional<Entry>> existing_of_;
-  std::map<uint32_t, bool> checksum_of_;
-  std::deque<std::pair<uint32_t, bool>> pending_;  // index, whole
-  std::map<uint32_t, std::unique_ptr<InFlight>> in_flight_;
-  std::vector<uint32_t> redo_;
-  bool list_ended_ = false;
-  bool awaiting_eop_ = false;
-  bool final_pass_ = false;
-  bool done_ = false;
-  uint32_t pass_ = 1;
-  uint64_t landed_files_ = 0, landed_bytes_ = 0;
-  bool partial_ = false, vanished_ = false;
-  bool warned_devices_ = false;
-};
+}  // namespace
 
 void Receiver::Item(const char* item, const std::string& path) {
   SyncEvents::Change c;
@@ -190,53 +90,6 @@ std::shared_ptr<Dir> Receiver::DirFor(const std::string& parent) {
   return d;
 }
 
-void Receiver::UpdateMeta(Listed& rec, int dirfd, const char* name, const Entry& existing) {
-  std::vector<io::Xattr> have;
-  if (opt_.xattrs || opt_.acls) {
-    auto x = ReadKeptXattrs(*io_, policy_, dirfd, name);
-    if (x.ok()) have = std::move(*x);
-  }
-  const MetaDiff diff = CompareMeta(policy_, rec.meta, existing, rec.xattrs, have);
-  if (!diff.any()) return;
-  DstState ds;
-  ds.existing = &existing;
-  ds.xattrs = &have;
-  Status s = ApplyMeta(*io_, policy_, dirfd, name, rec.meta, rec.xattrs, ds);
-  if (!s.ok()) {
-    Fail(rec.path, s.WithContext(rec.path), std::nullopt);
-    return;
-  }
-  stats_.meta_updates++;
-  Item(".f.........", rec.path);
-}
-
-// Symlinks, devices and specials: made under a temporary name with their
-// metadata, then renamed over whatever DST had.
-void Receiver::CreateNode(Listed& rec, Dir& dir, const Entry* existing,
-                          const std::string& target) {
-  const std::string tmp = TempName(rec.meta.name, suffix_);
-  Status s = rec.meta.is_lnk()
-                 ? io_->SymlinkAt(target.c_str(), dir.fd.get(), tmp.c_str())
-                 : io_->MknodAt(dir.fd.get(), tmp.c_str(), rec.meta.mode,
-                                static_cast<dev_t>(rec.meta.rdev));
-  if (s.ok()) {
-    DstState ds;
-    ds.new_uid = ::geteuid();
-    ds.new_gid = ::getegid();
-    s = ApplyMeta(*io_, policy_, dir.fd.get(), tmp.c_str(), rec.meta, rec.xattrs, ds);
-    if (s.ok() && existing && existing->is_dir()) {
-      s = RemoveEntry(*io_, dir.fd.get(), *existing);
-    }
-    if (s.ok()) s = io_->RenameAt(dir.fd.get(), tmp.c_str(), dir.fd.get(), rec.meta.name.c_str());
-    if (!s.ok()) (void)io_->UnlinkAt(dir.fd.get(), tmp.c_str(), 0);
-  }
-  if (!s.ok()) {
-    Fail(rec.path, s.WithContext(rec.path), std::nullopt);
-    return;
-  }
-  stats_.created++;
-  Item(rec.meta.is_lnk() ? "cL+++++++++" : "cD+++++++++", rec.path);
-}
 
 Status Receiver::OnEntry(const FileEntry& w) {
   if (list_ended_) return Corrupt("FileEntry after FileListEnd");
@@ -577,93 +430,6 @@ Status Receiver::MaybeEndPass() {
   return ch_.Send(EndOfPass{pass_, landed_files_, landed_bytes_});
 }
 
-void Receiver::Finish() {
-  current_.reset();
-  stats_.phase = SyncPhase::kLink;
-  if (opt_.del) Deletes();
-  HardLinks();
-  stats_.phase = SyncPhase::kFinish;
-  DirMeta();
-}
-
-void Receiver::Deletes() {
-  for (uint32_t index : dirs_) {
-    const Listed& d = list_[index];
-    if (d.failed) continue;
-    const std::string rel = d.path == "." ? "" : d.path;
-    auto fd = io_->OpenBeneath(root_.get(), rel, O_RDONLY | O_DIRECTORY, 0);
-    if (!fd.ok()) continue;  // reported when it was made
-    auto listing = ListDir(*io_, fd->get(), d.path);
-    if (!listing.ok()) {
-      Fail(d.path, listing.status(), std::nullopt);
-      continue;
-    }
-    for (const Entry& e : *listing) {
-      const std::string p = rel.empty() ? e.name : rel + "/" + e.name;
-      if (paths_.count(p) != 0) continue;
-      Status s = RemoveEntry(*io_, fd->get(), e);
-      if (!s.ok()) {
-        Fail(p, s.WithContext(p), std::nullopt);
-        continue;
-      }
-      stats_.deleted++;
-      Item("*deleting  ", e.is_dir() ? p + "/" : p);
-    }
-  }
-}
-
-void Receiver::HardLinks() {
-  for (uint32_t index : followers_) {
-    Listed& r = list_[index];
-    const Listed& leader = list_[*r.leader];
-    if (leader.failed) {
-      Fail(index, Status(ErrorCode::kIo, r.path + ": its hard-link leader " + leader.path +
-                                             " failed"));
-      continue;
-    }
-    Status s = LinkInto(*io_, root_.get(), leader.path, r.path, suffix_);
-    if (s.code() == ErrorCode::kExists) continue;  // already that inode
-    if (!s.ok()) {
-      Fail(index, s.WithContext(r.path));
-      continue;
-    }
-    stats_.hard_links++;
-    SyncEvents::Change c;
-    c.itemized = "hf+++++++++";
-    c.path = r.path;
-    std::string detail = " => " + leader.path;
-    c.detail = detail;
-    events_.OnChange(c);
-  }
-}
-
-void Receiver::DirMeta() {
-  for (auto it = dirs_.rbegin(); it != dirs_.rend(); ++it) {
-    Listed& d = list_[*it];
-    if (d.failed) continue;
-    auto fd = io_->OpenBeneath(root_.get(), d.path == "." ? "" : d.path,
-                               O_RDONLY | O_DIRECTORY, 0);
-    if (!fd.ok()) {
-      Fail(d.path, fd.status(), std::nullopt);
-      continue;
-    }
-    auto st = io_->FStat(fd->get());
-    if (!st.ok()) continue;
-    const Entry have = Entry::FromStat(d.meta.name, *st);
-    std::vector<io::Xattr> have_x;
-    if (opt_.xattrs || opt_.acls) {
-      auto x = ReadKeptXattrs(*io_, policy_, fd->get(), nullptr);
-      if (x.ok()) have_x = std::move(*x);
-    }
-    if (!CompareMeta(policy_, d.meta, have, d.xattrs, have_x).any()) continue;
-    DstState ds;
-    ds.existing = &have;
-    ds.xattrs = &have_x;
-    Status s = ApplyMeta(*io_, policy_, fd->get(), nullptr, d.meta, d.xattrs, ds);
-    if (!s.ok()) Fail(d.path, s.WithContext(d.path), std::nullopt);
-  }
-}
-
 Status Receiver::Dispatch(Incoming& in) {
   Message& m = in.message;
   if (auto* e = std::get_if<FileEntry>(&m)) return OnEntry(*e);
@@ -765,11 +531,13 @@ Result<SyncOutcome> Receiver::Run() {
   return out;
 }
 
-}  // namespace
+}  // namespace ferry::protocol::receiver_internal
+
+namespace ferry::protocol {
 
 Result<SyncOutcome> RunReceiver(Channel& ch, const ReceiverConfig& config, SyncStats& stats,
                                 SyncEvents& events) {
-  Receiver r(ch, config, stats, events);
+  receiver_internal::Receiver r(ch, config, stats, events);
   return r.Run();
 }
 
