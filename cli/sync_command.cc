@@ -166,6 +166,7 @@ int RunRemote(const SyncFlags& f, const SyncOptions& opt) {
   ro.remote_ferry = f.remote_ferry;
   ro.compress = f.compress;
   ro.compress_level = f.compress_level;
+  if (f.io != "auto") ro.remote_io = f.io;
   CliEvents events(f.itemize > 0, f.verbose, f.quiet);
   SyncStats stats;
   auto r = protocol::RunRemoteSync(f.paths[0], f.paths[1], opt, ro, stats, events);

@@ -2,6 +2,7 @@
 
 #include <fcntl.h>
 #include <poll.h>
+#include <sys/eventfd.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -35,20 +36,30 @@ bool IsData(const Message& m) {
 
 Channel::Channel(int in_fd, int out_fd, const ChannelConfig& config)
     : in_fd_(in_fd), out_fd_(out_fd), config_(config) {
+  wake_fd_ = ::eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
   int fl = ::fcntl(out_fd_, F_GETFL);
   if (fl >= 0) ::fcntl(out_fd_, F_SETFL, fl | O_NONBLOCK);
   last_recv_ns_ = NowNs();
   last_send_ns_ = NowNs();
 }
 
+void Channel::Wake() {
+  if (wake_fd_ < 0) return;
+  const uint64_t one = 1;
+  ssize_t n = ::write(wake_fd_, &one, sizeof one);
+  (void)n;
+}
+
 Channel::~Channel() {
   stop_ = true;
+  Wake();
   failed_ = true;
   credit_cv_.notify_all();
   space_cv_.notify_all();
   if (thread_.joinable()) thread_.join();
   if (out_fd_ >= 0 && out_fd_ != in_fd_ && !write_closed_) ::close(out_fd_);
   if (in_fd_ >= 0) ::close(in_fd_);
+  if (wake_fd_ >= 0) ::close(wake_fd_);
 }
 
 size_t Channel::max_payload() const {
@@ -304,10 +315,12 @@ void Channel::ReaderLoop() {
           if (writer_->Append(Keepalive{}, &out_buf_).ok()) (void)WriteAll(out_buf_);
         }
       }
-      struct pollfd p {in_fd_, POLLIN, 0};
-      int pr = ::poll(&p, 1, kPollSliceMs);
+      struct pollfd p[2] = {{in_fd_, POLLIN, 0}, {wake_fd_, POLLIN, 0}};
+      int pr = ::poll(p, wake_fd_ >= 0 ? 2 : 1, kPollSliceMs);
+      if (stop_) break;
       if (pr == 0) continue;
       if (pr < 0 && errno == EINTR) continue;
+      if ((p[0].revents & (POLLIN | POLLHUP | POLLERR)) == 0) continue;
       ssize_t n = ::read(in_fd_, buf.data(), buf.size());
       if (n < 0 && (errno == EINTR || errno == EAGAIN)) continue;
       if (n < 0) {
@@ -403,7 +416,9 @@ Status Channel::Send(const Message& m) {
     if (!out_credit_->CanSpend(len)) return ClosedError("(waiting for flow-control credit)");
     RETURN_IF_ERROR(out_credit_->Spend(len));
   }
-  return WriteAll(out_buf_);
+  Status s = WriteAll(out_buf_);
+  if (!s.ok()) return s.WithContext("sending " + TypeName(static_cast<uint8_t>(TypeOf(m))));
+  return s;
 }
 
 Status Channel::ReturnCredit(uint64_t bytes) {
@@ -424,6 +439,7 @@ Status Channel::ReturnCredit(uint64_t bytes) {
 
 void Channel::Abort(const Status& why) {
   stop_ = true;
+  Wake();
   Fail(why.ok() ? Internal("session aborted") : why, false);
   space_cv_.notify_all();
 }

@@ -137,6 +137,7 @@ class Channel {
   Result<Frame> ReadFrameSync();
   Status WriteAll(std::span<const std::byte> bytes);
   void StartReader();
+  void Wake();
   void ReaderLoop();
   void Fail(Status s, bool tell_peer);
   Status HandleControl(const Message& m, uint32_t wire_bytes, bool* consumed);
@@ -178,6 +179,7 @@ class Channel {
   Status end_status_;    // why (OK: clean eof)
   std::unique_ptr<MessageReader> reader_;
   std::atomic<bool> stop_{false};
+  int wake_fd_ = -1;  // eventfd: wakes the reader's poll when stopping
   std::thread thread_;
 
   std::atomic<uint64_t> bytes_sent_{0};

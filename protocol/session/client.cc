@@ -90,9 +90,9 @@ Result<Child> Spawn(const std::vector<std::string>& argv) {
 std::string ExitText(pid_t pid, bool wait_long) {
   int status = 0;
   pid_t r = 0;
-  for (int i = 0; i < (wait_long ? 100 : 1) && r == 0; ++i) {
+  for (int i = 0; i < (wait_long ? 2000 : 1) && r == 0; ++i) {
     r = ::waitpid(pid, &status, WNOHANG);
-    if (r == 0 && wait_long) ::usleep(20000);
+    if (r == 0 && wait_long) ::usleep(1000);
   }
   if (r != pid) return "";
   if (WIFEXITED(status)) return "remote shell exited with status " + std::to_string(WEXITSTATUS(status));
@@ -114,6 +114,7 @@ std::vector<std::string> RemoteCommand(const RemoteOptions& ro, const RemoteSpec
   for (const std::string& w : Words(ro.remote_ferry)) argv.push_back(w);
   argv.push_back("serve");
   argv.push_back("--stdio");
+  if (!ro.remote_io.empty()) argv.push_back("--io=" + ro.remote_io);
   argv.push_back(remote_role == ServeRole::kSender ? "--sender" : "--receiver");
   argv.push_back(ShellQuote(spec.path.empty() ? "." : spec.path));
   return argv;

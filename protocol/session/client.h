@@ -40,6 +40,7 @@ struct RemoteOptions {
   bool compress = false;               // -z
   int compress_level = 3;              // --compress-level (zstd 1..19)
   bool numeric_ids = true;
+  std::string remote_io;               // non-empty: passed as --io to the remote
   uint32_t max_frame = kDefaultMaxFrame;
   uint64_t window = kDefaultWindow;
 };

@@ -1,5 +1,7 @@
 #include "protocol/session/common.h"
 
+#include "engine/io/posix_backend.h"
+
 #include <sys/stat.h>
 #include <unistd.h>
 #include <xxhash.h>
@@ -179,6 +181,14 @@ bool IsTempName(const std::string& name) {
     if (!((c >= '0' && c <= '9') || (c >= 'a' && c <= 'f'))) return false;
   }
   return true;
+}
+
+std::unique_ptr<io::IoBackend> SessionBackend(io::BackendKind kind) {
+  if (kind == io::BackendKind::kUring) {
+    auto r = io::MakeBackend(kind);
+    if (r.ok()) return std::move(r).value();
+  }
+  return std::make_unique<io::PosixBackend>();
 }
 
 std::string RandomSuffix() {

@@ -6,6 +6,7 @@
 // Thread safety: pure functions.
 #pragma once
 
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -41,6 +42,11 @@ Error MakeError(std::optional<uint32_t> index, const std::string& path, const St
 Error ProtocolError(const Status& s);
 // The Status a peer's Error stands for, its message prefixed with "remote: ".
 Status StatusFromWire(const Error& e);
+
+// The backend a session role uses. The roles issue single operations (no
+// batches), where io_uring only adds ring set-up per thread, so kAuto means
+// POSIX here; kUring is honoured when asked for.
+std::unique_ptr<io::IoBackend> SessionBackend(io::BackendKind kind);
 
 // Temporary names in DST: ".~ferry.<name>.<8 hex>", the local engine's
 // pattern, so either engine's next run removes leftovers of the other.

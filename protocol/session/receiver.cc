@@ -86,6 +86,8 @@ std::shared_ptr<Dir> Receiver::DirFor(const std::string& parent) {
   }
   std::erase_if(*listing, [](const Entry& e) { return e.is_reg() && IsTempName(e.name); });
   d->listing = std::move(*listing);
+  // --delete compares this listing with the whole list at the end.
+  if (opt_.del) dst_listings_.emplace(parent, d->listing);
   current_ = d;
   return d;
 }
@@ -421,7 +423,7 @@ void Receiver::Land(InFlight& f, const Hash128& hash) {
 }
 
 Status Receiver::MaybeEndPass() {
-  if (!list_ended_ || awaiting_eop_ || !pending_.empty() || !in_flight_.empty()) {
+  if (done_ || !list_ended_ || awaiting_eop_ || !pending_.empty() || !in_flight_.empty()) {
     return Status::Ok();
   }
   final_pass_ = redo_.empty() || pass_ >= 2;

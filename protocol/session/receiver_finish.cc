@@ -71,25 +71,46 @@ void Receiver::Deletes() {
     const Listed& d = list_[index];
     if (d.failed) continue;
     const std::string rel = d.path == "." ? "" : d.path;
-    auto fd = io_->OpenBeneath(root_.get(), rel, O_RDONLY | O_DIRECTORY, 0);
-    if (!fd.ok()) continue;  // reported when it was made
-    auto listing = ListDir(*io_, fd->get(), d.path);
-    if (!listing.ok()) {
-      Fail(d.path, listing.status(), std::nullopt);
-      continue;
+    // The listing taken when the list first entered this directory, if it
+    // did; else (no entries inside) a fresh one.
+    std::vector<Entry> fresh;
+    const std::vector<Entry>* listing = nullptr;
+    if (auto it = dst_listings_.find(rel); it != dst_listings_.end()) listing = &it->second;
+    std::vector<const Entry*> doomed;
+    io::UniqueFd fd;
+    if (listing == nullptr) {
+      auto opened = io_->OpenBeneath(root_.get(), rel, O_RDONLY | O_DIRECTORY, 0);
+      if (!opened.ok()) continue;  // reported when it was made
+      fd = std::move(*opened);
+      auto l = ListDir(*io_, fd.get(), d.path);
+      if (!l.ok()) {
+        Fail(d.path, l.status(), std::nullopt);
+        continue;
+      }
+      fresh = std::move(*l);
+      listing = &fresh;
     }
     for (const Entry& e : *listing) {
-      const std::string p = rel.empty() ? e.name : rel + "/" + e.name;
-      if (paths_.count(p) != 0) continue;
-      Status s = RemoveEntry(*io_, fd->get(), e);
+      if (paths_.count(rel.empty() ? e.name : rel + "/" + e.name) == 0) doomed.push_back(&e);
+    }
+    if (doomed.empty()) continue;
+    if (!fd.valid()) {
+      auto opened = io_->OpenBeneath(root_.get(), rel, O_RDONLY | O_DIRECTORY, 0);
+      if (!opened.ok()) continue;
+      fd = std::move(*opened);
+    }
+    for (const Entry* e : doomed) {
+      const std::string p = rel.empty() ? e->name : rel + "/" + e->name;
+      Status s = RemoveEntry(*io_, fd.get(), *e);
       if (!s.ok()) {
         Fail(p, s.WithContext(p), std::nullopt);
         continue;
       }
       stats_.deleted++;
-      Item("*deleting  ", e.is_dir() ? p + "/" : p);
+      Item("*deleting  ", e->is_dir() ? p + "/" : p);
     }
   }
+  dst_listings_.clear();
 }
 
 void Receiver::HardLinks() {

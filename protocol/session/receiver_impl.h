@@ -70,8 +70,7 @@ class Receiver {
   Receiver(Channel& ch, const ReceiverConfig& cfg, SyncStats& stats, SyncEvents& events)
       : ch_(ch), cfg_(cfg), opt_(ch.options()), policy_(PolicyFor(opt_)), stats_(stats),
         events_(events), validator_(opt_, &resolver_), suffix_(RandomSuffix()) {
-    auto b = io::MakeBackend(cfg.io);
-    io_ = b.ok() ? std::move(b).value() : std::make_unique<io::PosixBackend>();
+    io_ = SessionBackend(cfg.io);
   }
 
   Result<SyncOutcome> Run();
@@ -117,6 +116,8 @@ class Receiver {
   std::vector<uint32_t> followers_;
   std::unordered_set<std::string> failed_dirs_;
   std::shared_ptr<Dir> current_;
+  // --delete: DST directories as first listed (path -> entries).
+  std::map<std::string, std::vector<Entry>> dst_listings_;
   std::map<uint32_t, std::shared_ptr<Dir>> parent_of_;  // pending requests' dirs
   std::map<uint32_t, std::optional<Entry>> existing_of_;
   std::map<uint32_t, bool> checksum_of_;

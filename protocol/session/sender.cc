@@ -40,12 +40,6 @@ struct Job {
   std::optional<delta::Signature> sig;
 };
 
-std::unique_ptr<io::IoBackend> Backend(io::BackendKind kind) {
-  auto r = io::MakeBackend(kind);
-  if (r.ok()) return std::move(r).value();
-  return std::make_unique<io::PosixBackend>();
-}
-
 std::string UserName(uint32_t uid) {
   std::vector<char> buf(16384);
   struct passwd pw, *out = nullptr;
@@ -136,7 +130,7 @@ void Sender::PathError(std::optional<uint32_t> index, const std::string& path,
 
 Status Sender::OpenRoot() {
   std::string p = cfg_.path.empty() ? "." : cfg_.path;
-  auto io = Backend(cfg_.io);
+  auto io = SessionBackend(cfg_.io);
   const bool contents = p.back() == '/' || p == "." || p == ".." ||
                         p.ends_with("/.") || p.ends_with("/..");
   if (contents) {
@@ -227,7 +221,7 @@ Status Sender::Walk(io::IoBackend& io, int dirfd, const std::string& rel) {
 }
 
 void Sender::ListThread() {
-  auto io = Backend(cfg_.io);
+  auto io = SessionBackend(cfg_.io);
   Status s = [&]() -> Status {
     auto st = io->StatAt(root_.get(), top_.c_str(), AT_SYMLINK_NOFOLLOW);
     if (!st.ok()) return st.status();
@@ -369,7 +363,7 @@ Status Sender::Serve(io::IoBackend& io, Job& job) {
 }
 
 void Sender::Worker() {
-  auto io = Backend(cfg_.io);
+  auto io = SessionBackend(cfg_.io);
   while (true) {
     Job job;
     {

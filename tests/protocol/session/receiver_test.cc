@@ -117,6 +117,19 @@ TEST_F(ReceiverTest, AFileLandsWhenItsHashMatches) {
   EXPECT_EQ(st.st_mode & 07777, 0644u);
 }
 
+// Regression: the receiver sent a second EndOfPass after the sender's last
+// one and exited; a sender answering it wrote into a closed pipe (exit 12).
+TEST_F(ReceiverTest, NothingFollowsTheLastEndOfPass) {
+  ASSERT_TRUE(sender_->Send(Dir(".")).ok());
+  ASSERT_TRUE(sender_->Send(FileListEnd{1}).ok());
+  EndPass(1);
+  auto r = result_.get();
+  ASSERT_TRUE(r.ok()) << r.status().message();
+  auto after = sender_->Receive();
+  ASSERT_TRUE(after.ok()) << after.status().message();
+  EXPECT_TRUE(after->eof) << TypeName(static_cast<uint8_t>(TypeOf(after->message)));
+}
+
 TEST_F(ReceiverTest, AHashMismatchIsRequestedAgainAndNeverLands) {
   ASSERT_TRUE(sender_->Send(Dir(".")).ok());
   ASSERT_TRUE(sender_->Send(Reg("f", 5)).ok());
