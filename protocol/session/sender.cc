@@ -400,6 +400,7 @@ Result<SyncOutcome> Sender::Run() {
   };
   std::optional<PendingSig> pending;
   bool end_seen = false;
+  uint32_t last_pass = 0;
   Status result;
   while (true) {
     {
@@ -466,7 +467,11 @@ Result<SyncOutcome> Sender::Run() {
     } else if (auto* eop = std::get_if<EndOfPass>(&m)) {
       if (pending) {
         s = Corrupt("EndOfPass while a signature is incomplete");
+      } else if (eop->pass != last_pass + 1) {
+        s = Corrupt("EndOfPass " + std::to_string(eop->pass) + " after pass " +
+                    std::to_string(last_pass));
       } else {
+        last_pass = eop->pass;
         std::unique_lock<std::mutex> l(jobs_mu_);
         idle_cv_.wait(l, [&] { return !fatal_.ok() || (jobs_.empty() && busy_ == 0); });
         if (!fatal_.ok()) break;
