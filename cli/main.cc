@@ -31,6 +31,7 @@ int main(int argc, char** argv) {
   ferry::cli::AddPlanCommand(app, &exit_code);
   ferry::cli::AddVerifyCommand(app, &exit_code);
   ferry::cli::AddBenchCommand(app, &exit_code);
+  ferry::cli::AddServeCommand(app, &exit_code);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {

@@ -16,6 +16,7 @@
 #include "cli/render.h"
 #include "engine/transfer/sync.h"
 #include "engine/tree/filter.h"
+#include "protocol/session/client.h"
 
 namespace ferry::cli {
 
@@ -24,6 +25,7 @@ namespace {
 // rsync's exit codes for the same meanings.
 constexpr int kExitSyntax = 1;
 constexpr int kExitFileIo = 11;
+constexpr int kExitProtocol = 12;
 constexpr int kExitSignal = 20;
 constexpr int kExitPartial = 23;
 constexpr int kExitVanished = 24;
@@ -52,6 +54,9 @@ struct SyncFlags {
   int jobs = 0;
   std::string io = "auto";
   FilterFlags filters;
+  std::string rsh = "ssh", remote_ferry = "ferry";
+  bool compress = false;
+  int compress_level = 3;
 };
 
 class CliEvents : public SyncEvents {
@@ -109,6 +114,55 @@ void ExitOnSignals() {
   sa.sa_handler = OnSignal;
   sigemptyset(&sa.sa_mask);
   for (int sig : {SIGINT, SIGTERM, SIGHUP}) ::sigaction(sig, &sa, nullptr);
+}
+
+// One side over a remote shell: `ferry sync SRC host:DST` (push) or
+// `ferry sync host:SRC DST` (pull).
+int RunRemote(const SyncFlags& f, const SyncOptions& opt) {
+  ::signal(SIGPIPE, SIG_IGN);
+  auto refuse = [](const char* what) {
+    std::fprintf(stderr, "ferry: %s is not supported with a remote SRC or DST yet\n", what);
+    return kExitSyntax;
+  };
+  if (f.paths.size() != 2) return refuse("more than one SRC");
+  if (opt.filter) return refuse("--exclude/--include");
+  if (opt.dry_run) return refuse("--dry-run");
+  if (f.json) return refuse("--json");
+  if (f.compress_level < 1 || f.compress_level > 19) {
+    std::fprintf(stderr, "ferry: --compress-level %d is outside 1..19\n", f.compress_level);
+    return kExitSyntax;
+  }
+  protocol::RemoteOptions ro;
+  ro.rsh = f.rsh;
+  ro.remote_ferry = f.remote_ferry;
+  ro.compress = f.compress;
+  ro.compress_level = f.compress_level;
+  if (f.io != "auto") ro.remote_io = f.io;
+  CliEvents events(f.itemize > 0, f.verbose, f.quiet);
+  SyncStats stats;
+  auto r = protocol::RunRemoteSync(f.paths[0], f.paths[1], opt, ro, stats, events);
+  if (!r.ok()) {
+    std::fprintf(stderr, "ferry: %s\n", r.status().message().c_str());
+    switch (r.status().code()) {
+      case ErrorCode::kInvalidArgument:
+      case ErrorCode::kUnsupported:
+        return kExitSyntax;
+      case ErrorCode::kIo:
+      case ErrorCode::kCorrupt:
+        return kExitProtocol;
+      default:
+        return ExitCodeFor(r.status());
+    }
+  }
+  const SyncOutcome& o = r->outcome;
+  if (f.stats) {
+    std::fputs(("\n" + StatsText(stats, o)).c_str(), stdout);
+    std::fprintf(stdout, "Total bytes sent: %s\nTotal bytes received: %s\n",
+                 Grouped(r->bytes_sent).c_str(), Grouped(r->bytes_received).c_str());
+  }
+  if (o.partial) return kExitPartial;
+  if (o.vanished) return kExitVanished;
+  return 0;
 }
 
 int RunSync(CLI::App& cmd, const SyncFlags& f) {
@@ -172,6 +226,9 @@ int RunSync(CLI::App& cmd, const SyncFlags& f) {
   }
   // With -p, files are created with their final mode; rsync does the same.
   if (opt.perms) ::umask(0);
+  if (protocol::ParseRemote(f.paths.front()) || protocol::ParseRemote(f.paths.back())) {
+    return RunRemote(f, opt);
+  }
 
   // With --json, stdout carries only JSON lines: -i/-v text is replaced by
   // "file" events; errors and warnings still go to stderr as text too.
@@ -236,7 +293,8 @@ void AddSyncCommand(CLI::App& app, int* exit_code) {
       "  ferry sync --delete -n /var/www /srv/new/            # dry run; /srv/new/www\n"
       "  ferry sync --exclude 'cache/' --exclude '*.tmp' src/ dst/\n"
       "  ferry sync --json /home/ /mnt/new/home/ | jq 'select(.event == \"error\")'\n"
-      "Exit codes (as rsync): 0 ok, 1 usage, 11 file I/O, 20 interrupted,\n"
+      "  ferry sync -z --delete /var/www/ root@new:/var/www/  # push over ssh\n"
+      "Exit codes (as rsync): 0 ok, 1 usage, 11 file I/O, 12 protocol/connection, 20 interrupted,\n"
       "23 partial transfer, 24 source files vanished, 25 --max-delete stopped deletions.\n"
       "See ferry(1).");
   cmd->add_option("paths", f->paths, "SRC... DST (SRC/ copies the contents of SRC)")
@@ -300,6 +358,11 @@ void AddSyncCommand(CLI::App& app, int* exit_code) {
   cmd->add_option("-j,--jobs", f->jobs, "worker threads (default: number of cores)")
       ->check(CLI::NonNegativeNumber);
   cmd->add_option("--io", f->io, "I/O backend: auto, io_uring, posix")->default_str("auto");
+  cmd->add_option("-e,--rsh", f->rsh, "remote shell for host:PATH (default ssh)")->default_str("ssh");
+  cmd->add_option("--remote-ferry", f->remote_ferry, "the ferry binary on the remote host")
+      ->default_str("ferry");
+  cmd->add_flag("-z,--compress", f->compress, "compress the remote stream (zstd)");
+  cmd->add_option("--compress-level", f->compress_level, "zstd level 1..19 with -z (default 3)");
   cmd->callback([cmd, f, exit_code] { *exit_code = RunSync(*cmd, *f); });
 }
 

@@ -1,0 +1,136 @@
+#!/usr/bin/env python3
+"""ferry vs rsync over a remote shell: a delta pass after changes.
+
+    remote_compare.py WORKDIR --ferry BUILD/cli/ferry [--kinds web,db,maildir]
+                      [--runs 3] [--files N] [--size-mib N] [--out bench/results/remote.md]
+
+For each workload kind: generate SRC (bench/gen_workload.py), copy it to a
+baseline DST, change SRC (bench/mutate_workload.py), then, RUNS times each and
+alternating, restore DST from the baseline and push SRC/ into it over the
+remote-shell stand-in (tests/remote_shell_standin.sh runs the remote command
+on this machine, so both tools pay for two processes and pipes):
+
+    ferry sync --delete --stats -e STANDIN --remote-ferry FERRY SRC/ host:DST/
+    rsync -aHAX --delete --stats -e STANDIN SRC/ host:DST/
+
+Reports median wall time and bytes on the wire: ferry's own count (its
+--stats "Total bytes sent" + "received") against rsync's --stats "Total bytes
+sent" + "Total bytes received". Both destinations are checked afterwards with
+`rsync -aHAXc --dry-run --itemize-changes --delete` (must print nothing).
+"""
+from __future__ import annotations
+
+import argparse
+import os
+import re
+import shutil
+import statistics
+import subprocess
+import sys
+import time
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+STANDIN = os.path.join(HERE, "..", "tests", "remote_shell_standin.sh")
+
+
+def run(cmd: list[str]) -> tuple[float, str]:
+    t = time.monotonic()
+    p = subprocess.run(cmd, capture_output=True, text=True)
+    dt = time.monotonic() - t
+    if p.returncode != 0:
+        sys.exit(f"failed ({p.returncode}): {' '.join(cmd)}\n{p.stdout}\n{p.stderr}")
+    return dt, p.stdout
+
+
+def number(text: str, name: str) -> int:
+    m = re.search(re.escape(name) + r":\s*([\d,]+)", text)
+    if not m:
+        sys.exit(f"no '{name}' in:\n{text}")
+    return int(m.group(1).replace(",", ""))
+
+
+def restore(baseline: str, dst: str) -> None:
+    if os.path.exists(dst):
+        shutil.rmtree(dst)
+    subprocess.run(["cp", "-a", baseline, dst], check=True)
+
+
+def oracle(src: str, dst: str) -> str:
+    p = subprocess.run(["rsync", "-aHAXc", "--dry-run", "--itemize-changes", "--delete",
+                        src + "/", dst + "/"], capture_output=True, text=True)
+    return p.stdout + p.stderr
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__,
+                                 formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("workdir")
+    ap.add_argument("--ferry", required=True)
+    ap.add_argument("--kinds", default="web,db,maildir")
+    ap.add_argument("--runs", type=int, default=3)
+    ap.add_argument("--files", type=int, default=None)
+    ap.add_argument("--size-mib", type=int, default=None)
+    ap.add_argument("--out", default=None)
+    a = ap.parse_args()
+    ferry = os.path.abspath(a.ferry)
+    standin = os.path.abspath(STANDIN)
+    os.makedirs(a.workdir, exist_ok=True)
+    rows = []
+    for kind in a.kinds.split(","):
+        base = os.path.join(a.workdir, kind)
+        src, baseline, dst = base + "-src", base + "-baseline", base + "-dst"
+        gen = [sys.executable, os.path.join(HERE, "gen_workload.py"), src, "--kind", kind,
+               "--force"]
+        if a.files:
+            gen += ["--files", str(a.files)]
+        if a.size_mib:
+            gen += ["--size-mib", str(a.size_mib)]
+        subprocess.run(gen, check=True, capture_output=True)
+        if os.path.exists(baseline):
+            shutil.rmtree(baseline)
+        subprocess.run(["cp", "-a", src, baseline], check=True)
+        subprocess.run([sys.executable, os.path.join(HERE, "mutate_workload.py"), src,
+                        "--kind", kind], check=True, capture_output=True)
+        times = {"ferry": [], "rsync": []}
+        wire = {}
+        for _ in range(a.runs):
+            for tool in ("ferry", "rsync"):
+                restore(baseline, dst)
+                if tool == "ferry":
+                    cmd = [ferry, "sync", "--no-progress", "--delete", "--stats", "-e", standin,
+                           "--remote-ferry", ferry, src + "/", "bench:" + dst + "/"]
+                else:
+                    cmd = ["rsync", "-aHAX", "--delete", "--stats", "-e", standin,
+                           src + "/", "bench:" + dst + "/"]
+                dt, out = run(cmd)
+                times[tool].append(dt)
+                wire[tool] = number(out, "Total bytes sent") + number(out, "Total bytes received")
+                diff = oracle(src, dst)
+                if diff:
+                    sys.exit(f"{tool} left differences on {kind}:\n{diff[:2000]}")
+        f, r = statistics.median(times["ferry"]), statistics.median(times["rsync"])
+        rows.append((kind, f, r, wire["ferry"], wire["rsync"]))
+        print(f"{kind}: ferry {f:.2f}s rsync {r:.2f}s ({r / f:.2f}x); "
+              f"wire ferry {wire['ferry']:,} rsync {wire['rsync']:,}", flush=True)
+    lines = [
+        "# Remote delta pass: ferry vs rsync over a remote-shell stand-in",
+        "",
+        "Command: `bench/remote_compare.py " + " ".join(sys.argv[1:]) + "`",
+        "",
+        f"Median of {a.runs} runs each, alternating; DST restored from the baseline before each.",
+        "",
+        "| workload | ferry s | rsync s | speed-up | ferry wire bytes | rsync wire bytes | ratio |",
+        "|---|---|---|---|---|---|---|",
+    ]
+    for kind, f, r, fw, rw in rows:
+        lines.append(f"| {kind} | {f:.2f} | {r:.2f} | {r / f:.2f}x | {fw:,} | {rw:,} | "
+                     f"{fw / rw:.2f} |")
+    text = "\n".join(lines) + "\n"
+    print(text)
+    if a.out:
+        with open(a.out, "w") as fh:
+            fh.write(text)
+
+
+if __name__ == "__main__":
+    main()

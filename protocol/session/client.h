@@ -1,0 +1,67 @@
+// The client side of `ferry sync` with a remote end: parses
+// "[user@]host:path" (rsync's rule), starts the remote shell
+// (`ssh [-l user] host ferry serve --stdio --sender|--receiver PATH`, with
+// -e/--rsh replacing "ssh" and --remote-ferry naming the remote binary),
+// runs the handshake as the client and then the local role: the sender for
+// a push, the receiver for a pull.
+//
+// Errors: the Status is the session's failure, with what the remote shell
+// said when it exited early ("remote shell exited with status 127"); per-path
+// errors of either side arrive through `events` and set the outcome.
+//
+// Thread safety: one call per session.
+#pragma once
+
+#include <sys/types.h>
+
+#include <optional>
+#include <string>
+
+#include "engine/base/status.h"
+#include "engine/transfer/options.h"
+#include "engine/transfer/report.h"
+#include "protocol/session/serve.h"
+
+namespace ferry::protocol {
+
+struct RemoteSpec {
+  std::string user;  // empty: the remote shell's default
+  std::string host;
+  std::string path;  // empty means the remote home directory (".")
+};
+
+// "host:path" or "user@host:path" when a ':' comes before any '/';
+// nullopt for a local path ("./a:b", "/x:y", "a/b:c").
+std::optional<RemoteSpec> ParseRemote(const std::string& arg);
+
+struct RemoteOptions {
+  std::string rsh = "ssh";             // -e/--rsh: words split on blanks
+  std::string remote_ferry = "ferry";  // --remote-ferry
+  bool compress = false;               // -z
+  int compress_level = 3;              // --compress-level (zstd 1..19)
+  bool numeric_ids = true;
+  std::string remote_io;               // non-empty: passed as --io to the remote
+  uint32_t max_frame = kDefaultMaxFrame;
+  uint64_t window = kDefaultWindow;
+};
+
+// The argv that starts the remote side (exposed for tests and --dry-run
+// style display).
+std::vector<std::string> RemoteCommand(const RemoteOptions& ro, const RemoteSpec& spec,
+                                       ServeRole remote_role);
+
+// The SessionOptions a client proposes for these sync options.
+SessionOptions ProposeOptions(const SyncOptions& opt, const RemoteOptions& ro);
+
+struct RemoteResult {
+  SyncOutcome outcome;
+  uint64_t bytes_sent = 0;      // on the wire, both directions as this side sees them
+  uint64_t bytes_received = 0;
+};
+
+// Exactly one of src and dst is remote (the caller checked with ParseRemote).
+Result<RemoteResult> RunRemoteSync(const std::string& src, const std::string& dst,
+                                   const SyncOptions& opt, const RemoteOptions& ro,
+                                   SyncStats& stats, SyncEvents& events);
+
+}  // namespace ferry::protocol

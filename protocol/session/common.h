@@ -1,0 +1,57 @@
+// Shared by the two session roles (sender.h, receiver.h): conversions
+// between the engine's scanned Entry and the wire's FileEntry, the mapping
+// of error codes to wire codes and back, and the metadata policy implied by
+// the agreed SessionOptions.
+//
+// Thread safety: pure functions.
+#pragma once
+
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "engine/base/status.h"
+#include "engine/io/io_backend.h"
+#include "engine/tree/entry.h"
+#include "engine/tree/metadata.h"
+#include "protocol/messages.h"
+
+namespace ferry::protocol {
+
+// What this side preserves under the agreed options (am_root: geteuid()==0).
+MetaPolicy PolicyFor(const SessionOptions& o);
+
+// Whether an entry of this type is transferred under the options (-l, -D).
+bool Wanted(const SessionOptions& o, const Entry& e);
+
+// The wire form of a scanned entry at `path` (kind from the mode).
+FileEntry ToWire(const Entry& e, const std::string& path,
+                 const std::vector<io::Xattr>& xattrs, const SessionOptions& o);
+
+// The engine form of a validated wire entry; `uid`/`gid` are the local
+// owner the validator resolved. The name is the last path component.
+Entry FromWire(const FileEntry& w, uint32_t uid, uint32_t gid);
+std::vector<io::Xattr> XattrsFromWire(const FileEntry& w, const MetaPolicy& p);
+
+WireError ToWireError(ErrorCode code);
+ErrorCode FromWireError(WireError code);
+
+// An Error message for a per-path failure (message cut to the wire limit).
+Error MakeError(std::optional<uint32_t> index, const std::string& path, const Status& s);
+// Error{kProtocol} carrying the message of a protocol violation found here.
+Error ProtocolError(const Status& s);
+// The Status a peer's Error stands for, its message prefixed with "remote: ".
+Status StatusFromWire(const Error& e);
+
+// The backend a session role uses. The roles issue single operations (no
+// batches), where io_uring only adds ring set-up per thread, so kAuto means
+// POSIX here; kUring is honoured when asked for.
+std::unique_ptr<io::IoBackend> SessionBackend(io::BackendKind kind);
+
+// Temporary names in DST: ".~ferry.<name>.<8 hex>", the local engine's
+// pattern, so either engine's next run removes leftovers of the other.
+std::string TempName(const std::string& name, const std::string& suffix);
+bool IsTempName(const std::string& name);
+std::string RandomSuffix();
+
+}  // namespace ferry::protocol

@@ -1,0 +1,546 @@
+#include "protocol/session/receiver.h"
+
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cstring>
+#include <deque>
+#include <map>
+#include <memory>
+#include <optional>
+#include <unordered_set>
+#include <vector>
+
+#include "engine/delta/block_size.h"
+#include "engine/delta/signature.h"
+#include "engine/io/mapped_file.h"
+#include "engine/io/posix_backend.h"
+#include "engine/tree/scan.h"
+#include "protocol/file_list_validator.h"
+#include "protocol/id_resolver.h"
+#include "protocol/incoming_file.h"
+#include "protocol/session/common.h"
+#include "protocol/session/dst_ops.h"
+#include "protocol/session/receiver_impl.h"
+
+namespace ferry::protocol::receiver_internal {
+
+namespace {
+
+constexpr size_t kHoleGrain = 4096;
+
+bool AllZero(const std::byte* p, size_t n) {
+  static const std::byte kZero[kHoleGrain] = {};
+  return std::memcmp(p, kZero, n) == 0;
+}
+
+}  // namespace
+
+void Receiver::Item(const char* item, const std::string& path) {
+  SyncEvents::Change c;
+  c.itemized = item;
+  c.path = path;
+  events_.OnChange(c);
+}
+
+void Receiver::Fail(const std::string& path, const Status& s, std::optional<uint32_t> index) {
+  partial_ = true;
+  stats_.errors++;
+  events_.OnPathError(path, s);
+  if (index && *index < list_.size()) list_[*index].failed = true;
+  (void)ch_.Send(MakeError(index, path, s));
+}
+
+void Receiver::Fail(uint32_t index, const Status& s) { Fail(list_[index].path, s, index); }
+
+Status Receiver::OpenRoot() {
+  const std::string p = cfg_.path.empty() ? "." : cfg_.path;
+  RETURN_IF_ERROR(MakeDirs(p));
+  ASSIGN_OR_RETURN(root_, io_->OpenAt(AT_FDCWD, p.c_str(), O_RDONLY | O_DIRECTORY, 0));
+  return Status::Ok();
+}
+
+std::shared_ptr<Dir> Receiver::DirFor(const std::string& parent) {
+  if (current_ && current_->path == parent) return current_;
+  current_.reset();
+  if (failed_dirs_.count(parent) != 0) return nullptr;
+  auto d = std::make_shared<Dir>();
+  d->path = parent;
+  auto fd = io_->OpenBeneath(root_.get(), parent, O_RDONLY | O_DIRECTORY, 0);
+  if (!fd.ok()) {
+    failed_dirs_.insert(parent);
+    Fail(parent.empty() ? "." : parent, fd.status(), std::nullopt);
+    return nullptr;
+  }
+  d->fd = std::move(*fd);
+  auto listing = ListDir(*io_, d->fd.get(), parent.empty() ? "." : parent);
+  if (!listing.ok()) {
+    failed_dirs_.insert(parent);
+    Fail(parent.empty() ? "." : parent, listing.status(), std::nullopt);
+    return nullptr;
+  }
+  // Leftovers of an interrupted run (ours or the local engine's).
+  for (const Entry& e : *listing) {
+    if (e.is_reg() && IsTempName(e.name)) (void)io_->UnlinkAt(d->fd.get(), e.name.c_str(), 0);
+  }
+  std::erase_if(*listing, [](const Entry& e) { return e.is_reg() && IsTempName(e.name); });
+  d->listing = std::move(*listing);
+  // --delete compares this listing with the whole list at the end.
+  if (opt_.del) dst_listings_.emplace(parent, d->listing);
+  current_ = d;
+  return d;
+}
+
+
+Status Receiver::OnEntry(const FileEntry& w) {
+  if (list_ended_) return Corrupt("FileEntry after FileListEnd");
+  ASSIGN_OR_RETURN(LocalOwner owner, validator_.Add(w));
+  const auto index = static_cast<uint32_t>(list_.size());
+  Listed rec;
+  rec.path = w.path;
+  rec.meta = FromWire(w, owner.uid, owner.gid);
+  rec.xattrs = XattrsFromWire(w, policy_);
+  rec.leader = w.link_leader;
+  list_.push_back(std::move(rec));
+  paths_.insert(w.path);
+  Listed& r = list_.back();
+  stats_.files++;
+  if (r.meta.is_dir()) {
+    stats_.dirs++;
+  } else if (r.meta.is_reg()) {
+    stats_.reg_files++;
+    stats_.total_size += w.size;
+  }
+  if (w.path == ".") {
+    dirs_.push_back(index);
+    return Status::Ok();
+  }
+  const size_t slash = w.path.rfind('/');
+  const std::string parent = slash == std::string::npos ? "" : w.path.substr(0, slash);
+  std::shared_ptr<Dir> dir = DirFor(parent);
+  if (!dir) {
+    r.failed = true;
+    if (r.meta.is_dir()) failed_dirs_.insert(w.path);
+    return Status::Ok();
+  }
+  const Entry* existing = FindEntry(dir->listing, r.meta.name);
+  const char* name = r.meta.name.c_str();
+  switch (w.kind) {
+    case FileKind::kDirectory: {
+      if (existing && existing->is_dir()) {
+        dirs_.push_back(index);
+        break;
+      }
+      Status s;
+      if (existing) s = RemoveEntry(*io_, dir->fd.get(), *existing);
+      if (s.ok()) s = io_->MkdirAt(dir->fd.get(), name, 0700);
+      if (!s.ok()) {
+        failed_dirs_.insert(w.path);
+        Fail(r.path, s.WithContext(r.path), std::nullopt);
+        break;
+      }
+      stats_.created++;
+      Item("cd+++++++++", r.path + "/");
+      dirs_.push_back(index);
+      break;
+    }
+    case FileKind::kSymlink: {
+      if (existing && existing->is_lnk()) {
+        auto t = io_->ReadLinkAt(dir->fd.get(), name);
+        if (t.ok() && *t == w.symlink_target) {
+          UpdateMeta(r, dir->fd.get(), name, *existing);
+          break;
+        }
+      }
+      CreateNode(r, *dir, existing, w.symlink_target);
+      break;
+    }
+    case FileKind::kCharDevice:
+    case FileKind::kBlockDevice:
+    case FileKind::kFifo:
+    case FileKind::kSocket: {
+      if (r.meta.is_dev() && !policy_.am_root) {
+        if (!warned_devices_) {
+          events_.OnWarning("skipping device files: only root can create them");
+          warned_devices_ = true;
+        }
+        break;
+      }
+      if (existing && existing->type() == r.meta.type() &&
+          (!r.meta.is_dev() || existing->rdev == r.meta.rdev)) {
+        UpdateMeta(r, dir->fd.get(), name, *existing);
+        break;
+      }
+      CreateNode(r, *dir, existing, "");
+      break;
+    }
+    case FileKind::kRegular: {
+      if (r.leader) {
+        followers_.push_back(index);
+        break;
+      }
+      const bool same_size = existing && existing->is_reg() && existing->size == w.size;
+      if (same_size && opt_.checksum == ChecksumMode::kSizeMtime &&
+          existing->same_mtime(r.meta)) {
+        UpdateMeta(r, dir->fd.get(), name, *existing);
+        break;
+      }
+      parent_of_[index] = dir;
+      existing_of_[index] = existing ? std::optional<Entry>(*existing) : std::nullopt;
+      checksum_of_[index] = same_size && opt_.checksum == ChecksumMode::kXxh3;
+      pending_.emplace_back(index, false);
+      stats_.planned_files++;
+      stats_.planned_bytes += w.size;
+      break;
+    }
+  }
+  return Pump();
+}
+
+Status Receiver::Pump() {
+  while (!pending_.empty() && in_flight_.size() < cfg_.max_in_flight) {
+    auto [index, whole] = pending_.front();
+    pending_.pop_front();
+    RETURN_IF_ERROR(StartRequest(index, whole));
+  }
+  return Status::Ok();
+}
+
+Status Receiver::SendSignature(uint32_t index, InFlight& f) {
+  const uint64_t size = f.basis.bytes().size();
+  delta::SignatureParams p = delta::DefaultSignatureParams(size);
+  if (opt_.block_rule == BlockRule::kFixed) p.block_size = opt_.fixed_block_size;
+  while (delta::BlockCount(size, p.block_size) > kSignatureBlocksMax) p.block_size *= 2;
+  ASSIGN_OR_RETURN(delta::Signature sig, delta::ComputeSignature(f.basis.bytes(), p, 0));
+  RETURN_IF_ERROR(ch_.Send(FileRequest{index, true}));
+  SignatureHeader h;
+  h.file_index = index;
+  h.file_size = size;
+  h.block_size = sig.block_size;
+  h.strong_len = sig.strong_len;
+  h.block_count = sig.block_count();
+  RETURN_IF_ERROR(ch_.Send(h));
+  const size_t per = (ch_.max_payload() - 64) / (4 + sig.strong_len);
+  for (size_t first = 0; first < sig.block_count(); first += per) {
+    const size_t n = std::min(per, sig.block_count() - first);
+    SignatureBlocks b;
+    b.file_index = index;
+    b.first_block = first;
+    b.strong_len = sig.strong_len;
+    b.weak.assign(sig.weak.begin() + static_cast<long>(first),
+                  sig.weak.begin() + static_cast<long>(first + n));
+    b.strong.assign(sig.strong.begin() + static_cast<long>(first * sig.strong_len),
+                    sig.strong.begin() + static_cast<long>((first + n) * sig.strong_len));
+    RETURN_IF_ERROR(ch_.Send(b));
+  }
+  return Status::Ok();
+}
+
+Status Receiver::StartRequest(uint32_t index, bool whole) {
+  Listed& r = list_[index];
+  auto f = std::make_unique<InFlight>();
+  f->index = index;
+  f->dir = parent_of_[index];
+  f->name = r.meta.name;
+  f->existing = existing_of_[index];
+  f->io = io_.get();
+  parent_of_.erase(index);
+  existing_of_.erase(index);
+  const bool checksum = checksum_of_[index];
+  checksum_of_.erase(index);
+  const int dirfd = f->dir->fd.get();
+  auto out = io_->OpenAt(dirfd, ".", O_TMPFILE | O_WRONLY, 0600);
+  if (!out.ok()) {
+    f->tmp = TempName(f->name, suffix_);
+    out = io_->OpenAt(dirfd, f->tmp.c_str(), O_CREAT | O_EXCL | O_WRONLY | O_NOFOLLOW, 0600);
+    if (!out.ok()) {
+      f->tmp.clear();
+      Fail(index, out.status().WithContext(r.path));
+      return Status::Ok();
+    }
+  }
+  f->out = std::move(*out);
+  bool delta = !whole && !cfg_.whole_file && f->existing && f->existing->is_reg() &&
+               f->existing->size > 0;
+  if (delta) {
+    auto b = io_->OpenAt(dirfd, f->name.c_str(), O_RDONLY | O_NOFOLLOW, 0);
+    delta = false;
+    if (b.ok()) {
+      auto st = io_->FStat(b->get());
+      if (st.ok() && S_ISREG(st->st_mode) && st->st_size > 0 &&
+          f->basis.Map(b->get(), static_cast<size_t>(st->st_size)).ok()) {
+        f->basis_fd = std::move(*b);
+        delta = true;
+      }
+    }
+  }
+  if (delta && checksum) f->basis_hash = HashBytes(f->basis.bytes());
+  InFlight* fp = f.get();
+  f->incoming = std::make_unique<IncomingFile>(
+      index, list_[index].meta.size, delta, fp->basis.bytes(),
+      [fp, this](std::span<const std::byte> b) { return Write(*fp, b); });
+  in_flight_[index] = std::move(f);
+  if (delta) return SendSignature(index, *fp);
+  return ch_.Send(FileRequest{index, false});
+}
+
+// Writes the produced bytes, leaving aligned zero runs as holes.
+Status Receiver::Write(InFlight& f, std::span<const std::byte> bytes) {
+  if (!f.local_error.ok()) return f.local_error;
+  size_t pos = 0;
+  while (pos < bytes.size()) {
+    const uint64_t off = f.written + pos;
+    size_t n = std::min(bytes.size() - pos, kHoleGrain - static_cast<size_t>(off % kHoleGrain));
+    if (AllZero(bytes.data() + pos, n)) {
+      pos += n;
+      continue;
+    }
+    // Extend the run over following non-zero grains.
+    size_t end = pos + n;
+    while (end < bytes.size()) {
+      const size_t m = std::min(bytes.size() - end, kHoleGrain);
+      if (AllZero(bytes.data() + end, m)) break;
+      end += m;
+    }
+    Status s = io_->PWriteAll(f.out.get(), bytes.subspan(pos, end - pos), off);
+    if (!s.ok()) {
+      f.local_error = s.WithContext(list_[f.index].path);
+      return f.local_error;
+    }
+    pos = end;
+  }
+  f.written += bytes.size();
+  return Status::Ok();
+}
+
+Status Receiver::OnData(uint32_t index, Message& m, uint32_t wire) {
+  RETURN_IF_ERROR(validator_.CheckRegular(index, "file_index"));
+  auto it = in_flight_.find(index);
+  if (it == in_flight_.end()) {
+    return Corrupt(TypeName(static_cast<uint8_t>(TypeOf(m))) + " for file " +
+                   std::to_string(index) + " that is not requested");
+  }
+  InFlight& f = *it->second;
+  if (f.local_error.ok()) {
+    Status s = std::holds_alternative<FileData>(m)
+                   ? f.incoming->OnData(std::get<FileData>(m))
+                   : f.incoming->OnDelta(std::move(std::get<DeltaOps>(m)));
+    // A failed write is this side's problem: drain the file. Anything else
+    // is the peer's.
+    if (!s.ok() && f.local_error.ok()) return s;
+    if (!s.ok()) Fail(index, f.local_error);
+  }
+  return ch_.ReturnCredit(wire);
+}
+
+Status Receiver::OnDone(const FileDone& d) {
+  RETURN_IF_ERROR(validator_.CheckRegular(d.file_index, "file_index"));
+  auto it = in_flight_.find(d.file_index);
+  if (it == in_flight_.end()) {
+    return Corrupt("FileDone for file " + std::to_string(d.file_index) +
+                   " that is not requested");
+  }
+  std::unique_ptr<InFlight> f = std::move(it->second);
+  in_flight_.erase(it);
+  if (!f->local_error.ok()) return Pump();
+  Status s = f->incoming->OnDone(d);
+  if (!s.ok()) {
+    if (s.code() != ErrorCode::kCorrupt) return s;
+    if (pass_ == 1) {
+      // Nothing lands without a matching hash; try once more, whole.
+      events_.OnWarning(s.message() + "; requesting " + list_[f->index].path + " again");
+      parent_of_[f->index] = f->dir;
+      existing_of_[f->index] = f->existing;
+      checksum_of_[f->index] = false;
+      redo_.push_back(f->index);
+    } else {
+      Fail(f->index, s.WithContext(list_[f->index].path));
+    }
+    return Pump();
+  }
+  Land(*f, d.hash);
+  return Pump();
+}
+
+void Receiver::Land(InFlight& f, const Hash128& hash) {
+  Listed& r = list_[f.index];
+  const int dirfd = f.dir->fd.get();
+  const char* name = f.name.c_str();
+  if (f.basis_hash && f.existing && *f.basis_hash == hash &&
+      f.incoming->produced() == f.basis.bytes().size()) {
+    // --checksum found the same content: only metadata may differ.
+    f.out.reset();
+    UpdateMeta(r, dirfd, name, *f.existing);
+    return;
+  }
+  Status s = io_->FTruncate(f.out.get(), r.meta.size);
+  DstState ds;
+  ds.new_uid = ::geteuid();
+  ds.new_gid = static_cast<gid_t>(-1);
+  // A directory with a default ACL gave the new file ACL entries already.
+  std::vector<io::Xattr> have_x;
+  if (opt_.acls) {
+    auto x = ReadKeptXattrs(*io_, policy_, f.out.get(), nullptr);
+    if (x.ok()) have_x = std::move(*x);
+    ds.xattrs = &have_x;
+  }
+  if (s.ok()) s = ApplyMeta(*io_, policy_, f.out.get(), nullptr, r.meta, r.xattrs, ds);
+  if (s.ok() && f.existing && f.existing->is_dir()) s = RemoveEntry(*io_, dirfd, *f.existing);
+  if (s.ok()) {
+    if (f.tmp.empty()) {
+      int err = f.existing ? EEXIST : io::LinkUnnamed(f.out.get(), dirfd, name);
+      if (err == EEXIST) {
+        f.tmp = TempName(f.name, suffix_);
+        err = io::LinkUnnamed(f.out.get(), dirfd, f.tmp.c_str());
+        if (err != 0) {
+          f.tmp.clear();
+        } else {
+          s = io_->RenameAt(dirfd, f.tmp.c_str(), dirfd, name);
+          if (s.ok()) f.tmp.clear();
+        }
+      }
+      if (err != 0) s = PosixError("link", r.path, err);
+    } else {
+      s = io_->RenameAt(dirfd, f.tmp.c_str(), dirfd, name);
+      if (s.ok()) f.tmp.clear();
+    }
+  }
+  f.out.reset();
+  if (!s.ok()) {
+    Fail(f.index, s.WithContext(r.path));
+    return;
+  }
+  landed_files_++;
+  landed_bytes_ += r.meta.size;
+  stats_.transferred_files++;
+  stats_.transferred_bytes += r.meta.size;
+  SyncEvents::Change c;
+  c.itemized = f.existing ? ">f.st......" : ">f+++++++++";
+  c.path = r.path;
+  c.bytes = r.meta.size;
+  events_.OnChange(c);
+}
+
+Status Receiver::MaybeEndPass() {
+  if (done_ || !list_ended_ || awaiting_eop_ || !pending_.empty() || !in_flight_.empty()) {
+    return Status::Ok();
+  }
+  final_pass_ = redo_.empty() || pass_ >= 2;
+  if (final_pass_) Finish();
+  awaiting_eop_ = true;
+  return ch_.Send(EndOfPass{pass_, landed_files_, landed_bytes_});
+}
+
+Status Receiver::Dispatch(Incoming& in) {
+  Message& m = in.message;
+  if (auto* e = std::get_if<FileEntry>(&m)) return OnEntry(*e);
+  if (auto* e = std::get_if<FileListEnd>(&m)) {
+    if (list_ended_) return Corrupt("a second FileListEnd");
+    RETURN_IF_ERROR(validator_.Finish(*e));
+    list_ended_ = true;
+    current_.reset();
+    return Status::Ok();
+  }
+  if (auto* d = std::get_if<FileData>(&m)) return OnData(d->file_index, m, in.wire_bytes);
+  if (auto* d = std::get_if<DeltaOps>(&m)) return OnData(d->file_index, m, in.wire_bytes);
+  if (auto* d = std::get_if<FileDone>(&m)) return OnDone(*d);
+  if (auto* u = std::get_if<MetadataUpdate>(&m)) {
+    RETURN_IF_ERROR(validator_.CheckMetadataUpdate(*u));
+    Listed& r = list_[u->file_index];
+    const Entry fresh = FromWire(u->entry, r.meta.uid, r.meta.gid);
+    r.meta.mode = fresh.mode;
+    r.meta.mtime_sec = fresh.mtime_sec;
+    r.meta.mtime_nsec = fresh.mtime_nsec;
+    r.xattrs = XattrsFromWire(u->entry, policy_);
+    return Status::Ok();
+  }
+  if (auto* d = std::get_if<DeleteRequest>(&m)) {
+    RETURN_IF_ERROR(validator_.CheckDelete(*d));
+    const Listed& dir = list_[d->dir_index];
+    const std::string rel = dir.path == "." ? "" : dir.path;
+    auto fd = io_->OpenBeneath(root_.get(), rel, O_RDONLY | O_DIRECTORY, 0);
+    if (fd.ok()) {
+      auto st = io_->StatAt(fd->get(), d->name.c_str(), AT_SYMLINK_NOFOLLOW);
+      if (st.ok()) {
+        Status s = RemoveEntry(*io_, fd->get(), Entry::FromStat(d->name, *st));
+        if (!s.ok()) Fail(rel.empty() ? d->name : rel + "/" + d->name, s, std::nullopt);
+        else stats_.deleted++;
+      }
+    }
+    return Status::Ok();
+  }
+  if (auto* e = std::get_if<Error>(&m)) {
+    if (e->code == WireError::kProtocol) {
+      return Status(ErrorCode::kCorrupt, "remote reported a protocol error: " + e->message);
+    }
+    std::optional<uint32_t> index = e->file_index;
+    if (index) {
+      RETURN_IF_ERROR(validator_.CheckIndex(*index, "file_index"));
+      in_flight_.erase(*index);
+      list_[*index].failed = true;
+    }
+    const bool vanished = e->code == WireError::kNotFound;
+    if (cfg_.show_peer_errors) {
+      if (vanished) events_.OnVanished(e->path);
+      else events_.OnPathError(e->path, StatusFromWire(*e));
+    }
+    (vanished ? vanished_ : partial_) = true;
+    if (vanished) stats_.vanished++;
+    else stats_.errors++;
+    return Pump();
+  }
+  if (auto* e = std::get_if<EndOfPass>(&m)) {
+    if (!awaiting_eop_ || e->pass != pass_) {
+      return Corrupt("EndOfPass " + std::to_string(e->pass) + " that was not asked for");
+    }
+    awaiting_eop_ = false;
+    if (final_pass_) {
+      done_ = true;
+      return Status::Ok();
+    }
+    ++pass_;
+    for (uint32_t index : redo_) pending_.emplace_back(index, true);
+    redo_.clear();
+    return Pump();
+  }
+  return Corrupt(TypeName(static_cast<uint8_t>(TypeOf(m))) +
+                 " is not a message the sender may send");
+}
+
+Result<SyncOutcome> Receiver::Run() {
+  RETURN_IF_ERROR(OpenRoot());
+  stats_.phase = SyncPhase::kCopy;
+  while (!done_) {
+    auto in = ch_.Receive();
+    if (!in.ok()) return in.status();
+    if (in->eof) {
+      return Status(ErrorCode::kIo,
+                    "connection closed by the sender before the end of the transfer");
+    }
+    Status s = Dispatch(*in);
+    if (s.ok()) s = MaybeEndPass();
+    if (!s.ok()) {
+      if (s.code() == ErrorCode::kCorrupt) (void)ch_.Send(ProtocolError(s));
+      ch_.Abort(s);
+      return s;
+    }
+  }
+  stats_.phase = SyncPhase::kDone;
+  SyncOutcome out;
+  out.partial = partial_;
+  out.vanished = vanished_;
+  return out;
+}
+
+}  // namespace ferry::protocol::receiver_internal
+
+namespace ferry::protocol {
+
+Result<SyncOutcome> RunReceiver(Channel& ch, const ReceiverConfig& config, SyncStats& stats,
+                                SyncEvents& events) {
+  receiver_internal::Receiver r(ch, config, stats, events);
+  return r.Run();
+}
+
+}  // namespace ferry::protocol

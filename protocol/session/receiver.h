@@ -1,0 +1,53 @@
+// The receiver role of a remote session (PROTOCOL.md sections 5 and 8):
+// owns DST. Validates every incoming entry at the boundary
+// (FileListValidator), compares it with DST (size and mtime, or content with
+// --checksum), requests what differs - as a delta against its own file,
+// described by its signature, or whole - and lands each file only after its
+// XXH3-128 matched the sender's (IncomingFile).
+//
+// The local engine's guarantees hold: data is written into an unnamed
+// (O_TMPFILE) or temporary file in the file's final directory and linked or
+// renamed into place after data and metadata are complete; every DST
+// directory is opened beneath the DST root without following symlinks
+// (openat2 RESOLVE_BENEATH|RESOLVE_NO_SYMLINKS, O_NOFOLLOW per name);
+// zero runs become holes (sparse files stay sparse); owners are numeric
+// unless names were agreed (then mapped, never to root for an unknown name);
+// hard links, symlinks, devices and specials (as root), xattrs and ACLs and
+// ns mtimes are applied, directory metadata after the contents. --delete
+// removes, only inside directories of the transferred list, the names the
+// list does not have, after all files landed. A file whose hash does not
+// match is requested again, whole, in a second pass. Leftover temporaries of
+// an interrupted run are removed from each directory the list visits.
+//
+// Errors: per-path failures go through `events` (and to the peer as Error
+// messages); the Status is a session failure (protocol error, lost
+// connection, DST root unusable).
+//
+// Thread safety: runs on the calling thread (the channel's reader thread
+// feeds it).
+#pragma once
+
+#include <cstdint>
+#include <string>
+
+#include "engine/base/status.h"
+#include "engine/io/io_backend.h"
+#include "engine/transfer/report.h"
+#include "protocol/channel.h"
+
+namespace ferry::protocol {
+
+struct ReceiverConfig {
+  std::string path;  // DST root; created (with missing parents) if absent
+  io::BackendKind io = io::BackendKind::kAuto;
+  bool whole_file = false;       // never request deltas
+  uint32_t max_in_flight = 256;  // requests left unanswered at most
+  // Report the sender's per-path Error messages through events (the client
+  // does; a server leaves that to the client).
+  bool show_peer_errors = true;
+};
+
+Result<SyncOutcome> RunReceiver(Channel& ch, const ReceiverConfig& config, SyncStats& stats,
+                                SyncEvents& events);
+
+}  // namespace ferry::protocol

@@ -1,0 +1,137 @@
+// Internal to protocol/session: the receiver's state (receiver.h has the
+// contract), shared by receiver.cc (the message loop, requests, landing of
+// regular files) and receiver_finish.cc (metadata of existing entries,
+// symlinks/devices/specials, --delete, hard links, directory metadata).
+#pragma once
+
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <deque>
+#include <map>
+#include <memory>
+#include <optional>
+#include <string>
+#include <unordered_set>
+#include <vector>
+
+#include "engine/base/hash.h"
+#include "engine/io/io_backend.h"
+#include "engine/io/mapped_file.h"
+#include "engine/io/posix_backend.h"
+#include "engine/tree/entry.h"
+#include "engine/tree/metadata.h"
+#include "protocol/channel.h"
+#include "protocol/file_list_validator.h"
+#include "protocol/id_resolver.h"
+#include "protocol/incoming_file.h"
+#include "protocol/session/common.h"
+#include "protocol/session/receiver.h"
+
+namespace ferry::protocol::receiver_internal {
+
+struct Listed {
+  std::string path;
+  Entry meta;  // local owner, wire times and mode
+  std::vector<io::Xattr> xattrs;
+  std::optional<uint32_t> leader;
+  bool failed = false;
+};
+
+struct Dir {
+  std::string path;  // "" for the DST root
+  io::UniqueFd fd;
+  std::vector<Entry> listing;  // at open time
+};
+
+struct InFlight {
+  uint32_t index = 0;
+  std::shared_ptr<Dir> dir;
+  std::string name;
+  std::optional<Entry> existing;  // DST's entry when requested
+  io::UniqueFd out;
+  std::string tmp;  // named temporary; empty for an unnamed one
+  io::UniqueFd basis_fd;
+  io::MappedFile basis;
+  std::optional<Hash128> basis_hash;  // --checksum: the old content's hash
+  std::unique_ptr<IncomingFile> incoming;
+  uint64_t written = 0;
+  Status local_error;  // a write failed: drain the data, land nothing
+  bool protocol_checked = false;
+  io::IoBackend* io = nullptr;
+
+  ~InFlight() {
+    if (!tmp.empty() && dir && dir->fd.valid()) ::unlinkat(dir->fd.get(), tmp.c_str(), 0);
+  }
+};
+
+class Receiver {
+ public:
+  Receiver(Channel& ch, const ReceiverConfig& cfg, SyncStats& stats, SyncEvents& events)
+      : ch_(ch), cfg_(cfg), opt_(ch.options()), policy_(PolicyFor(opt_)), stats_(stats),
+        events_(events), validator_(opt_, &resolver_), suffix_(RandomSuffix()) {
+    io_ = SessionBackend(cfg.io);
+  }
+
+  Result<SyncOutcome> Run();
+
+ private:
+  Status OpenRoot();
+  Status Dispatch(Incoming& in);
+  Status OnEntry(const FileEntry& w);
+  std::shared_ptr<Dir> DirFor(const std::string& parent);
+  void CreateNode(Listed& rec, Dir& dir, const Entry* existing, const std::string& target);
+  void UpdateMeta(Listed& rec, int dirfd, const char* name, const Entry& existing);
+  Status Pump();
+  Status StartRequest(uint32_t index, bool whole);
+  Status SendSignature(uint32_t index, InFlight& f);
+  Status Write(InFlight& f, std::span<const std::byte> bytes);
+  Status OnData(uint32_t index, Message& m, uint32_t wire);
+  Status OnDone(const FileDone& d);
+  void Land(InFlight& f, const Hash128& hash);
+  Status MaybeEndPass();
+  void Finish();
+  void Deletes();
+  void HardLinks();
+  void DirMeta();
+  void Fail(uint32_t index, const Status& s);
+  void Fail(const std::string& path, const Status& s, std::optional<uint32_t> index);
+  void Item(const char* item, const std::string& path);
+
+  Channel& ch_;
+  const ReceiverConfig& cfg_;
+  const SessionOptions opt_;
+  const MetaPolicy policy_;
+  SyncStats& stats_;
+  SyncEvents& events_;
+  SystemIdResolver resolver_;
+  FileListValidator validator_;
+  std::unique_ptr<io::IoBackend> io_;
+  std::string suffix_;
+
+  io::UniqueFd root_;
+  std::vector<Listed> list_;
+  std::unordered_set<std::string> paths_;
+  std::vector<uint32_t> dirs_;
+  std::vector<uint32_t> followers_;
+  std::unordered_set<std::string> failed_dirs_;
+  std::shared_ptr<Dir> current_;
+  // --delete: DST directories as first listed (path -> entries).
+  std::map<std::string, std::vector<Entry>> dst_listings_;
+  std::map<uint32_t, std::shared_ptr<Dir>> parent_of_;  // pending requests' dirs
+  std::map<uint32_t, std::optional<Entry>> existing_of_;
+  std::map<uint32_t, bool> checksum_of_;
+  std::deque<std::pair<uint32_t, bool>> pending_;  // index, whole
+  std::map<uint32_t, std::unique_ptr<InFlight>> in_flight_;
+  std::vector<uint32_t> redo_;
+  bool list_ended_ = false;
+  bool awaiting_eop_ = false;
+  bool final_pass_ = false;
+  bool done_ = false;
+  uint32_t pass_ = 1;
+  uint64_t landed_files_ = 0, landed_bytes_ = 0;
+  bool partial_ = false, vanished_ = false;
+  bool warned_devices_ = false;
+};
+
+}  // namespace ferry::protocol::receiver_internal

@@ -1,0 +1,533 @@
+#include "protocol/session/sender.h"
+
+#include <grp.h>
+#include <pwd.h>
+#include <unistd.h>
+
+#include <condition_variable>
+#include <deque>
+#include <map>
+#include <mutex>
+#include <optional>
+#include <thread>
+#include <vector>
+
+#include "engine/delta/matcher.h"
+#include "engine/io/mapped_file.h"
+#include "engine/io/posix_backend.h"
+#include "engine/tree/scan.h"
+#include "protocol/session/common.h"
+#include "protocol/signature_assembler.h"
+
+namespace ferry::protocol {
+
+namespace {
+
+// Room for a chunk message's own fields (index, offset or op count).
+constexpr size_t kChunkHeader = 32;
+// Files at least this large are matched on several threads.
+constexpr uint64_t kParallelMatch = 16u << 20;
+
+struct SentEntry {
+  std::string path;
+  FileKind kind = FileKind::kRegular;
+  uint64_t size = 0;
+  uint64_t dev = 0, ino = 0;
+};
+
+struct Job {
+  uint32_t index = 0;
+  std::optional<delta::Signature> sig;
+};
+
+std::string UserName(uint32_t uid) {
+  std::vector<char> buf(16384);
+  struct passwd pw, *out = nullptr;
+  if (getpwuid_r(uid, &pw, buf.data(), buf.size(), &out) != 0 || !out) return "";
+  return out->pw_name;
+}
+
+std::string GroupName(uint32_t gid) {
+  std::vector<char> buf(16384);
+  struct group gr, *out = nullptr;
+  if (getgrgid_r(gid, &gr, buf.data(), buf.size(), &out) != 0 || !out) return "";
+  return out->gr_name;
+}
+
+class Sender {
+ public:
+  Sender(Channel& ch, const SenderConfig& cfg, SyncStats& stats, SyncEvents& events)
+      : ch_(ch), cfg_(cfg), opt_(ch.options()), policy_(PolicyFor(opt_)),
+        stats_(stats), events_(events) {}
+
+  Result<SyncOutcome> Run();
+
+ private:
+  Status OpenRoot();
+  void ListThread();
+  Status Walk(io::IoBackend& io, int dirfd, const std::string& rel);
+  Status Emit(io::IoBackend& io, int dirfd, const Entry& e, const std::string& path);
+  void Worker();
+  Status Serve(io::IoBackend& io, Job& job);
+  Status SendDelta(uint32_t index, const delta::Delta& d);
+  void PathError(std::optional<uint32_t> index, const std::string& path, const Status& s,
+                 bool vanished = false);
+  // A worker's or the lister's failure ends the session: the dispatcher,
+  // waiting in Receive, wakes up with it.
+  void SetFatal(const Status& s) {
+    {
+      std::lock_guard<std::mutex> l(jobs_mu_);
+      if (fatal_.ok()) fatal_ = s;
+    }
+    ch_.Abort(s);
+  }
+
+  Channel& ch_;
+  const SenderConfig& cfg_;
+  const SessionOptions opt_;
+  const MetaPolicy policy_;
+  SyncStats& stats_;
+  SyncEvents& events_;
+  std::mutex events_mu_;
+
+  io::UniqueFd root_;
+  std::string top_;  // entry of the root: "." or a name in root_
+  bool top_is_dot_ = false;
+
+  std::mutex list_mu_;
+  std::vector<SentEntry> list_;
+  std::map<std::pair<uint64_t, uint64_t>, uint32_t> leaders_;
+  std::map<uint32_t, std::string> users_, groups_;
+
+  std::mutex jobs_mu_;
+  std::condition_variable jobs_cv_;
+  std::condition_variable idle_cv_;
+  std::deque<Job> jobs_;
+  int busy_ = 0;
+  bool closing_ = false;
+  Status fatal_;
+
+  std::atomic<uint64_t> files_sent_{0}, bytes_sent_{0};
+  std::atomic<bool> partial_{false}, vanished_{false};
+};
+
+void Sender::PathError(std::optional<uint32_t> index, const std::string& path,
+                       const Status& s, bool vanished) {
+  {
+    std::lock_guard<std::mutex> l(events_mu_);
+    if (vanished) {
+      events_.OnVanished(path);
+    } else {
+      events_.OnPathError(path, s);
+    }
+  }
+  (vanished ? vanished_ : partial_) = true;
+  if (vanished) stats_.vanished++;
+  else stats_.errors++;
+  // Always told: a server's errors reach the user only through the client.
+  if (Status w = ch_.Send(MakeError(index, path, s)); !w.ok()) SetFatal(w);
+}
+
+Status Sender::OpenRoot() {
+  std::string p = cfg_.path.empty() ? "." : cfg_.path;
+  auto io = SessionBackend(cfg_.io);
+  const bool contents = p.back() == '/' || p == "." || p == ".." ||
+                        p.ends_with("/.") || p.ends_with("/..");
+  if (contents) {
+    ASSIGN_OR_RETURN(root_, io->OpenAt(AT_FDCWD, p.c_str(), O_RDONLY | O_DIRECTORY, 0));
+    top_ = ".";
+    top_is_dot_ = true;
+    return Status::Ok();
+  }
+  while (p.size() > 1 && p.back() == '/') p.pop_back();
+  const size_t slash = p.rfind('/');
+  const std::string parent = slash == std::string::npos ? "." : (slash == 0 ? "/" : p.substr(0, slash));
+  top_ = slash == std::string::npos ? p : p.substr(slash + 1);
+  ASSIGN_OR_RETURN(root_, io->OpenAt(AT_FDCWD, parent.c_str(), O_RDONLY | O_DIRECTORY, 0));
+  return Status::Ok();
+}
+
+Status Sender::Emit(io::IoBackend& io, int dirfd, const Entry& e, const std::string& path) {
+  if (!Wanted(opt_, e)) return Status::Ok();
+  const char* name = path == "." ? "." : e.name.c_str();
+  std::vector<io::Xattr> xattrs;
+  if (opt_.xattrs || opt_.acls) {
+    auto x = ReadKeptXattrs(io, policy_, dirfd, name);
+    if (x.ok()) {
+      xattrs = std::move(*x);
+    } else if (x.status().sys_errno() != ENOTSUP) {
+      PathError(std::nullopt, path, x.status());
+    }
+  }
+  FileEntry w = ToWire(e, path, xattrs, opt_);
+  if (e.is_lnk()) {
+    auto t = io.ReadLinkAt(dirfd, name);
+    if (!t.ok()) {
+      PathError(std::nullopt, path, t.status());
+      return Status::Ok();
+    }
+    w.symlink_target = std::move(*t);
+  }
+  if (!opt_.numeric_ids) {
+    std::lock_guard<std::mutex> l(list_mu_);
+    auto u = users_.find(e.uid);
+    if (u == users_.end()) u = users_.emplace(e.uid, UserName(e.uid)).first;
+    auto g = groups_.find(e.gid);
+    if (g == groups_.end()) g = groups_.emplace(e.gid, GroupName(e.gid)).first;
+    w.user_name = u->second;
+    w.group_name = g->second;
+  }
+  {
+    std::lock_guard<std::mutex> l(list_mu_);
+    const auto index = static_cast<uint32_t>(list_.size());
+    if (opt_.hard_links && e.is_reg() && e.nlink > 1) {
+      auto [it, fresh] = leaders_.emplace(std::make_pair(e.dev, e.ino), index);
+      if (!fresh) w.link_leader = it->second;
+    }
+    list_.push_back(SentEntry{path, w.kind, w.size, e.dev, e.ino});
+    stats_.files++;
+    if (e.is_reg()) {
+      stats_.reg_files++;
+      stats_.total_size += e.size;
+    } else if (e.is_dir()) {
+      stats_.dirs++;
+    } else if (e.is_lnk()) {
+      stats_.symlinks++;
+    } else {
+      stats_.specials++;
+    }
+  }
+  return ch_.Send(w);
+}
+
+Status Sender::Walk(io::IoBackend& io, int dirfd, const std::string& rel) {
+  auto listing = ListDir(io, dirfd, rel);
+  if (!listing.ok()) {
+    PathError(std::nullopt, rel, listing.status());
+    return Status::Ok();
+  }
+  auto join = [&](const std::string& n) { return rel == "." ? n : rel + "/" + n; };
+  for (const Entry& e : *listing) RETURN_IF_ERROR(Emit(io, dirfd, e, join(e.name)));
+  for (const Entry& e : *listing) {
+    if (!e.is_dir()) continue;
+    auto sub = io.OpenAt(dirfd, e.name.c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW, 0);
+    if (!sub.ok()) {
+      PathError(std::nullopt, join(e.name), sub.status());
+      continue;
+    }
+    RETURN_IF_ERROR(Walk(io, sub->get(), join(e.name)));
+  }
+  return Status::Ok();
+}
+
+void Sender::ListThread() {
+  auto io = SessionBackend(cfg_.io);
+  Status s = [&]() -> Status {
+    auto st = io->StatAt(root_.get(), top_.c_str(), AT_SYMLINK_NOFOLLOW);
+    if (!st.ok()) return st.status();
+    Entry top = Entry::FromStat(top_, *st);
+    RETURN_IF_ERROR(Emit(*io, root_.get(), top, top_));
+    if (!top.is_dir()) return Status::Ok();
+    if (top_is_dot_) return Walk(*io, root_.get(), ".");
+    ASSIGN_OR_RETURN(io::UniqueFd d, io->OpenAt(root_.get(), top_.c_str(),
+                                                O_RDONLY | O_DIRECTORY | O_NOFOLLOW, 0));
+    return Walk(*io, d.get(), top_);
+  }();
+  if (s.ok()) {
+    uint64_t n;
+    {
+      std::lock_guard<std::mutex> l(list_mu_);
+      n = list_.size();
+    }
+    s = ch_.Send(FileListEnd{n});
+  }
+  if (!s.ok()) SetFatal(s.WithContext("sending the file list"));
+}
+
+Status Sender::SendDelta(uint32_t index, const delta::Delta& d) {
+  const size_t limit = ch_.max_payload() - kChunkHeader;
+  DeltaOps m;
+  m.file_index = index;
+  size_t est = 0;
+  size_t lit = 0;
+  auto flush = [&]() -> Status {
+    if (m.ops.empty()) return Status::Ok();
+    Status s = ch_.Send(m);
+    m.ops.clear();
+    m.literals.clear();
+    est = 0;
+    return s;
+  };
+  for (const delta::DeltaOp& op : d.ops) {
+    if (op.kind == delta::OpKind::kCopy) {
+      if (est + 20 > limit) RETURN_IF_ERROR(flush());
+      m.ops.push_back(op);
+      est += 20;
+      continue;
+    }
+    uint64_t left = op.length;
+    while (left > 0) {
+      if (est + 21 > limit) RETURN_IF_ERROR(flush());
+      const uint64_t take = std::min<uint64_t>(left, limit - est - 20);
+      m.ops.push_back(delta::DeltaOp{delta::OpKind::kLiteral, take, 0});
+      m.literals.insert(m.literals.end(), d.literals.begin() + static_cast<long>(lit),
+                        d.literals.begin() + static_cast<long>(lit + take));
+      lit += take;
+      left -= take;
+      est += 20 + take;
+    }
+  }
+  return flush();
+}
+
+Status Sender::Serve(io::IoBackend& io, Job& job) {
+  SentEntry e;
+  {
+    std::lock_guard<std::mutex> l(list_mu_);
+    e = list_[job.index];
+  }
+  auto fd = io.OpenBeneath(root_.get(), e.path, O_RDONLY | O_NOFOLLOW, 0);
+  if (!fd.ok()) {
+    const int err = fd.status().sys_errno();
+    if (err == ENOENT) {
+      PathError(job.index, e.path, Status(ErrorCode::kNotFound, "file has vanished: " + e.path),
+                true);
+    } else if (err == ELOOP) {
+      PathError(job.index, e.path,
+                Status(ErrorCode::kChanged, e.path + " is no longer a regular file "
+                                                     "(a symlink now; not followed)"));
+    } else {
+      PathError(job.index, e.path, fd.status());
+    }
+    return Status::Ok();
+  }
+  auto st = io.FStat(fd->get());
+  if (!st.ok()) {
+    PathError(job.index, e.path, st.status());
+    return Status::Ok();
+  }
+  if (!S_ISREG(st->st_mode) || st->st_dev != e.dev || st->st_ino != e.ino ||
+      static_cast<uint64_t>(st->st_size) != e.size) {
+    PathError(job.index, e.path,
+              Status(ErrorCode::kChanged, e.path + " changed between the scan and the "
+                                                   "transfer; the next run sends it"));
+    return Status::Ok();
+  }
+  Hash128 hash;
+  if (job.sig) {
+    io::MappedFile map;
+    RETURN_IF_ERROR(map.Map(fd->get(), e.size));
+    delta::MatcherOptions mo;
+    mo.threads = e.size >= kParallelMatch ? 0 : 1;
+    auto d = delta::ComputeDelta(*job.sig, map.bytes(), mo);
+    if (!d.ok()) {
+      PathError(job.index, e.path, d.status());
+      return Status::Ok();
+    }
+    RETURN_IF_ERROR(SendDelta(job.index, *d));
+    hash = HashBytes(map.bytes());
+    stats_.literal_bytes += d->stats.literal_bytes;
+    stats_.matched_bytes += d->stats.matched_bytes;
+  } else {
+    Hasher hasher;
+    FileData m;
+    m.file_index = job.index;
+    const size_t chunk = ch_.max_payload() - kChunkHeader;
+    uint64_t off = 0;
+    while (off < e.size) {
+      m.offset = off;
+      m.data.resize(static_cast<size_t>(std::min<uint64_t>(chunk, e.size - off)));
+      auto n = io.PRead(fd->get(), m.data, off);
+      if (!n.ok()) {
+        PathError(job.index, e.path, n.status());
+        return Status::Ok();
+      }
+      if (*n == 0) {
+        PathError(job.index, e.path,
+                  Status(ErrorCode::kChanged, e.path + " shrank while it was read"));
+        return Status::Ok();
+      }
+      m.data.resize(*n);
+      hasher.Update(m.data);
+      RETURN_IF_ERROR(ch_.Send(m));
+      off += *n;
+    }
+    hash = hasher.Finish();
+    stats_.literal_bytes += e.size;
+  }
+  files_sent_++;
+  bytes_sent_ += e.size;
+  stats_.transferred_files++;
+  stats_.transferred_bytes += e.size;
+  return ch_.Send(FileDone{job.index, e.size, hash});
+}
+
+void Sender::Worker() {
+  auto io = SessionBackend(cfg_.io);
+  while (true) {
+    Job job;
+    {
+      std::unique_lock<std::mutex> l(jobs_mu_);
+      jobs_cv_.wait(l, [&] { return closing_ || !jobs_.empty(); });
+      if (jobs_.empty()) return;
+      job = std::move(jobs_.front());
+      jobs_.pop_front();
+      ++busy_;
+    }
+    Status s = Serve(*io, job);
+    if (!s.ok()) SetFatal(s);
+    {
+      std::lock_guard<std::mutex> l(jobs_mu_);
+      --busy_;
+    }
+    idle_cv_.notify_all();
+  }
+}
+
+Result<SyncOutcome> Sender::Run() {
+  RETURN_IF_ERROR(OpenRoot());
+  stats_.phase = SyncPhase::kCopy;
+  std::thread lister([this] { ListThread(); });
+  int n = cfg_.workers > 0 ? cfg_.workers
+                           : static_cast<int>(std::min(4u, std::max(1u, std::thread::hardware_concurrency())));
+  std::vector<std::thread> workers;
+  for (int i = 0; i < n; ++i) workers.emplace_back([this] { Worker(); });
+
+  // The dispatcher: requests and signatures in, jobs out.
+  struct PendingSig {
+    uint32_t index = 0;
+    std::optional<SignatureAssembler> assembler;
+  };
+  std::optional<PendingSig> pending;
+  bool end_seen = false;
+  uint32_t last_pass = 0;
+  Status result;
+  while (true) {
+    {
+      std::lock_guard<std::mutex> l(jobs_mu_);
+      if (!fatal_.ok()) break;
+    }
+    auto in = ch_.Receive();
+    if (!in.ok()) {
+      result = in.status();
+      break;
+    }
+    if (in->eof) {
+      if (!end_seen) {
+        result = Status(ErrorCode::kIo,
+                        "connection closed by the receiver before the end of the transfer");
+      }
+      break;
+    }
+    Message& m = in->message;
+    Status s;
+    if (auto* r = std::get_if<FileRequest>(&m)) {
+      std::lock_guard<std::mutex> l(list_mu_);
+      if (pending) {
+        s = Corrupt("FileRequest " + std::to_string(r->file_index) +
+                    " while the signature of file " + std::to_string(pending->index) +
+                    " is incomplete");
+      } else if (r->file_index >= list_.size()) {
+        s = Corrupt("FileRequest: file_index " + std::to_string(r->file_index) +
+                    " out of range (" + std::to_string(list_.size()) + " entries sent)");
+      } else if (list_[r->file_index].kind != FileKind::kRegular) {
+        s = Corrupt("FileRequest: file " + std::to_string(r->file_index) +
+                    " is not a regular file");
+      } else if (r->delta) {
+        pending = PendingSig{r->file_index, std::nullopt};
+      } else {
+        std::lock_guard<std::mutex> jl(jobs_mu_);
+        jobs_.push_back(Job{r->file_index, std::nullopt});
+        jobs_cv_.notify_one();
+      }
+    } else if (auto* h = std::get_if<SignatureHeader>(&m)) {
+      if (!pending || pending->assembler || pending->index != h->file_index) {
+        s = Corrupt("SignatureHeader for file " + std::to_string(h->file_index) +
+                    " that was not requested as a delta");
+      } else {
+        pending->assembler.emplace(*h);
+      }
+    } else if (auto* b = std::get_if<SignatureBlocks>(&m)) {
+      if (!pending || !pending->assembler) {
+        s = Corrupt("SignatureBlocks without a SignatureHeader");
+      } else {
+        s = pending->assembler->Add(*b);
+      }
+    } else if (auto* e = std::get_if<Error>(&m)) {
+      if (e->code == WireError::kProtocol) {
+        result = Status(ErrorCode::kCorrupt, "remote reported a protocol error: " + e->message);
+        break;
+      }
+      if (cfg_.show_peer_errors) {
+        std::lock_guard<std::mutex> l(events_mu_);
+        events_.OnPathError(e->path, StatusFromWire(*e));
+      }
+      stats_.errors++;
+      partial_ = true;
+    } else if (auto* eop = std::get_if<EndOfPass>(&m)) {
+      if (pending) {
+        s = Corrupt("EndOfPass while a signature is incomplete");
+      } else if (eop->pass != last_pass + 1) {
+        s = Corrupt("EndOfPass " + std::to_string(eop->pass) + " after pass " +
+                    std::to_string(last_pass));
+      } else {
+        last_pass = eop->pass;
+        std::unique_lock<std::mutex> l(jobs_mu_);
+        idle_cv_.wait(l, [&] { return !fatal_.ok() || (jobs_.empty() && busy_ == 0); });
+        if (!fatal_.ok()) break;
+        l.unlock();
+        s = ch_.Send(EndOfPass{eop->pass, files_sent_.load(), bytes_sent_.load()});
+        end_seen = true;
+      }
+    } else {
+      s = Corrupt(TypeName(static_cast<uint8_t>(TypeOf(m))) +
+                  " is not a message the receiver may send");
+    }
+    if (s.ok() && pending && pending->assembler && pending->assembler->complete()) {
+      auto sig = std::move(*pending->assembler).Finish();
+      if (!sig.ok()) {
+        s = sig.status();
+      } else {
+        std::lock_guard<std::mutex> jl(jobs_mu_);
+        jobs_.push_back(Job{pending->index, std::move(*sig)});
+        jobs_cv_.notify_one();
+        pending.reset();
+      }
+    }
+    if (!s.ok()) {
+      if (s.code() == ErrorCode::kCorrupt) (void)ch_.Send(ProtocolError(s));
+      result = s;
+      break;
+    }
+  }
+  {
+    std::lock_guard<std::mutex> l(jobs_mu_);
+    closing_ = true;
+    if (!result.ok()) jobs_.clear();
+    if (result.ok() && !fatal_.ok()) result = fatal_;
+  }
+  if (!result.ok()) ch_.Abort(result);  // unblocks workers and the lister
+  jobs_cv_.notify_all();
+  for (std::thread& t : workers) t.join();
+  lister.join();
+  {
+    std::lock_guard<std::mutex> l(jobs_mu_);
+    if (result.ok() && !fatal_.ok()) result = fatal_;
+  }
+  if (!result.ok()) return result;
+  stats_.phase = SyncPhase::kDone;
+  SyncOutcome out;
+  out.partial = partial_;
+  out.vanished = vanished_;
+  return out;
+}
+
+}  // namespace
+
+Result<SyncOutcome> RunSender(Channel& ch, const SenderConfig& config, SyncStats& stats,
+                              SyncEvents& events) {
+  Sender s(ch, config, stats, events);
+  return s.Run();
+}
+
+}  // namespace ferry::protocol

@@ -1,0 +1,51 @@
+// The sender role of a remote session (PROTOCOL.md section 5): scans SRC,
+// streams the file list, and answers the receiver's requests with whole-file
+// data or delta ops against the receiver's signature, each file ended by
+// FileDone with its XXH3-128.
+//
+// Pipelining: the list is streamed by its own thread while requests are
+// answered; requests are served by a pool of workers, so the sender never
+// waits for one file (or for the list) before starting the next; chunks of
+// different files interleave on the wire.
+//
+// Sources are opened beneath the SRC root with O_NOFOLLOW on every component
+// (io::IoBackend::OpenBeneath) and checked against the scan (device, inode,
+// size), so a file swapped for a symlink after the scan is never followed
+// (CVE-2024-12747 class); it is reported to the receiver as Error{kChanged}.
+// A request is served only for an index of the list sent and a regular file;
+// the delta basis is described by the receiver's signature only.
+//
+// Errors: per-path failures are reported through `events` (and to the peer
+// as Error messages, which is how a server's failures reach the client);
+// the returned Status is a session failure (protocol error, lost
+// connection, unreadable root).
+//
+// Thread safety: runs its own threads; events are called from them,
+// serialised by the session.
+#pragma once
+
+#include <string>
+
+#include "engine/base/status.h"
+#include "engine/io/io_backend.h"
+#include "engine/transfer/report.h"
+#include "protocol/channel.h"
+
+namespace ferry::protocol {
+
+struct SenderConfig {
+  // rsync's trailing-slash rule: "dir/" (or ".") sends the contents of dir,
+  // listed under "." (its own metadata included); "dir" sends dir itself as
+  // "dir/..."; a non-directory is sent as its name.
+  std::string path;
+  io::BackendKind io = io::BackendKind::kAuto;
+  int workers = 0;  // request workers; 0: min(4, cores)
+  // Report the receiver's per-path Error messages through events (the
+  // client does; a server leaves that to the client).
+  bool show_peer_errors = true;
+};
+
+Result<SyncOutcome> RunSender(Channel& ch, const SenderConfig& config, SyncStats& stats,
+                              SyncEvents& events);
+
+}  // namespace ferry::protocol

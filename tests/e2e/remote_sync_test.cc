@@ -1,0 +1,342 @@
+// `ferry sync` with a remote end, over a remote-shell stand-in
+// (tests/remote_shell_standin.sh runs `ferry serve --stdio ...` locally), so
+// two real ferry processes talk over pipes. rsync judges fidelity:
+//   rsync -aHAXc --dry-run --itemize-changes --delete --modify-window=-1 SRC/ DST/
+// prints nothing after a push or a pull.
+#include <sys/stat.h>
+#include <sys/sysmacros.h>
+#include <sys/xattr.h>
+#include <unistd.h>
+
+#include <string>
+#include <vector>
+
+#include "tests/e2e/e2e_util.h"
+
+#ifndef FERRY_STANDIN
+#error "FERRY_STANDIN must name tests/remote_shell_standin.sh"
+#endif
+
+namespace ferry::e2e {
+namespace {
+
+std::string Pattern(size_t len, unsigned seed) {
+  std::string s(len, '\0');
+  uint32_t x = seed * 2654435761u + 1;
+  for (size_t i = 0; i < len; ++i) {
+    x = x * 1103515245u + 12345u;
+    s[i] = static_cast<char>('a' + (x >> 16) % 26);
+  }
+  return s;
+}
+
+void SetMtime(const std::string& p, int64_t sec, long nsec) {
+  struct timespec ts[2] = {{0, UTIME_OMIT}, {sec, nsec}};
+  if (::utimensat(AT_FDCWD, p.c_str(), ts, AT_SYMLINK_NOFOLLOW) != 0)
+    ADD_FAILURE() << "utimensat " << p << ": " << std::strerror(errno);
+}
+
+// The value of "Name: 1,234 ..." in --stats output, or -1.
+int64_t StatNumber(const std::string& out, const std::string& name) {
+  for (const std::string& l : Lines(out)) {
+    if (!l.starts_with(name + ":")) continue;
+    std::string digits;
+    for (char c : l.substr(name.size() + 1)) {
+      if (c >= '0' && c <= '9') digits += c;
+      else if (c != ',' && c != ' ') break;
+    }
+    return digits.empty() ? -1 : std::stoll(digits);
+  }
+  return -1;
+}
+
+class RemoteSyncTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    if (ferry::testing::Shell("command -v rsync >/dev/null 2>&1") != 0)
+      GTEST_SKIP() << "rsync is not installed";
+    src_ = tmp_ / "src";
+    dst_ = tmp_ / "dst";
+    MakeDirs(src_);
+  }
+
+  // `ferry sync -e STANDIN --remote-ferry FERRY ARGS...`
+  Proc Sync(std::vector<std::string> args) {
+    std::vector<std::string> argv = {Ferry(), "sync", "--no-progress", "-e", FERRY_STANDIN,
+                                     "--remote-ferry", Ferry()};
+    argv.insert(argv.end(), args.begin(), args.end());
+    return RunProcess(argv, tmp_.path());
+  }
+  Proc Push(std::vector<std::string> extra = {}) {
+    extra.push_back(src_ + "/");
+    extra.push_back("testhost:" + dst_ + "/");
+    return Sync(extra);
+  }
+  Proc Pull(std::vector<std::string> extra = {}) {
+    extra.push_back("testhost:" + src_ + "/");
+    extra.push_back(dst_ + "/");
+    return Sync(extra);
+  }
+
+  std::string Oracle() {
+    std::string out;
+    ferry::testing::Shell("rsync -aHAXc --dry-run --itemize-changes --delete "
+                          "--modify-window=-1 '" + src_ + "/' '" + dst_ + "/' 2>&1", &out);
+    return out;
+  }
+
+  std::string S(const std::string& rel) const { return src_ + "/" + rel; }
+  std::string D(const std::string& rel) const { return dst_ + "/" + rel; }
+
+  // Every kind of entry and metadata this machine can make.
+  void BuildTree() {
+    for (int d = 0; d < 4; ++d)
+      for (int f = 0; f < 20; ++f)
+        WriteFile(S("many/d" + std::to_string(d) + "/f" + std::to_string(f)),
+                  Pattern(static_cast<size_t>(f * 97 + d), static_cast<unsigned>(d * 50 + f)));
+    WriteFile(S("big/two_mib.bin"), Pattern((2 << 20) + 777, 3));
+    WriteFile(S("empty_file"), "");
+    MakeDirs(S("empty_dir"));
+    WriteFile(S("nested/a/b/c/leaf.txt"), "leaf");
+    ASSERT_EQ(::symlink("nested/a/b/c/leaf.txt", S("link_rel").c_str()), 0);
+    ASSERT_EQ(::symlink("does/not/exist", S("link_dangling").c_str()), 0);
+    ASSERT_EQ(::symlink("/etc/hostname", S("link_abs").c_str()), 0);
+    WriteFile(S("hard/one"), "linked content");
+    ASSERT_EQ(::link(S("hard/one").c_str(), S("hard/two").c_str()), 0);
+    ASSERT_EQ(::link(S("hard/one").c_str(), S("many/d0/third_link").c_str()), 0);
+    // Sparse: 3 MiB hole between two data runs.
+    {
+      std::string p = S("sparse.img");
+      WriteFile(p, "head");
+      ASSERT_EQ(::truncate(p.c_str(), 3 << 20), 0);
+      FILE* f = std::fopen(p.c_str(), "r+");
+      ASSERT_NE(f, nullptr);
+      std::fseek(f, 0, SEEK_END);
+      std::fputs("tail", f);
+      std::fclose(f);
+    }
+    WriteFile(S("modes/secret"), "s", 0600);
+    WriteFile(S("modes/script"), "#!/bin/sh\n", 0755);
+    WriteFile(S("modes/setuid"), "x", 0644);
+    ASSERT_EQ(::chmod(S("modes/setuid").c_str(), 04755), 0);
+    ASSERT_EQ(::chmod(S("modes").c_str(), 0750), 0);
+    if (::setxattr(S("empty_file").c_str(), "user.comment", "hello", 5, 0) != 0)
+      std::fprintf(stderr, "note: no user xattrs here (%s)\n", std::strerror(errno));
+    ferry::testing::Shell("setfacl -m u:1234:r '" + S("modes/secret") + "' 2>/dev/null");
+    ferry::testing::Shell("setfacl -d -m g:2345:rx '" + S("nested") + "' 2>/dev/null");
+    ASSERT_EQ(::mkfifo(S("fifo").c_str(), 0640), 0);
+    if (AmRoot()) {
+      ASSERT_EQ(::mknod(S("chardev").c_str(), S_IFCHR | 0600, makedev(1, 7)), 0);
+      ASSERT_EQ(::lchown(S("many/d1/f3").c_str(), 1234, 5678), 0);
+      ASSERT_EQ(::lchown(S("link_rel").c_str(), 4321, 8765), 0);
+      ASSERT_EQ(::chown(S("nested/a").c_str(), 2222, 3333), 0);
+    }
+    SetMtime(S("many/d2/f5"), 1234567890, 123456789);
+    SetMtime(S("link_rel"), 1500000000, 42);
+    SetMtime(S("empty_dir"), 1600000000, 999999999);
+    SetMtime(S("nested/a/b"), 1000000000, 1);
+  }
+
+  bool HasTemporaries() {
+    std::string out;
+    ferry::testing::Shell("find '" + dst_ + "' -name '.~ferry.*'", &out);
+    return !out.empty();
+  }
+
+  TempDir tmp_;
+  std::string src_, dst_;
+};
+
+TEST_F(RemoteSyncTest, PushKeepsEveryMetadataKind) {
+  BuildTree();
+  Proc p = Push();
+  ASSERT_EQ(p.code, 0) << p.Dump();
+  EXPECT_EQ(Oracle(), "");
+  struct stat st = LStat(D("sparse.img"));
+  EXPECT_LT(st.st_blocks * 512, 1 << 20) << "the hole was written out";
+  EXPECT_FALSE(HasTemporaries());
+}
+
+TEST_F(RemoteSyncTest, PullKeepsEveryMetadataKind) {
+  BuildTree();
+  Proc p = Pull();
+  ASSERT_EQ(p.code, 0) << p.Dump();
+  EXPECT_EQ(Oracle(), "");
+  EXPECT_EQ(LStat(D("hard/one")).st_ino, LStat(D("many/d0/third_link")).st_ino);
+  EXPECT_FALSE(HasTemporaries());
+}
+
+TEST_F(RemoteSyncTest, DirectoryWithoutSlashLandsUnderItsName) {
+  WriteFile(S("x/y.txt"), "y");
+  Proc p = Sync({src_, "testhost:" + dst_});
+  ASSERT_EQ(p.code, 0) << p.Dump();
+  EXPECT_EQ(ReadFile(dst_ + "/src/x/y.txt"), "y");
+}
+
+TEST_F(RemoteSyncTest, DeleteRemovesOnlyWhatSrcLacksInsideTheTree) {
+  BuildTree();
+  ASSERT_EQ(Push().code, 0);
+  ASSERT_EQ(::unlink(S("many/d3/f7").c_str()), 0);
+  ferry::testing::RemoveTree(S("nested"));
+  WriteFile(S("new_file"), "new");
+  WriteFile(D("many/d0/dst_only"), "extra");
+  Proc keep = Push();
+  ASSERT_EQ(keep.code, 0) << keep.Dump();
+  EXPECT_TRUE(Exists(D("many/d0/dst_only"))) << "deleted without --delete";
+  Proc del = Push({"--delete"});
+  ASSERT_EQ(del.code, 0) << del.Dump();
+  EXPECT_EQ(Oracle(), "");
+  EXPECT_FALSE(Exists(D("nested")));
+  // Pull with --delete, too.
+  WriteFile(D("pulled_extra"), "x");
+  Proc pull = Pull({"--delete"});
+  ASSERT_EQ(pull.code, 0) << pull.Dump();
+  EXPECT_FALSE(Exists(D("pulled_extra")));
+  EXPECT_EQ(Oracle(), "");
+}
+
+TEST_F(RemoteSyncTest, CompressionShrinksTheWireAndKeepsContent) {
+  // Text compresses well; the same tree is pushed with and without -z.
+  for (int i = 0; i < 8; ++i)
+    WriteFile(S("text/f" + std::to_string(i)), Pattern(256 << 10, 1) + std::to_string(i));
+  Proc plain = Push({"--stats"});
+  ASSERT_EQ(plain.code, 0) << plain.Dump();
+  ferry::testing::RemoveTree(dst_);
+  Proc z = Push({"--stats", "-z", "--compress-level", "6"});
+  ASSERT_EQ(z.code, 0) << z.Dump();
+  EXPECT_EQ(Oracle(), "");
+  const int64_t plain_bytes = StatNumber(plain.out, "Total bytes sent");
+  const int64_t z_bytes = StatNumber(z.out, "Total bytes sent");
+  ASSERT_GT(plain_bytes, 2 << 20) << plain.out;
+  ASSERT_GT(z_bytes, 0) << z.out;
+  EXPECT_LT(z_bytes * 2, plain_bytes) << "zstd should at least halve repetitive text";
+  // And a pull with -z.
+  ferry::testing::RemoveTree(dst_);
+  Proc zp = Pull({"-z"});
+  ASSERT_EQ(zp.code, 0) << zp.Dump();
+  EXPECT_EQ(Oracle(), "");
+}
+
+TEST_F(RemoteSyncTest, ChangedFilesTravelAsDeltas) {
+  std::string content = Pattern(4 << 20, 9);
+  WriteFile(S("db.bin"), content);
+  ASSERT_EQ(Push().code, 0);
+  content.replace(1 << 20, 100, std::string(100, '#'));
+  content += "appended tail";
+  WriteFile(S("db.bin"), content);
+  Proc p = Push({"--stats"});
+  ASSERT_EQ(p.code, 0) << p.Dump();
+  EXPECT_EQ(ReadFile(D("db.bin")), content);
+  const int64_t literal = StatNumber(p.out, "Literal data");
+  const int64_t matched = StatNumber(p.out, "Matched data");
+  EXPECT_GE(literal, 100) << p.out;
+  EXPECT_LT(literal, 64 << 10) << p.out;
+  EXPECT_GT(matched, (4 << 20) - (64 << 10)) << p.out;
+  EXPECT_LT(StatNumber(p.out, "Total bytes sent"), 256 << 10) << p.out;
+  // The pull direction: the local receiver sends signatures.
+  content.replace(3 << 20, 50, std::string(50, '%'));
+  WriteFile(S("db.bin"), content);
+  Proc q = Pull({"--stats"});
+  ASSERT_EQ(q.code, 0) << q.Dump();
+  EXPECT_EQ(ReadFile(D("db.bin")), content);
+  EXPECT_LT(StatNumber(q.out, "Total bytes received"), 256 << 10) << q.out;
+}
+
+TEST_F(RemoteSyncTest, ChecksumModeFindsSameSizeSameTimeChanges) {
+  WriteFile(S("f"), "aaaa");
+  SetMtime(S("f"), 1700000000, 0);
+  ASSERT_EQ(Push().code, 0);
+  WriteFile(S("f"), "bbbb");
+  SetMtime(S("f"), 1700000000, 0);
+  ASSERT_EQ(Push().code, 0);
+  EXPECT_EQ(ReadFile(D("f")), "aaaa") << "size+mtime should have skipped it";
+  Proc c = Push({"-c"});
+  ASSERT_EQ(c.code, 0) << c.Dump();
+  EXPECT_EQ(ReadFile(D("f")), "bbbb");
+}
+
+// Nothing torn after a connection cut mid-transfer: every file in DST is
+// complete or absent, no temporaries remain, and a rerun completes.
+void CheckNothingTorn(const std::string& src, const std::string& dst) {
+  std::string list;
+  ferry::testing::Shell("cd '" + dst + "' && find . -type f", &list);
+  for (const std::string& rel : Lines(list)) {
+    if (rel.empty()) continue;
+    EXPECT_EQ(ReadFile(dst + "/" + rel), ReadFile(src + "/" + rel)) << rel << " is torn";
+  }
+}
+
+TEST_F(RemoteSyncTest, CutConnectionOnPushFailsCleanlyAndRerunCompletes) {
+  for (int i = 0; i < 12; ++i) WriteFile(S("f" + std::to_string(i)), Pattern(1 << 20, i));
+  ::setenv("FERRY_STANDIN_CUT_IN", "3000000", 1);
+  Proc cut = Push();
+  ::unsetenv("FERRY_STANDIN_CUT_IN");
+  EXPECT_NE(cut.code, 0) << cut.Dump();
+  EXPECT_NE(cut.err, "") << "the local side must say what happened";
+  CheckNothingTorn(src_, dst_);
+  EXPECT_FALSE(HasTemporaries());
+  Proc again = Push();
+  ASSERT_EQ(again.code, 0) << again.Dump();
+  EXPECT_EQ(Oracle(), "");
+}
+
+TEST_F(RemoteSyncTest, CutConnectionOnPullFailsCleanlyAndRerunCompletes) {
+  for (int i = 0; i < 12; ++i) WriteFile(S("f" + std::to_string(i)), Pattern(1 << 20, i));
+  ::setenv("FERRY_STANDIN_CUT_OUT", "3000000", 1);
+  Proc cut = Pull();
+  ::unsetenv("FERRY_STANDIN_CUT_OUT");
+  EXPECT_EQ(cut.code, 12) << cut.Dump();
+  EXPECT_NE(cut.err.find("connection closed"), std::string::npos) << cut.err;
+  CheckNothingTorn(src_, dst_);
+  EXPECT_FALSE(HasTemporaries());
+  Proc again = Pull();
+  ASSERT_EQ(again.code, 0) << again.Dump();
+  EXPECT_EQ(Oracle(), "");
+}
+
+TEST_F(RemoteSyncTest, MissingRemoteFerryIsAClearError) {
+  WriteFile(S("a"), "a");
+  Proc p = RunProcess({Ferry(), "sync", "--no-progress", "-e", FERRY_STANDIN, "--remote-ferry",
+                       "/nonexistent/ferry", src_ + "/", "testhost:" + dst_ + "/"},
+                      tmp_.path());
+  EXPECT_EQ(p.code, 12) << p.Dump();
+  EXPECT_NE(p.err.find("is ferry installed there"), std::string::npos) << p.err;
+  EXPECT_NE(p.err.find("status 127"), std::string::npos) << p.err;
+}
+
+TEST_F(RemoteSyncTest, ShellBannerIsNamedInTheError) {
+  WriteFile(S("a"), "a");
+  Proc p = RunProcess({Ferry(), "sync", "--no-progress", "-e", FERRY_STANDIN, "--remote-ferry",
+                       "echo Welcome to prod-db-1; " + Ferry(), src_ + "/",
+                       "testhost:" + dst_ + "/"},
+                      tmp_.path());
+  EXPECT_EQ(p.code, 12) << p.Dump();
+  EXPECT_NE(p.err.find("Welcome "), std::string::npos) << p.err;
+  EXPECT_NE(p.err.find("shell startup file"), std::string::npos) << p.err;
+}
+
+TEST_F(RemoteSyncTest, RemoteSourceErrorNamesThePathAndSetsTheExitCode) {
+  WriteFile(S("ok"), "fine");
+  MakeDirs(S("locked"));
+  WriteFile(S("locked/inner"), "x");
+  ASSERT_EQ(::chmod(S("locked").c_str(), 0), 0);
+  // As root every directory is readable: drop to nobody for the remote side.
+  std::string ferry_cmd = Ferry();
+  if (AmRoot()) {
+    if (ferry::testing::Shell("command -v setpriv >/dev/null 2>&1") != 0)
+      GTEST_SKIP() << "root without setpriv: cannot make an unreadable directory";
+    ASSERT_EQ(::chmod(tmp_.path().c_str(), 0755), 0);
+    ASSERT_EQ(::chmod(src_.c_str(), 0755), 0);
+    ferry_cmd = "setpriv --reuid=65534 --regid=65534 --clear-groups " + Ferry();
+  }
+  Proc p = RunProcess({Ferry(), "sync", "--no-progress", "-e", FERRY_STANDIN, "--remote-ferry",
+                       ferry_cmd, "testhost:" + src_ + "/", dst_ + "/"},
+                      tmp_.path());
+  ::chmod(S("locked").c_str(), 0755);
+  EXPECT_EQ(p.code, 23) << p.Dump();
+  EXPECT_NE(p.err.find("locked"), std::string::npos) << p.err;
+  EXPECT_EQ(ReadFile(D("ok")), "fine");
+}
+
+}  // namespace
+}  // namespace ferry::e2e

@@ -1,0 +1,195 @@
+// A real receiver (RunReceiver into a temporary DST) against a hand-driven
+// sender over a socketpair: what lands, what a hash mismatch does, and what
+// a hostile file list or unrequested data gets (CVE-2024-12087 class:
+// nothing written outside DST, a clear protocol error).
+#include "protocol/session/receiver.h"
+
+#include <gtest/gtest.h>
+#include <signal.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+
+#include <future>
+#include <string>
+
+#include "tests/testing/temp_tree.h"
+
+namespace ferry::protocol {
+namespace {
+
+using ferry::testing::Exists;
+using ferry::testing::ReadFile;
+using ferry::testing::TempDir;
+
+std::vector<std::byte> Bytes(const std::string& s) {
+  auto b = std::as_bytes(std::span(s));
+  return {b.begin(), b.end()};
+}
+
+FileEntry Dir(const std::string& path) {
+  FileEntry e;
+  e.path = path;
+  e.kind = FileKind::kDirectory;
+  e.perms = 0755;
+  return e;
+}
+
+FileEntry Reg(const std::string& path, uint64_t size) {
+  FileEntry e;
+  e.path = path;
+  e.kind = FileKind::kRegular;
+  e.perms = 0644;
+  e.size = size;
+  e.mtime_sec = 1700000000;
+  return e;
+}
+
+class ReceiverTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    ::signal(SIGPIPE, SIG_IGN);
+    int sv[2];
+    ASSERT_EQ(::socketpair(AF_UNIX, SOCK_STREAM, 0, sv), 0);
+    dst_ = tmp_ / "dst";
+    result_ = std::async(std::launch::async, [this, fd = sv[1]]() -> Result<SyncOutcome> {
+      ChannelConfig cc;
+      cc.role = Role::kServer;
+      cc.timeout = std::chrono::milliseconds(5000);
+      ASSIGN_OR_RETURN(std::unique_ptr<Channel> ch, Channel::Accept(fd, fd, cc, nullptr));
+      ReceiverConfig rc;
+      rc.path = dst_;
+      return RunReceiver(*ch, rc, stats_, events_);
+    });
+    SessionOptions o;
+    o.preserve = kPreservePerms | kPreserveTimes | kPreserveLinks;
+    o.max_frame = kMinMaxFrame;
+    o.window = kDefaultWindow;
+    ChannelConfig cc;
+    cc.timeout = std::chrono::milliseconds(5000);
+    auto ch = Channel::Connect(sv[0], sv[0], cc, o);
+    ASSERT_TRUE(ch.ok()) << ch.status().message();
+    sender_ = std::move(ch).value();
+  }
+
+  Message Next() {
+    auto in = sender_->Receive();
+    EXPECT_TRUE(in.ok()) << in.status().message();
+    return in.ok() ? in->message : Message{Keepalive{}};
+  }
+
+  // Answers whole-file requests for `index` with `data` and `hash`.
+  void Answer(uint32_t index, const std::string& data, const Hash128& hash) {
+    Message m = Next();
+    ASSERT_TRUE(std::holds_alternative<FileRequest>(m)) << TypeName(static_cast<uint8_t>(TypeOf(m)));
+    EXPECT_EQ(std::get<FileRequest>(m).file_index, index);
+    ASSERT_TRUE(sender_->Send(FileData{index, 0, Bytes(data)}).ok());
+    ASSERT_TRUE(sender_->Send(FileDone{index, data.size(), hash}).ok());
+  }
+
+  void EndPass(uint32_t pass) {
+    Message m = Next();
+    ASSERT_TRUE(std::holds_alternative<EndOfPass>(m)) << TypeName(static_cast<uint8_t>(TypeOf(m)));
+    EXPECT_EQ(std::get<EndOfPass>(m).pass, pass);
+    ASSERT_TRUE(sender_->Send(EndOfPass{pass, 1, 5}).ok());
+  }
+
+  TempDir tmp_;
+  std::string dst_;
+  SyncStats stats_;
+  SyncEvents events_;
+  std::future<Result<SyncOutcome>> result_;
+  std::unique_ptr<Channel> sender_;
+};
+
+TEST_F(ReceiverTest, AFileLandsWhenItsHashMatches) {
+  ASSERT_TRUE(sender_->Send(Dir(".")).ok());
+  ASSERT_TRUE(sender_->Send(Reg("f", 5)).ok());
+  ASSERT_TRUE(sender_->Send(FileListEnd{2}).ok());
+  Answer(1, "hello", HashBytes(Bytes("hello")));
+  EndPass(1);
+  auto r = result_.get();
+  ASSERT_TRUE(r.ok()) << r.status().message();
+  EXPECT_FALSE(r->partial);
+  EXPECT_EQ(ReadFile(dst_ + "/f"), "hello");
+  struct stat st {};
+  ASSERT_EQ(::stat((dst_ + "/f").c_str(), &st), 0);
+  EXPECT_EQ(st.st_mtim.tv_sec, 1700000000);
+  EXPECT_EQ(st.st_mode & 07777, 0644u);
+}
+
+// Regression: the receiver sent a second EndOfPass after the sender's last
+// one and exited; a sender answering it wrote into a closed pipe (exit 12).
+TEST_F(ReceiverTest, NothingFollowsTheLastEndOfPass) {
+  ASSERT_TRUE(sender_->Send(Dir(".")).ok());
+  ASSERT_TRUE(sender_->Send(FileListEnd{1}).ok());
+  EndPass(1);
+  auto r = result_.get();
+  ASSERT_TRUE(r.ok()) << r.status().message();
+  auto after = sender_->Receive();
+  ASSERT_TRUE(after.ok()) << after.status().message();
+  EXPECT_TRUE(after->eof) << TypeName(static_cast<uint8_t>(TypeOf(after->message)));
+}
+
+TEST_F(ReceiverTest, AHashMismatchIsRequestedAgainAndNeverLands) {
+  ASSERT_TRUE(sender_->Send(Dir(".")).ok());
+  ASSERT_TRUE(sender_->Send(Reg("f", 5)).ok());
+  ASSERT_TRUE(sender_->Send(FileListEnd{2}).ok());
+  const Hash128 wrong{1, 2};
+  Answer(1, "hello", wrong);
+  EndPass(1);
+  Answer(1, "hello", wrong);  // pass 2: the whole file again
+  Message m = Next();
+  ASSERT_TRUE(std::holds_alternative<Error>(m));
+  EXPECT_NE(std::get<Error>(m).message.find("hash mismatch"), std::string::npos);
+  EndPass(2);
+  auto r = result_.get();
+  ASSERT_TRUE(r.ok()) << r.status().message();
+  EXPECT_TRUE(r->partial);
+  EXPECT_FALSE(Exists(dst_ + "/f"));
+}
+
+TEST_F(ReceiverTest, AFileInsideASymlinkSentEarlierIsRefused) {
+  const std::string outside = tmp_ / "outside";
+  ferry::testing::MakeDirs(outside);
+  FileEntry link;
+  link.path = "link";
+  link.kind = FileKind::kSymlink;
+  link.symlink_target = outside;
+  ASSERT_TRUE(sender_->Send(Dir(".")).ok());
+  ASSERT_TRUE(sender_->Send(link).ok());
+  ASSERT_TRUE(sender_->Send(Reg("link/evil", 4)).ok());
+  auto r = result_.get();
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.status().code(), ErrorCode::kCorrupt);
+  EXPECT_NE(r.status().message().find("symlink"), std::string::npos) << r.status().message();
+  EXPECT_FALSE(Exists(outside + "/evil"));
+  // The sender is told why.
+  Message m = Next();
+  ASSERT_TRUE(std::holds_alternative<Error>(m));
+  EXPECT_EQ(std::get<Error>(m).code, WireError::kProtocol);
+}
+
+TEST_F(ReceiverTest, DotDotInAPathIsRefused) {
+  ASSERT_TRUE(sender_->Send(Dir(".")).ok());
+  // The codec refuses it at decode time already (path_check.h).
+  (void)sender_->Send(Reg("../escape", 4));
+  auto r = result_.get();
+  ASSERT_FALSE(r.ok());
+  EXPECT_NE(r.status().message().find(".."), std::string::npos) << r.status().message();
+  EXPECT_FALSE(Exists(tmp_ / "escape"));
+}
+
+TEST_F(ReceiverTest, DataForAFileNotRequestedIsAProtocolError) {
+  ASSERT_TRUE(sender_->Send(Dir(".")).ok());
+  FileEntry same = Reg("f", 5);
+  ASSERT_TRUE(sender_->Send(same).ok());
+  // Index 1 is asked for; data arrives for 7, which is no entry at all.
+  ASSERT_TRUE(sender_->Send(FileData{7, 0, Bytes("x")}).ok());
+  auto r = result_.get();
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.status().code(), ErrorCode::kCorrupt);
+  EXPECT_NE(r.status().message().find("7"), std::string::npos) << r.status().message();
+}
+
+}  // namespace
+}  // namespace ferry::protocol
