@@ -16,6 +16,7 @@
 #include "cli/render.h"
 #include "engine/transfer/sync.h"
 #include "engine/tree/filter.h"
+#include "engine/tree/id_map.h"
 #include "protocol/session/client.h"
 
 namespace ferry::cli {
@@ -53,6 +54,7 @@ struct SyncFlags {
   bool stats = false, json = false, progress = false, no_progress = false;
   int jobs = 0;
   std::string io = "auto";
+  std::string usermap, groupmap, chown;
   FilterFlags filters;
   std::string rsh = "ssh", remote_ferry = "ferry";
   bool compress = false;
@@ -127,6 +129,7 @@ int RunRemote(const SyncFlags& f, const SyncOptions& opt) {
   if (f.paths.size() != 2) return refuse("more than one SRC");
   if (opt.filter) return refuse("--exclude/--include");
   if (opt.dry_run) return refuse("--dry-run");
+  if (opt.id_map) return refuse("--usermap/--groupmap/--chown");
   if (f.json) return refuse("--json");
   if (f.compress_level < 1 || f.compress_level > 19) {
     std::fprintf(stderr, "ferry: --compress-level %d is outside 1..19\n", f.compress_level);
@@ -163,6 +166,33 @@ int RunRemote(const SyncFlags& f, const SyncOptions& opt) {
   if (o.partial) return kExitPartial;
   if (o.vanished) return kExitVanished;
   return 0;
+}
+
+// --usermap, --groupmap and --chown into one mapping, with every TO name
+// looked up on DST now: a bad pair or an unknown name is a usage error.
+Result<std::shared_ptr<const IdMapping>> BuildIdMapping(const SyncFlags& f) {
+  auto m = std::make_shared<IdMapping>();
+  if (!f.chown.empty()) {
+    if (!f.usermap.empty() || !f.groupmap.empty())
+      return InvalidArgument("--chown cannot be combined with --usermap or --groupmap");
+    RETURN_IF_ERROR(ParseChown(f.chown, &m->users, &m->groups));
+  }
+  if (!f.usermap.empty()) {
+    ASSIGN_OR_RETURN(m->users, IdMap::Parse(f.usermap, IdKind::kUser, "--usermap"));
+  }
+  if (!f.groupmap.empty()) {
+    ASSIGN_OR_RETURN(m->groups, IdMap::Parse(f.groupmap, IdKind::kGroup, "--groupmap"));
+  }
+  if (m->empty()) return std::shared_ptr<const IdMapping>();
+  auto bound = m->Bind();
+  if (!bound.ok()) {
+    std::string flag = !f.chown.empty() ? "--chown" : "";
+    if (flag.empty())
+      flag = bound.status().message().starts_with("user") ? "--usermap" : "--groupmap";
+    return InvalidArgument(flag + ": " + bound.status().message());
+  }
+  return std::shared_ptr<const IdMapping>(
+      std::make_shared<IdMapping>(std::move(*bound)));
 }
 
 int RunSync(CLI::App& cmd, const SyncFlags& f) {
@@ -212,6 +242,12 @@ int RunSync(CLI::App& cmd, const SyncFlags& f) {
     return kExitSyntax;
   }
   opt.filter = *filter;
+  auto ids = BuildIdMapping(f);
+  if (!ids.ok()) {
+    std::fprintf(stderr, "ferry: %s\n", ids.status().message().c_str());
+    return kExitSyntax;
+  }
+  opt.id_map = *ids;
   if (f.paths.size() < 2) {
     std::fprintf(stderr, "ferry: sync needs SRC and DST\n");
     return kExitSyntax;
@@ -315,6 +351,10 @@ void AddSyncCommand(CLI::App& app, int* exit_code) {
   cmd->add_flag("-A,--acls", f->acls, "preserve POSIX ACLs (default)");
   cmd->add_flag("-X,--xattrs", f->xattrs, "preserve extended attributes (default)");
   cmd->add_flag("--numeric-ids", f->numeric_ids, "owners by number (always)");
+  cmd->add_option("--usermap", f->usermap,
+                  "FROM:TO[,...]: map owners (FROM a SRC name, id, LOW-HIGH or wildcard)");
+  cmd->add_option("--groupmap", f->groupmap, "FROM:TO[,...]: map groups, as --usermap");
+  cmd->add_option("--chown", f->chown, "USER:GROUP: same as --usermap=*:USER --groupmap=*:GROUP");
   cmd->add_flag("--no-recursive,--no-r", f->no_recursive, "do not recurse");
   cmd->add_flag("--no-links,--no-l", f->no_links, "skip symlinks");
   cmd->add_flag("--no-perms,--no-p", f->no_perms, "do not preserve permissions");

@@ -18,11 +18,13 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <memory>
 #include <optional>
 #include <string>
 #include <vector>
 
 #include "engine/plan/plan.h"
+#include "engine/tree/id_map.h"
 
 namespace ferry::plan {
 
@@ -36,6 +38,9 @@ struct Transfer {
   PathKind kind = PathKind::kFiles;
   std::vector<std::string> filter;  // rsync rule text
   std::string label;                // the path set as written ("home/alice")
+  // The account's usermap/groupmap, bound against the destination; set by the
+  // runner (not the compiler) for the legs that map owners. Null: ids kept.
+  std::shared_ptr<const IdMapping> ids;
 };
 
 struct Step {

@@ -156,6 +156,7 @@ class Runner {
     }
     SyncOptions opt;
     opt.del = s.del;
+    opt.id_map = IdsFor(s);
     opt.dry_run = o_.dry_run;
     opt.filter = filter;
     SyncStats stats;
@@ -295,7 +296,9 @@ class Runner {
     uint64_t files = 0;
     std::string first;
     for (const Transfer& t : s.transfers) {
-      auto r = o_.verifier(t);
+      Transfer mapped = t;
+      mapped.ids = IdsFor(s);
+      auto r = o_.verifier(mapped);
       if (!r.ok()) return *why = s.id + ": " + r.status().message(), false;
       files += r->files;
       for (const VerifyDifference& d : r->differences) {
@@ -465,13 +468,15 @@ class Runner {
       for (const CompiledAccount& a : g_.accounts) found |= a.name == o_.account;
       if (!found) return InvalidArgument("--account " + o_.account + ": no such account in the plan");
     }
+    // Every account's TO names are looked up on the destination now: an
+    // unknown one stops the run before anything is copied.
     for (const CompiledAccount& a : g_.accounts) {
-      if ((!a.usermap.empty() || !a.groupmap.empty()) &&
-          (o_.account.empty() || o_.account == a.name))
-        return Status(ErrorCode::kUnsupported,
-                      "account " + a.name + ": usermap/groupmap need the engine's id mapping "
-                      "(ferry sync --usermap), which is not built yet; the plan is checked "
-                      "but cannot run");
+      if (a.usermap.empty() && a.groupmap.empty()) continue;
+      if (!o_.account.empty() && o_.account != a.name) continue;
+      auto ids = BindIds(a);
+      if (!ids.ok())
+        return Status(ids.status().code(), "account " + a.name + ": " + ids.status().message());
+      ids_[a.name] = *ids;
     }
     if (!o_.dry_run) {
       ASSIGN_OR_RETURN(int cut, st_.MarkInterrupted());
@@ -502,6 +507,18 @@ class Runner {
       for (const CompiledPhase& q : g_.phases)
         if (!q.manual) run.push_back(&q);
     }
+    // A rollback syncs DST back to SRC: the maps do not run backwards (a
+    // wildcard or range has no inverse), and keeping DST's ids would give SRC
+    // the wrong owners. Refuse before anything runs.
+    for (const CompiledPhase* p : run) {
+      if (p->kind != PhaseKind::kRollback) continue;
+      for (const auto& [name, ids] : ids_)
+        return Status(ErrorCode::kUnsupported,
+                      "phase " + p->name + ": account " + name +
+                          " has a usermap/groupmap, and a rollback cannot map owners back "
+                          "to the source; restore its owners with `ferry sync --usermap` "
+                          "and the reverse pairs");
+    }
     RunSummary last;
     for (const CompiledPhase* p : run) {
       ASSIGN_OR_RETURN(last, RunPhase(*p));
@@ -511,12 +528,41 @@ class Runner {
   }
 
  private:
+  // The account's maps for a sync or verify step: the legs that land on the
+  // account's destination (direct and transit-back); the out leg parks the
+  // files on the transit server with their source ids.
+  std::shared_ptr<const IdMapping> IdsFor(const Step& s) const {
+    auto it = ids_.find(s.account);
+    if (it == ids_.end()) return nullptr;
+    const CompiledPhase* p = g_.FindPhase(s.phase);
+    if (p && p->leg == Leg::kOut) return nullptr;
+    return it->second;
+  }
+
+  static Result<std::shared_ptr<const IdMapping>> BindIds(const CompiledAccount& a) {
+    auto pairs = [](const std::vector<IdMapRule>& rules) {
+      std::vector<std::pair<std::string, std::string>> out;
+      for (const IdMapRule& r : rules) out.emplace_back(r.from, r.to);
+      return out;
+    };
+    IdMapping m;
+    ASSIGN_OR_RETURN(m.users, IdMap::FromPairs(pairs(a.usermap), IdKind::kUser, "usermap"));
+    ASSIGN_OR_RETURN(m.groups, IdMap::FromPairs(pairs(a.groupmap), IdKind::kGroup, "groupmap"));
+    auto bound = m.Bind();
+    if (!bound.ok()) {
+      std::string which = bound.status().message().starts_with("user") ? "usermap" : "groupmap";
+      return Status(bound.status().code(), which + ": " + bound.status().message());
+    }
+    return std::shared_ptr<const IdMapping>(std::make_shared<IdMapping>(std::move(*bound)));
+  }
+
   const StepGraph& g_;
   std::string dir_;
   StateStore& st_;
   const RunOptions& o_;
   std::mutex log_mu_;
   std::map<std::string, std::string> skipped_;
+  std::map<std::string, std::shared_ptr<const IdMapping>> ids_;  // by account
 };
 
 }  // namespace

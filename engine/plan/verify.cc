@@ -30,6 +30,8 @@ Result<VerifyResult> ChecksumDryRunVerifier(const Transfer& t) {
   opt.checksum = true;
   opt.dry_run = true;
   opt.del = true;
+  // Owners are compared with the ids the sync gave them.
+  opt.id_map = t.ids;
   if (!t.filter.empty()) {
     auto f = std::make_shared<FilterList>();
     for (const std::string& r : t.filter) RETURN_IF_ERROR(f->AddRule(RuleType::kExclude, r));

@@ -35,7 +35,8 @@ using Verifier = std::function<Result<VerifyResult>(const Transfer& t)>;
 
 // A checksum dry run of the engine (SyncOptions checksum=true, dry_run=true,
 // del=true, the path set's filter): every itemized change and every per-path
-// error is a difference.
+// error is a difference. Owners and groups are compared after t.ids maps
+// them, as the sync that landed them did.
 Result<VerifyResult> ChecksumDryRunVerifier(const Transfer& t);
 
 }  // namespace ferry::plan

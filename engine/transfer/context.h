@@ -143,6 +143,10 @@ class Context {
 // Stages, in order.
 Status ScanTree(Context& ctx, const Entry* root_src, const Entry* root_dst);
 void PlanTree(Context& ctx);
+// Rewrites every scanned SRC entry's uid/gid to what DST gets under `bound`
+// (IdMapping::Bind's result), so that comparing and applying owners later
+// sees the mapped ids. One name lookup per distinct id.
+void MapOwners(Context& ctx, const IdMapping& bound);
 void ExecTree(Context& ctx);
 void LinkFollowers(Context& ctx);
 void FinishDirs(Context& ctx);

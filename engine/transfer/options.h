@@ -11,6 +11,7 @@
 #include "engine/io/io_backend.h"
 #include "engine/mail/maildir.h"
 #include "engine/tree/filter.h"
+#include "engine/tree/id_map.h"
 
 namespace ferry {
 
@@ -30,6 +31,11 @@ struct SyncOptions {
   bool acls = true;         // -A
   bool xattrs = true;       // -X
   bool atimes = false;      // -U/--atimes
+  // --usermap/--groupmap/--chown: the owner and group DST entries get, from
+  // each SRC entry's (id, name). Null or empty: ids are kept (--numeric-ids).
+  // Every TO name is looked up on DST before anything is written; an unknown
+  // one fails the sync (never root).
+  std::shared_ptr<const IdMapping> id_map;
 
   // Change detection and transfer.
   bool checksum = false;    // -c: compare content hashes, not size+mtime

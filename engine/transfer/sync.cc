@@ -5,6 +5,7 @@
 #include <unistd.h>
 
 #include <chrono>
+#include <optional>
 #include <thread>
 
 #include "engine/base/path.h"
@@ -48,6 +49,11 @@ Result<SyncOutcome> RunLocalSync(const SyncRequest& req, const SyncOptions& opt,
     std::string why;
     if (!io::UringAvailable(&why))
       return Status(ErrorCode::kUnsupported, "--io=io_uring: " + why);
+  }
+  // Unknown destination names fail here, before DST is touched.
+  std::optional<IdMapping> ids;
+  if (opt.id_map && !opt.id_map->empty()) {
+    ASSIGN_OR_RETURN(ids, opt.id_map->Bind());
   }
   transfer::Context ctx(opt, stats, events);
   stats.phase = SyncPhase::kScan;
@@ -114,6 +120,7 @@ Result<SyncOutcome> RunLocalSync(const SyncRequest& req, const SyncOptions& opt,
                             static_cast<size_t>(jobs));
 
   RETURN_IF_ERROR(transfer::ScanTree(ctx, &root_src, have_dst ? &root_dst : nullptr));
+  if (ids) transfer::MapOwners(ctx, *ids);
   if (contents) {
     ctx.root->dst_exists = have_dst;
     if (!have_dst) {
