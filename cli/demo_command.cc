@@ -53,6 +53,11 @@ bool RunPass(const char* label, const std::string& src, const std::string& dst,
     std::printf("%-10s delta: %s reused from the old copy, %s sent as literal data\n", "",
                 HumanBytes(static_cast<double>(stats.matched_bytes)).c_str(),
                 HumanBytes(static_cast<double>(stats.literal_bytes)).c_str());
+  if (stats.renamed_files)
+    std::printf("%-10s renames: %s messages read, flagged or moved were renamed on DST, not sent "
+                "again (%s)\n",
+                "", Grouped(stats.renamed_files).c_str(),
+                HumanBytes(static_cast<double>(stats.renamed_bytes)).c_str());
   return !r->partial;
 }
 
