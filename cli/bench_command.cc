@@ -19,6 +19,7 @@
 #include <vector>
 
 #include "cli/commands.h"
+#include "cli/exit_codes.h"
 #include "cli/render.h"
 #include "engine/probe/cpu_probe.h"
 #include "engine/probe/disk_probe.h"
@@ -29,8 +30,6 @@ namespace ferry::cli {
 
 namespace {
 
-constexpr int kExitSyntax = 1;
-constexpr int kExitFileIo = 11;
 constexpr const char* kNoTransport = "remote sync not available in this build";
 
 struct BenchFlags {

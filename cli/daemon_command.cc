@@ -9,6 +9,7 @@
 #include <ctime>
 #include <mutex>
 
+#include "cli/exit_codes.h"
 #include "engine/io/io_backend.h"
 #include "protocol/daemon_client.h"
 #include "protocol/daemon_config.h"
@@ -18,8 +19,6 @@ namespace ferry::cli {
 namespace {
 
 constexpr int kExitOk = 0;
-constexpr int kExitSyntax = 1;
-constexpr int kExitSocket = 10;
 
 void LogLine(const std::string& line) {
   static std::mutex mu;

@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "cli/commands.h"
+#include "cli/exit_codes.h"
 #include "cli/filter_flags.h"
 #include "cli/json_events.h"
 #include "cli/render.h"
@@ -22,15 +23,6 @@
 namespace ferry::cli {
 
 namespace {
-
-// rsync's exit codes for the same meanings.
-constexpr int kExitSyntax = 1;
-constexpr int kExitFileIo = 11;
-constexpr int kExitProtocol = 12;
-constexpr int kExitSignal = 20;
-constexpr int kExitPartial = 23;
-constexpr int kExitVanished = 24;
-constexpr int kExitMaxDelete = 25;
 
 struct SyncFlags {
   std::vector<std::string> paths;

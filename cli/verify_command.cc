@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "cli/commands.h"
+#include "cli/exit_codes.h"
 #include "cli/filter_flags.h"
 #include "cli/render.h"
 #include "engine/verify/verify.h"
@@ -22,11 +23,7 @@ namespace {
 
 // Exit codes. 8 is not used by rsync (its codes: 0-6, 10-14, 20-25, 30, 35).
 constexpr int kExitIdentical = 0;
-constexpr int kExitSyntax = 1;
 constexpr int kExitDifferent = 8;
-constexpr int kExitFileIo = 11;
-constexpr int kExitPartial = 23;
-constexpr int kExitVanished = 24;
 
 struct VerifyFlags {
   std::vector<std::string> paths;
