@@ -44,36 +44,6 @@ bool AppendEligible(const Context& ctx, const Entry& s, const Entry* d) {
          !s.looks_sparse() && (!ctx.opt.whole_file || s.size >= kAppendMinSize);
 }
 
-Status CopyWithinDst(Context& ctx, int in, int out, uint64_t off, uint64_t len) {
-  io::IoBackend& io = ctx.io();
-  bool use_cfr = true;
-  std::vector<std::byte> buf;
-  while (len > 0) {
-    size_t want = static_cast<size_t>(std::min<uint64_t>(len, 8 << 20));
-    size_t got = 0;
-    if (use_cfr) {
-      auto n = io.CopyFileRange(in, off, out, off, want);
-      if (!n.ok()) {
-        int e = n.status().sys_errno();
-        if (e == EXDEV || e == EINVAL || e == ENOSYS || e == EOPNOTSUPP) {
-          use_cfr = false;
-          continue;
-        }
-        return n.status();
-      }
-      got = *n;
-    } else {
-      if (buf.empty()) buf.resize(kBuf);
-      ASSIGN_OR_RETURN(got, io.PRead(in, {buf.data(), std::min(want, buf.size())}, off));
-      if (got > 0) RETURN_IF_ERROR(io.PWriteAll(out, {buf.data(), got}, off));
-    }
-    if (got == 0) return Status(ErrorCode::kChanged, "shrank while being read");
-    off += got;
-    len -= got;
-  }
-  return Status::Ok();
-}
-
 bool CopyAppend(Context& ctx, DirNode& node, DirFds& fds, uint32_t i) {
   io::IoBackend& io = ctx.io();
   const Entry& s = node.src[i];

@@ -11,6 +11,7 @@
 #include <cerrno>
 #include <cstring>
 #include <algorithm>
+#include <atomic>
 #include <memory>
 
 #include "engine/base/hash.h"
@@ -101,7 +102,9 @@ Status PrepareMeta(Context& ctx, DirNode& node, DirFds& fds, const Entry& s,
 
 // Copies [off, off+len) from in to out: copy_file_range, or read/write where
 // the kernel cannot (across file systems on old kernels, special files).
-Status CopyRange(Context& ctx, int in, int out, uint64_t off, uint64_t len) {
+// Adds what it copied to *counted as it goes (progress), when given.
+Status CopyBytes(Context& ctx, int in, int out, uint64_t off, uint64_t len,
+                 std::atomic<uint64_t>* counted) {
   io::IoBackend& io = ctx.io();
   bool use_cfr = true;
   std::vector<std::byte> buf;
@@ -128,9 +131,13 @@ Status CopyRange(Context& ctx, int in, int out, uint64_t off, uint64_t len) {
     if (got == 0) return Status(ErrorCode::kChanged, "source shrank while being read");
     off += got;
     len -= got;
-    ctx.stats.literal_bytes.fetch_add(got, std::memory_order_relaxed);
+    if (counted) counted->fetch_add(got, std::memory_order_relaxed);
   }
   return Status::Ok();
+}
+
+Status CopyRange(Context& ctx, int in, int out, uint64_t off, uint64_t len) {
+  return CopyBytes(ctx, in, out, off, len, &ctx.stats.literal_bytes);
 }
 
 Status CopyData(Context& ctx, int in, int out, const Entry& s) {
@@ -394,6 +401,10 @@ Result<Hash128> HashFile(io::IoBackend& io, int dirfd, const char* name) {
 }
 
 }  // namespace
+
+Status CopyWithinDst(Context& ctx, int in, int out, uint64_t off, uint64_t len) {
+  return CopyBytes(ctx, in, out, off, len, nullptr);
+}
 
 Status LandTemp(Context& ctx, DirNode& node, DirFds& fds, const Entry& s,
                 io::UniqueFd out, const std::string& tmp) {
