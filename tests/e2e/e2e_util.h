@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <cstdint>
 #include <cstring>
 #include <functional>
 #include <map>
@@ -124,6 +125,24 @@ inline std::map<std::string, std::string> Listing(const std::string& root) {
   };
   walk("");
   return out;
+}
+
+// Deterministic letters, different for each seed.
+inline std::string Pattern(size_t len, unsigned seed) {
+  std::string s(len, '\0');
+  uint32_t x = seed * 2654435761u + 1;
+  for (size_t i = 0; i < len; ++i) {
+    x = x * 1103515245u + 12345u;
+    s[i] = static_cast<char>('a' + (x >> 16) % 26);
+  }
+  return s;
+}
+
+// Sets p's mtime (not following a final symlink), atime untouched.
+inline void SetMtime(const std::string& p, int64_t sec, long nsec) {
+  struct timespec ts[2] = {{0, UTIME_OMIT}, {sec, nsec}};
+  if (::utimensat(AT_FDCWD, p.c_str(), ts, AT_SYMLINK_NOFOLLOW) != 0)
+    ADD_FAILURE() << "utimensat " << p << ": " << std::strerror(errno);
 }
 
 inline bool AmRoot() { return ::geteuid() == 0; }

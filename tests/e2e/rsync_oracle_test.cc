@@ -17,22 +17,6 @@
 namespace ferry::e2e {
 namespace {
 
-std::string Pattern(size_t len, unsigned seed) {
-  std::string s(len, '\0');
-  uint32_t x = seed * 2654435761u + 1;
-  for (size_t i = 0; i < len; ++i) {
-    x = x * 1103515245u + 12345u;
-    s[i] = static_cast<char>('a' + (x >> 16) % 26);
-  }
-  return s;
-}
-
-void SetMtime(const std::string& p, int64_t sec, long nsec) {
-  struct timespec ts[2] = {{0, UTIME_OMIT}, {sec, nsec}};
-  if (::utimensat(AT_FDCWD, p.c_str(), ts, AT_SYMLINK_NOFOLLOW) != 0)
-    ADD_FAILURE() << "utimensat " << p << ": " << std::strerror(errno);
-}
-
 bool MakeSocket(const std::string& path) {
   int s = ::socket(AF_UNIX, SOCK_STREAM, 0);
   struct sockaddr_un a {};
