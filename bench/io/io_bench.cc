@@ -1,7 +1,9 @@
 // I/O backend benchmarks over a generated tree of small files (warm cache):
 //  (a) stat every entry: fstatat loop vs io_uring STATX batches;
 //  (b) whole small-file read: PosixBackend::ReadFiles vs UringBackend's;
-//  (c) create+write+land (rename over the previous copy): both backends.
+//  (c) create+write+land (rename over the previous copy): both backends,
+//      and new files created O_TMPFILE and linked into place;
+//  (d) list the xattrs of every file: /proc path vs listxattrat.
 // The CPU column is process CPU time: it includes io_uring's kernel worker
 // threads (io-wq), which do the STATX, O_CREAT-open, rename and fsync work.
 // Every benchmark processes the whole tree per iteration, split across its
@@ -20,6 +22,7 @@
 #include <unistd.h>
 
 #include <atomic>
+#include <cerrno>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
@@ -273,11 +276,12 @@ void BM_ReadFiles(benchmark::State& state) {
 
 // One pass: per_dir files of each of `dirs` are written to a temporary and
 // renamed to their final name, inside `pass_fds` (one fresh directory per
-// source directory and pass).
+// source directory and pass). With `unnamed`, each file is created O_TMPFILE
+// and linked as its final name instead (what the engine does for new files).
 bool CreateAndLand(IoBackend& b, Tree& t, const std::vector<int>& dirs,
                    const std::vector<int>& pass_fds, bool fsync,
                    size_t per_dir, std::vector<WriteFileOp>& w,
-                   std::vector<LandOp>& l) {
+                   std::vector<LandOp>& l, bool unnamed = false) {
   bool ok = true;
   for (size_t j = 0; j < dirs.size(); ++j) {
     const int d = dirs[j];
@@ -286,7 +290,7 @@ bool CreateAndLand(IoBackend& b, Tree& t, const std::vector<int>& dirs,
       for (size_t k = 0; k < n; ++k) {
         w[k] = WriteFileOp{};
         w[k].dirfd = pass_fds[j];
-        w[k].name = t.tmp_names[d][i + k].c_str();
+        w[k].name = unnamed ? nullptr : t.tmp_names[d][i + k].c_str();
         w[k].mode = 0644;
         w[k].data = reinterpret_cast<const std::byte*>(t.data.data());
         w[k].len = t.sizes[d][i + k];
@@ -297,7 +301,7 @@ bool CreateAndLand(IoBackend& b, Tree& t, const std::vector<int>& dirs,
         l[k] = LandOp{};
         l[k].fd = w[k].fd;
         l[k].dirfd = pass_fds[j];
-        l[k].tmp_name = t.tmp_names[d][i + k].c_str();
+        l[k].tmp_name = unnamed ? nullptr : t.tmp_names[d][i + k].c_str();
         l[k].final_name = t.names[d][i + k].c_str();
         l[k].fsync = fsync;
       }
@@ -312,7 +316,8 @@ bool CreateAndLand(IoBackend& b, Tree& t, const std::vector<int>& dirs,
 // process exits: on ext4, creating files right after deleting many makes
 // inode allocation skip the recently deleted ones, which costs more than
 // everything measured here (seen: 20x slower opens) and is no backend's doing.
-void CreateLand(benchmark::State& state, bool fsync, size_t per_dir) {
+void CreateLand(benchmark::State& state, bool fsync, size_t per_dir,
+                bool unnamed = false) {
   Tree& t = GetTree();
   std::vector<int> dirs = MyDirs(state);
   state.SetLabel(VariantName(static_cast<int>(state.range(0))));
@@ -339,7 +344,7 @@ void CreateLand(benchmark::State& state, bool fsync, size_t per_dir) {
     state.PauseTiming();
     fresh_dirs(pass_fds);
     state.ResumeTiming();
-    if (!CreateAndLand(*b, t, dirs, pass_fds, fsync, per_dir, w, l)) {
+    if (!CreateAndLand(*b, t, dirs, pass_fds, fsync, per_dir, w, l, unnamed)) {
       state.SkipWithError("create/land failed");
       break;
     }
@@ -358,6 +363,52 @@ void BM_CreateLandFsync(benchmark::State& state) {
   CreateLand(state, true, 50);
 }
 
+// The same 10,000 new files created unnamed (O_TMPFILE) and linked into
+// place (linkat AT_EMPTY_PATH / IORING_OP_LINKAT) instead of a named
+// temporary plus rename: one directory entry instead of two, no rename. The
+// engine lands every new small file this way.
+void BM_CreateLinkUnnamed(benchmark::State& state) {
+  CreateLand(state, false, 500, true);
+}
+
+// --- (d) list xattrs of every file -------------------------------------------
+
+// What a no-change pass does per file besides the stat: list its xattrs by
+// (dirfd, name). Arg 0: llistxattr on "/proc/self/fd/N/name" (the fallback);
+// Arg 1: Linux 6.13's listxattrat(dirfd, name) (ENOSYS on older kernels:
+// reported as skipped). The files carry no xattrs, like most of a web tree.
+void BM_ListXattrs(benchmark::State& state) {
+  Tree& t = GetTree();
+  const bool xattrat = state.range(0) == 1;
+  state.SetLabel(xattrat ? "listxattrat" : "proc_path_llistxattr");
+  SetXattrAtForTesting(xattrat);
+  PosixBackend b;
+  if (xattrat) {
+    long r = ::syscall(465, t.src_fds[0], t.names[0][0].c_str(),
+                       AT_SYMLINK_NOFOLLOW, nullptr, 0);
+    if (r < 0 && errno == ENOSYS) {
+      state.SkipWithError("listxattrat: ENOSYS (kernel older than 6.13)");
+      return;
+    }
+  }
+  size_t files = 0;
+  for (auto _ : state) {
+    for (int d = 0; d < kDirs; ++d) {
+      for (const std::string& n : t.names[d]) {
+        auto r = b.ReadXattrs(t.src_fds[d], n.c_str());
+        if (!r.ok()) {
+          state.SkipWithError(r.status().ToString().c_str());
+          return;
+        }
+        benchmark::DoNotOptimize(r);
+        ++files;
+      }
+    }
+  }
+  SetXattrAtForTesting(true);
+  state.SetItemsProcessed(static_cast<int64_t>(files));
+}
+
 // Variants: 0 posix, 1 io_uring (shipped defaults), 2 io_uring with O_CREAT
 // opens and renames as plain syscalls, 3 io_uring reading to EOF.
 BENCHMARK(BM_StatFstatat)->Threads(1)->Threads(2)->UseRealTime()
@@ -371,6 +422,11 @@ BENCHMARK(BM_ReadFiles)->Arg(kPosix)->Arg(kUring)->Arg(kUringNoEofSkip)
 BENCHMARK(BM_CreateLand)->Arg(kPosix)->Arg(kUring)->Arg(kUringSyncOpenRename)
     ->Threads(1)->Threads(2)->Iterations(1)->UseRealTime()
     ->MeasureProcessCPUTime()->Unit(benchmark::kMillisecond);
+BENCHMARK(BM_CreateLinkUnnamed)->Arg(kPosix)->Arg(kUring)->Threads(1)
+    ->Iterations(1)->UseRealTime()->MeasureProcessCPUTime()
+    ->Unit(benchmark::kMillisecond);
+BENCHMARK(BM_ListXattrs)->Arg(0)->Arg(1)->UseRealTime()
+    ->Unit(benchmark::kMillisecond);
 BENCHMARK(BM_CreateLandFsync)->Arg(kPosix)->Arg(kUring)
     ->Arg(kUringSyncOpenRename)->Threads(1)->Iterations(1)->UseRealTime()
     ->MeasureProcessCPUTime()->Unit(benchmark::kMillisecond);
