@@ -81,6 +81,7 @@ struct StepGraph {
   std::string name;
   std::string state_dir;  // as written in the plan (may be empty)
   std::string rsh;
+  std::string remote_ferry = "ferry";
   int concurrency = 1;
   std::vector<CompiledAccount> accounts;
   std::vector<CompiledPhase> phases;

@@ -14,6 +14,7 @@
 #include <thread>
 
 #include "engine/plan/command.h"
+#include "engine/plan/leg.h"
 #include "engine/plan/report.h"
 #include "engine/plan/values.h"
 #include "engine/transfer/sync.h"
@@ -122,14 +123,35 @@ class Runner {
     std::shared_ptr<const FilterList> filter = MakeFilter(t);
     // What changed on the destination since the last pass landed there; the
     // source is authoritative, so the pass overwrites it: list it first.
+    // A dst reached over ssh cannot be scanned from here: until the remote
+    // sync can dry-run, its changes are overwritten without being listed.
     std::vector<ManifestChange> changed;
-    if (auto before = st_.LastManifest(EndpointDisplay(t.dst, t.dst_path))) {
+    const bool dst_local = t.dst.kind == EndpointKind::kLocal;
+    const std::optional<std::string> mirror = LocalMirrorOfDestination(t);
+    if (auto before = st_.LastManifest(EndpointDisplay(t.dst, t.dst_path)); before && dst_local) {
       auto now = ScanManifest(t.dst_path, filter.get());
       if (now.ok()) changed = DiffManifests(*before, *now);
       for (const ManifestChange& c : changed)
         Log(tag + ": changed on destination since the last pass" +
             (o_.dry_run ? " (would be overwritten)" : " (overwritten now)") + ": " +
             std::string(1, c.what) + " " + c.path);
+    } else if (before && s.final_pass) {
+      Log(tag + ": the destination is an ssh endpoint: changes made there since the last pass "
+                "are overwritten but cannot be listed yet");
+    }
+    LegOptions lo;
+    lo.del = s.del;
+    lo.ids = IdsFor(s);
+    lo.dry_run = o_.dry_run;
+    lo.filter = filter;
+    lo.rsh = g_.rsh;
+    lo.remote_ferry = g_.remote_ferry;
+    if (std::string refused = RemoteLegRefusal(t, lo); !refused.empty()) {
+      if (o_.dry_run) {
+        Log(tag + ": would sync " + TransferText(t) + " (not shown: " + refused + ")");
+        return true;
+      }
+      return *why = s.id + ": account " + s.account + ": " + refused, false;
     }
     PassRow p;
     p.step = s.id;
@@ -154,15 +176,10 @@ class Runner {
     } else {
       Log(tag + ": " + TransferText(t));
     }
-    SyncOptions opt;
-    opt.del = s.del;
-    opt.id_map = IdsFor(s);
-    opt.dry_run = o_.dry_run;
-    opt.filter = filter;
     SyncStats stats;
     PassEvents ev(o_, s.id + ": ");
-    if (!o_.dry_run) (void)MakeDirs(t.dst_path);
-    auto out = RunLocalSync({t.src_path, t.dst_path}, opt, stats, ev);
+    if (!o_.dry_run && dst_local) (void)MakeDirs(t.dst_path);
+    auto out = RunLeg(t, lo, stats, ev);
     p.seconds = out.ok() ? out->seconds : 0;
     p.files = stats.transferred_files.load();
     p.bytes = stats.transferred_bytes.load();
@@ -176,8 +193,8 @@ class Runner {
     p.status = ok ? "done" : "failed";
     if (!o_.dry_run) {
       for (const std::string& e : ev.errors) (void)st_.AddEvent({p.id, s.id, "error", "", e});
-      if (ok) {
-        auto m = ScanManifest(t.dst_path, filter.get());
+      if (ok && mirror) {
+        auto m = ScanManifest(*mirror, filter.get());
         if (!m.ok()) {
           ok = false;
           p.status = "failed";
@@ -205,13 +222,6 @@ class Runner {
   }
 
   bool RunSync(const Step& s, std::string* why) {
-    const Transfer& t = s.transfers[0];
-    if (t.src.kind != EndpointKind::kLocal || t.dst.kind != EndpointKind::kLocal) {
-      *why = s.id + ": " + TransferText(t) +
-             ": sync with an ssh or daemon endpoint is not available yet (ferry's remote "
-             "protocol is being built); only local endpoints run today";
-      return false;
-    }
     std::vector<PassRow> cur = CurrentPasses(s);
     (void)SetStep(s, "running");
     int done = 0;
@@ -315,7 +325,7 @@ class Runner {
              "); stopped before the switch hooks";
       return false;
     }
-    Log(s.id + ": " + std::to_string(files) + " files identical in content and metadata");
+    Log(s.id + ": " + std::to_string(files) + " entries identical in content and metadata");
     return true;
   }
 

@@ -14,9 +14,14 @@
 //    under temporary names and are renamed only when complete, so nothing
 //    half-landed looks done. A hook cut off runs again: hooks must be safe
 //    to repeat.
-//  * Local endpoints run the engine in-process (RunLocalSync). Syncs that
-//    touch an ssh or daemon endpoint fail with kUnsupported until the remote
-//    protocol exists; hooks on ssh endpoints run through the plan's rsh.
+//  * Each pass runs through RunLeg (leg.h): local endpoints in-process
+//    (RunLocalSync), an ssh end through ferry's remote sync over the plan's
+//    rsh with its remote_ferry; what that cannot do (filters, owner maps,
+//    dry runs, daemon ends) fails the step with a message naming the
+//    account and field. Hooks on ssh endpoints run through the plan's rsh.
+//  * A destination reached over ssh is not scanned: changes made there are
+//    overwritten without being listed, and the manifest recorded for a push
+//    is the source's (what the pass sent).
 //  * Every phase run (not a dry run) writes STATE_DIR/reports/PHASE.txt and
 //    PHASE.json.
 //
@@ -68,7 +73,7 @@ struct RunOptions {
   bool dry_run = false; // run nothing for real: show what would move and
                         // what changed on the destination; no state written
   bool itemize = false; // log each itemized change
-  Verifier verifier = ChecksumDryRunVerifier;
+  Verifier verifier = CutoverVerifier;  // tests inject their own
   std::function<void(std::string_view)> log;  // one line at a time; may be null
 };
 
