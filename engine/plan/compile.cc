@@ -326,13 +326,15 @@ class Compiler {
       if (!ph.manual) prev_end = {end};
     }
     g.steps = std::move(steps_);
+    g.warnings = std::move(warnings_);
     return g;
   }
 
  private:
   const Plan& plan_;
   std::vector<Diagnostic>* diags_;
-  std::set<std::string> remote_reported_;  // one diagnostic per account/path set and field
+  std::set<std::string> remote_reported_;
+  std::vector<Diagnostic> warnings_;  // one diagnostic per account/path set and field
 
   // What a sync over the remote shell (protocol::RunRemoteSync) cannot do
   // yet, reported by `plan check` rather than dropped at run time: keep this
@@ -341,8 +343,13 @@ class Compiler {
     bool src_ssh = t.src.kind == EndpointKind::kSsh, dst_ssh = t.dst.kind == EndpointKind::kSsh;
     if (!src_ssh && !dst_ssh) return;
     std::string leg = EndpointDisplay(t.src, t.src_path) + " -> " + EndpointDisplay(t.dst, t.dst_path);
+    // Two ssh ends can never run (the runner is one end of every sync); the
+    // rest is a warning until the remote sync grows the feature, and the
+    // runner refuses such a leg before a phase that has it starts.
     auto once = [&](const std::string& key, SourcePos pos, const std::string& msg) {
-      if (remote_reported_.insert(key).second) Error(pos, msg);
+      if (!remote_reported_.insert(key).second) return;
+      if (key.ends_with("/both")) Error(pos, msg);
+      else warnings_.push_back(Diagnostic{plan_.file, pos, "warning: " + msg});
     };
     if (src_ssh && dst_ssh)
       once(a.name + "/" + ps.path + "/both", ps.pos,
@@ -351,14 +358,14 @@ class Compiler {
     if (!ps.filter.empty())
       once(a.name + "/" + ps.path + "/filter", ps.pos,
            "account " + a.name + ", path set " + ps.path + ": 'filter' on a leg with an ssh "
-           "endpoint (" + leg + "): ferry's remote sync does not take filter rules yet; "
-           "drop the filter or run this leg between local paths");
+           "endpoint (" + leg + "): ferry's remote sync does not take filter rules yet, so "
+           "`plan run` refuses this leg; drop the filter or run it between local paths");
     bool mapped = ph.leg != Leg::kOut && (!a.usermap.empty() || !a.groupmap.empty());
     if (mapped)
       once(a.name + "/ids", a.pos,
            "account " + a.name + ": 'usermap'/'groupmap' on a leg with an ssh endpoint (" + leg +
-               "): ferry's remote sync does not map owners yet; map them after the move or "
-               "run this leg between local paths");
+               "): ferry's remote sync does not map owners yet, so `plan run` refuses this "
+               "leg; map them after the move or run it between local paths");
   }
   std::vector<Step> steps_;
 };

@@ -23,7 +23,7 @@ std::string RemoteLegRefusal(const Transfer& t, const LegOptions& o) {
   if (o.filter)
     return leg + ": 'filter' rules are not supported by ferry's remote sync yet (refused "
                  "rather than copying what the filter excludes)";
-  if (o.ids && !o.ids->empty())
+  if (o.ids)
     return leg + ": 'usermap'/'groupmap' are not supported by ferry's remote sync yet "
                  "(refused rather than landing unmapped owners)";
   if (o.dry_run) return leg + ": a dry run is not supported by ferry's remote sync yet";

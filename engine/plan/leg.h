@@ -33,7 +33,7 @@ struct LegOptions {
   bool dry_run = false;   // local legs only
   bool checksum = false;  // -c: compare content, not size+mtime
   std::shared_ptr<const FilterList> filter;  // may be null
-  std::shared_ptr<const IdMapping> ids;      // may be null: ids kept
+  std::shared_ptr<const IdMapping> ids;      // null: ids kept (non-null: mapped)
   std::string rsh = "ssh";                   // the plan's remote shell
   std::string remote_ferry = "ferry";        // the ferry command on the ssh end
 };

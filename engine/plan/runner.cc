@@ -478,20 +478,6 @@ class Runner {
       for (const CompiledAccount& a : g_.accounts) found |= a.name == o_.account;
       if (!found) return InvalidArgument("--account " + o_.account + ": no such account in the plan");
     }
-    // Every account's TO names are looked up on the destination now: an
-    // unknown one stops the run before anything is copied.
-    for (const CompiledAccount& a : g_.accounts) {
-      if (a.usermap.empty() && a.groupmap.empty()) continue;
-      if (!o_.account.empty() && o_.account != a.name) continue;
-      auto ids = BindIds(a);
-      if (!ids.ok())
-        return Status(ids.status().code(), "account " + a.name + ": " + ids.status().message());
-      ids_[a.name] = *ids;
-    }
-    if (!o_.dry_run) {
-      ASSIGN_OR_RETURN(int cut, st_.MarkInterrupted());
-      if (cut) Log("resuming: " + std::to_string(cut) + " pass(es) were cut off by an earlier run");
-    }
     std::vector<const CompiledPhase*> run;
     if (!o_.phase.empty()) {
       const CompiledPhase* p = g_.FindPhase(o_.phase);
@@ -517,6 +503,23 @@ class Runner {
       for (const CompiledPhase& q : g_.phases)
         if (!q.manual) run.push_back(&q);
     }
+    // Legs over ssh that the remote sync cannot do yet stop the run before
+    // anything runs (`plan check` warned about them).
+    RETURN_IF_ERROR(RefuseRemoteGaps(run));
+    // Every account's TO names are looked up on the destination now: an
+    // unknown one stops the run before anything is copied.
+    for (const CompiledAccount& a : g_.accounts) {
+      if (a.usermap.empty() && a.groupmap.empty()) continue;
+      if (!o_.account.empty() && o_.account != a.name) continue;
+      auto ids = BindIds(a);
+      if (!ids.ok())
+        return Status(ids.status().code(), "account " + a.name + ": " + ids.status().message());
+      ids_[a.name] = *ids;
+    }
+    if (!o_.dry_run) {
+      ASSIGN_OR_RETURN(int cut, st_.MarkInterrupted());
+      if (cut) Log("resuming: " + std::to_string(cut) + " pass(es) were cut off by an earlier run");
+    }
     // A rollback syncs DST back to SRC: the maps do not run backwards (a
     // wildcard or range has no inverse), and keeping DST's ids would give SRC
     // the wrong owners. Refuse before anything runs.
@@ -538,6 +541,27 @@ class Runner {
   }
 
  private:
+  Status RefuseRemoteGaps(const std::vector<const CompiledPhase*>& run) const {
+    if (o_.dry_run) return Status::Ok();  // a dry run shows them as not shown
+    for (const CompiledPhase* p : run) {
+      for (size_t i = p->first; i < p->end; ++i) {
+        const Step& s = g_.steps[i];
+        if (s.kind != StepKind::kSync || !Selected(s)) continue;
+        const Transfer& t = s.transfers[0];
+        LegOptions lo;
+        lo.filter = MakeFilter(t);
+        for (const CompiledAccount& a : g_.accounts)
+          if (a.name == s.account && p->leg != Leg::kOut &&
+              (!a.usermap.empty() || !a.groupmap.empty()))
+            lo.ids = std::make_shared<IdMapping>();  // not bound yet: "has a map"
+        if (std::string why = RemoteLegRefusal(t, lo); !why.empty())
+          return Status(ErrorCode::kUnsupported,
+                        "phase " + p->name + ": account " + s.account + ": " + why);
+      }
+    }
+    return Status::Ok();
+  }
+
   // The account's maps for a sync or verify step: the legs that land on the
   // account's destination (direct and transit-back); the out leg parks the
   // files on the transit server with their source ids.

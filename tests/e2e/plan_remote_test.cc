@@ -8,7 +8,8 @@
 //  * the default verifier refuses an ssh destination and the switch hook
 //    never runs; a corrupted destination file found by verification stops the
 //    cutover before the switch;
-//  * `plan check` names the account and field a remote leg cannot do yet;
+//  * `plan check` warns, naming the account and field, about what a remote
+//    leg cannot do yet, and `plan run` refuses it before copying anything;
 //  * `ferry plan run` killed with SIGKILL in the middle of an ssh pass
 //    resumes without re-sending the files that had landed remotely.
 //
@@ -296,7 +297,8 @@ destination = "new"
   EXPECT_EQ(Oracle(old_ + "/site", new_ + "/site"), "");
 }
 
-TEST_F(PlanRemoteTest, CheckNamesAccountAndFieldARemoteLegCannotDo) {
+TEST_F(PlanRemoteTest, RemoteLegGapsAreWarnedByCheckAndRefusedByRun) {
+  WriteFile(old_ + "/www/index.html", "hello");
   WriteFile(plan_, Head() + R"([[phases]]
 kind = "stage-one"
 [[accounts]]
@@ -308,14 +310,42 @@ usermap = "alice:bob"
   path = "www"
   filter = ["- cache/"]
 )");
+  // check: valid, with a warning per gap naming the account and field.
   Proc check = Ferry({"plan", "check", plan_});
-  EXPECT_EQ(check.code, 1) << check.Dump();
-  EXPECT_NE(check.err.find(plan_ + ":13:3: account shop, path set www: 'filter' on a leg with "
-                                   "an ssh endpoint"),
+  EXPECT_EQ(check.code, 0) << check.Dump();
+  EXPECT_NE(check.err.find(plan_ + ":13:3: warning: account shop, path set www: 'filter' on a "
+                                   "leg with an ssh endpoint"),
             std::string::npos)
       << check.Dump();
-  EXPECT_NE(check.err.find(plan_ + ":8:1: account shop: 'usermap'/'groupmap' on a leg with an "
-                                   "ssh endpoint"),
+  EXPECT_NE(check.err.find(plan_ + ":8:1: warning: account shop: 'usermap'/'groupmap' on a leg "
+                                   "with an ssh endpoint"),
+            std::string::npos)
+      << check.Dump();
+  // run: refused before anything is copied, never with the filter dropped.
+  Proc run = Ferry({"plan", "run", plan_});
+  EXPECT_EQ(run.code, 1) << run.Dump();
+  EXPECT_NE(run.err.find("phase stage-one: account shop: " + old_ + "/www/ -> testhost:" + new_ +
+                         "/www/: 'filter' rules are not supported by ferry's remote sync yet"),
+            std::string::npos)
+      << run.Dump();
+  EXPECT_FALSE(Exists(new_ + "/www"));
+
+  // Two ssh ends are an error of the plan itself.
+  WriteFile(plan_, Head() + R"(other = "host2:/srv"
+[[phases]]
+kind = "stage-one"
+[[accounts]]
+name = "shop"
+source = "other"
+destination = "new"
+  [[accounts.paths]]
+  path = "www"
+)");
+  check = Ferry({"plan", "check", plan_});
+  EXPECT_EQ(check.code, 1) << check.Dump();
+  EXPECT_NE(check.err.find(plan_ + ":13:3: account shop, path set www, phase stage-one: "
+                                   "host2:/srv/www/ -> testhost:" + new_ +
+                                   "/www/: both ends are ssh endpoints"),
             std::string::npos)
       << check.Dump();
 }
