@@ -15,6 +15,7 @@
 
 #include "engine/plan/command.h"
 #include "engine/plan/leg.h"
+#include "engine/plan/owners.h"
 #include "engine/plan/report.h"
 #include "engine/plan/values.h"
 #include "engine/transfer/sync.h"
@@ -511,7 +512,7 @@ class Runner {
     for (const CompiledAccount& a : g_.accounts) {
       if (a.usermap.empty() && a.groupmap.empty()) continue;
       if (!o_.account.empty() && o_.account != a.name) continue;
-      auto ids = BindIds(a);
+      auto ids = BindAccountIds(a);
       if (!ids.ok())
         return Status(ids.status().code(), "account " + a.name + ": " + ids.status().message());
       ids_[a.name] = *ids;
@@ -520,17 +521,21 @@ class Runner {
       ASSIGN_OR_RETURN(int cut, st_.MarkInterrupted());
       if (cut) Log("resuming: " + std::to_string(cut) + " pass(es) were cut off by an earlier run");
     }
-    // A rollback syncs DST back to SRC: the maps do not run backwards (a
-    // wildcard or range has no inverse), and keeping DST's ids would give SRC
-    // the wrong owners. Refuse before anything runs.
+    // A rollback syncs DST back to SRC with the inverse maps; a map without
+    // one (a wildcard, a range, two names onto one) stops the run before
+    // anything runs rather than give SRC the wrong owners.
     for (const CompiledPhase* p : run) {
-      if (p->kind != PhaseKind::kRollback) continue;
-      for (const auto& [name, ids] : ids_)
-        return Status(ErrorCode::kUnsupported,
-                      "phase " + p->name + ": account " + name +
-                          " has a usermap/groupmap, and a rollback cannot map owners back "
-                          "to the source; restore its owners with `ferry sync --usermap` "
-                          "and the reverse pairs");
+      if (p->kind != PhaseKind::kRollback || p->leg == Leg::kOut) continue;
+      for (const CompiledAccount& a : g_.accounts) {
+        if (!ids_.count(a.name)) continue;
+        auto inv = BindRollbackIds(a);
+        if (!inv.ok())
+          return Status(inv.status().code(),
+                        "phase " + p->name + ": account " + a.name +
+                            ": a rollback cannot map owners back to the source: " +
+                            inv.status().message());
+        rollback_ids_[a.name] = *inv;
+      }
     }
     RunSummary last;
     for (const CompiledPhase* p : run) {
@@ -564,30 +569,14 @@ class Runner {
 
   // The account's maps for a sync or verify step: the legs that land on the
   // account's destination (direct and transit-back); the out leg parks the
-  // files on the transit server with their source ids.
+  // files on the transit server with their source ids; a rollback (of a
+  // direct or back leg) maps them back with the inverse.
   std::shared_ptr<const IdMapping> IdsFor(const Step& s) const {
-    auto it = ids_.find(s.account);
-    if (it == ids_.end()) return nullptr;
     const CompiledPhase* p = g_.FindPhase(s.phase);
     if (p && p->leg == Leg::kOut) return nullptr;
-    return it->second;
-  }
-
-  static Result<std::shared_ptr<const IdMapping>> BindIds(const CompiledAccount& a) {
-    auto pairs = [](const std::vector<IdMapRule>& rules) {
-      std::vector<std::pair<std::string, std::string>> out;
-      for (const IdMapRule& r : rules) out.emplace_back(r.from, r.to);
-      return out;
-    };
-    IdMapping m;
-    ASSIGN_OR_RETURN(m.users, IdMap::FromPairs(pairs(a.usermap), IdKind::kUser, "usermap"));
-    ASSIGN_OR_RETURN(m.groups, IdMap::FromPairs(pairs(a.groupmap), IdKind::kGroup, "groupmap"));
-    auto bound = m.Bind();
-    if (!bound.ok()) {
-      std::string which = bound.status().message().starts_with("user") ? "usermap" : "groupmap";
-      return Status(bound.status().code(), which + ": " + bound.status().message());
-    }
-    return std::shared_ptr<const IdMapping>(std::make_shared<IdMapping>(std::move(*bound)));
+    const auto& from = p && p->kind == PhaseKind::kRollback ? rollback_ids_ : ids_;
+    auto it = from.find(s.account);
+    return it == from.end() ? nullptr : it->second;
   }
 
   const StepGraph& g_;
@@ -597,6 +586,7 @@ class Runner {
   std::mutex log_mu_;
   std::map<std::string, std::string> skipped_;
   std::map<std::string, std::shared_ptr<const IdMapping>> ids_;  // by account
+  std::map<std::string, std::shared_ptr<const IdMapping>> rollback_ids_;  // inverses
 };
 
 }  // namespace
