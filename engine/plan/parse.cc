@@ -329,9 +329,9 @@ class Parser {
     std::vector<std::pair<std::string, SourcePos>> items;
     StrList(t, key, "[[accounts]]", &items);
     for (auto& [text, pos] : items) {
-      auto r = ParseIdMap(text);
+      auto r = ParseIdMap(text, key);
       if (!r.ok()) {
-        Error(pos, "'" + std::string(key) + "': " + r.status().message());
+        Error(pos, r.status().message());
         continue;
       }
       out->insert(out->end(), r->begin(), r->end());

@@ -231,7 +231,7 @@ TEST(PlanParse, BadUserMap) {
   std::string t = kBase;
   t.replace(t.find("destination = \"new\""), 19,
             "destination = \"new\"\nusermap = \"alice:,bob:robert\"");
-  ExpectOne(t, 15, 11, "'usermap': bad id map entry \"alice:\": expected FROM:TO");
+  ExpectOne(t, 15, 11, "usermap: bad pair \"alice:\": expected FROM:TO");
 }
 
 TEST(PlanParse, OrderingDeltaAfterCutover) {
