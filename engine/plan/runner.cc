@@ -1,14 +1,6 @@
 #include "engine/plan/runner.h"
 
-#include <fcntl.h>
-#include <sys/file.h>
-#include <sys/stat.h>
-#include <unistd.h>
-
 #include <atomic>
-#include <cerrno>
-#include <cstdio>
-#include <cstdlib>
 #include <map>
 #include <mutex>
 #include <thread>
@@ -16,71 +8,12 @@
 #include "engine/plan/command.h"
 #include "engine/plan/leg.h"
 #include "engine/plan/owners.h"
+#include "engine/plan/pass.h"
 #include "engine/plan/report.h"
 #include "engine/plan/values.h"
-#include "engine/transfer/sync.h"
 
 namespace ferry::plan {
 namespace {
-
-std::string Dirname(const std::string& p) {
-  size_t s = p.rfind('/');
-  if (s == std::string::npos) return ".";
-  return s == 0 ? "/" : p.substr(0, s);
-}
-
-Status MakeDirs(const std::string& dir) {
-  std::string cur;
-  size_t i = 0;
-  while (i <= dir.size()) {
-    size_t s = dir.find('/', i);
-    if (s == std::string::npos) s = dir.size();
-    cur = dir.substr(0, s);
-    if (!cur.empty() && ::mkdir(cur.c_str(), 0755) != 0 && errno != EEXIST)
-      return PosixError("mkdir", cur, errno);
-    i = s + 1;
-  }
-  return Status::Ok();
-}
-
-// Counts what a pass did and keeps its per-path errors; optionally logs
-// itemized changes. Serialised by the engine.
-class PassEvents : public SyncEvents {
- public:
-  PassEvents(const RunOptions& o, std::string prefix) : opt_(o), prefix_(std::move(prefix)) {
-    if (const char* s = std::getenv("FERRY_TEST_STALL_AFTER_FILES")) stall_after_ = std::atol(s);
-  }
-  void OnItem(std::string_view item, std::string_view path) override {
-    if (opt_.itemize && opt_.log)
-      opt_.log(prefix_ + std::string(item) + " " + std::string(path));
-    if (stall_after_ > 0 && !item.empty() && item[0] == '>' && ++landed_ >= stall_after_) {
-      std::fputs("ferry: test stall\n", stderr);
-      std::fflush(stderr);
-      for (;;) ::pause();
-    }
-  }
-  void OnError(const Status& e) override { errors.push_back(e.message()); }
-  void OnWarning(std::string_view w) override {
-    if (opt_.log) opt_.log(prefix_ + "warning: " + std::string(w));
-  }
-  std::vector<std::string> errors;
-
- private:
-  const RunOptions& opt_;
-  std::string prefix_;
-  long stall_after_ = 0, landed_ = 0;
-};
-
-std::shared_ptr<const FilterList> MakeFilter(const Transfer& t) {
-  if (t.filter.empty()) return nullptr;
-  auto f = std::make_shared<FilterList>();
-  for (const std::string& r : t.filter) (void)f->AddRule(RuleType::kExclude, r);  // checked by ParsePlan
-  return f;
-}
-
-std::string TransferText(const Transfer& t) {
-  return EndpointDisplay(t.src, t.src_path) + " -> " + EndpointDisplay(t.dst, t.dst_path);
-}
 
 class Runner {
  public:
@@ -117,109 +50,8 @@ class Runner {
     return out;
   }
 
-  // One pass of a sync step. Returns false (with *why) when it failed.
-  bool RunPass(const Step& s, int pass_no, bool resumed, PassRow* result, std::string* why) {
-    const Transfer& t = s.transfers[0];
-    std::string tag = s.id + " pass " + std::to_string(pass_no) + (resumed ? " (resumed)" : "");
-    std::shared_ptr<const FilterList> filter = MakeFilter(t);
-    // What changed on the destination since the last pass landed there; the
-    // source is authoritative, so the pass overwrites it: list it first.
-    // A dst reached over ssh cannot be scanned from here: until the remote
-    // sync can dry-run, its changes are overwritten without being listed.
-    std::vector<ManifestChange> changed;
-    const bool dst_local = t.dst.kind == EndpointKind::kLocal;
-    const std::optional<std::string> mirror = LocalMirrorOfDestination(t);
-    if (auto before = st_.LastManifest(EndpointDisplay(t.dst, t.dst_path)); before && dst_local) {
-      auto now = ScanManifest(t.dst_path, filter.get());
-      if (now.ok()) changed = DiffManifests(*before, *now);
-      for (const ManifestChange& c : changed)
-        Log(tag + ": changed on destination since the last pass" +
-            (o_.dry_run ? " (would be overwritten)" : " (overwritten now)") + ": " +
-            std::string(1, c.what) + " " + c.path);
-    } else if (before && s.final_pass) {
-      Log(tag + ": the destination is an ssh endpoint: changes made there since the last pass "
-                "are overwritten but cannot be listed yet");
-    }
-    LegOptions lo;
-    lo.del = s.del;
-    lo.ids = IdsFor(s);
-    lo.dry_run = o_.dry_run;
-    lo.filter = filter;
-    lo.rsh = g_.rsh;
-    lo.remote_ferry = g_.remote_ferry;
-    if (std::string refused = RemoteLegRefusal(t, lo); !refused.empty()) {
-      if (o_.dry_run) {
-        Log(tag + ": would sync " + TransferText(t) + " (not shown: " + refused + ")");
-        return true;
-      }
-      return *why = s.id + ": account " + s.account + ": " + refused, false;
-    }
-    PassRow p;
-    p.step = s.id;
-    p.phase = s.phase;
-    p.account = s.account;
-    p.dst = EndpointDisplay(t.dst, t.dst_path);
-    p.pass = pass_no;
-    p.resumed = resumed;
-    if (!o_.dry_run) {
-      auto id = st_.BeginPass(p);
-      if (!id.ok()) return *why = id.status().message(), false;
-      p.id = *id;
-      for (const ManifestChange& c : changed)
-        (void)st_.AddEvent({p.id, s.id, "dst-changed", c.path, std::string(1, c.what)});
-    }
-    if (auto m = st_.LastManifest(p.dst); m && o_.log) {
-      uint64_t files = 0, bytes = 0;
-      for (const ManifestEntry& e : *m)
-        if (S_ISREG(e.mode)) ++files, bytes += e.size;
-      Log(tag + ": " + TransferText(t) + " (last pass ended with " + std::to_string(files) +
-          " files, " + FormatBytes(bytes) + ")");
-    } else {
-      Log(tag + ": " + TransferText(t));
-    }
-    SyncStats stats;
-    PassEvents ev(o_, s.id + ": ");
-    if (!o_.dry_run && dst_local) (void)MakeDirs(t.dst_path);
-    auto out = RunLeg(t, lo, stats, ev);
-    p.seconds = out.ok() ? out->seconds : 0;
-    p.files = stats.transferred_files.load();
-    p.bytes = stats.transferred_bytes.load();
-    p.scanned = stats.reg_files.load();
-    p.scanned_bytes = stats.total_size.load();
-    p.deleted = stats.deleted.load();
-    p.dst_changed = changed.size();
-    if (!out.ok()) ev.errors.push_back(out.status().message());
-    p.errors = ev.errors.size();
-    bool ok = ev.errors.empty() && out.ok() && !out->partial;
-    p.status = ok ? "done" : "failed";
-    if (!o_.dry_run) {
-      for (const std::string& e : ev.errors) (void)st_.AddEvent({p.id, s.id, "error", "", e});
-      if (ok && mirror) {
-        auto m = ScanManifest(*mirror, filter.get());
-        if (!m.ok()) {
-          ok = false;
-          p.status = "failed";
-          ev.errors.push_back(m.status().message());
-        } else if (Status ms = st_.SaveManifest(p.id, *m); !ms.ok()) {
-          ok = false;
-          p.status = "failed";
-          ev.errors.push_back(ms.message());
-        }
-      }
-      (void)st_.EndPass(p);
-    }
-    Log(tag + ": " + std::to_string(p.files) + " files, " + FormatBytes(p.bytes) +
-        " transferred, " + std::to_string(p.scanned - std::min(p.scanned, p.files)) +
-        " unchanged, " + std::to_string(p.deleted) + " deleted, " +
-        std::to_string(p.errors) + " errors in " + std::to_string(p.seconds).substr(0, 5) + "s" +
-        (o_.dry_run ? " (dry run)" : ""));
-    *result = p;
-    if (!ok) {
-      *why = s.id + ": " + std::to_string(ev.errors.size()) + " error(s); first: " +
-             ev.errors.front();
-      return false;
-    }
-    return true;
+  PassContext Context() {
+    return PassContext{g_, st_, o_, [this](const std::string& l) { Log(l); }};
   }
 
   bool RunSync(const Step& s, std::string* why) {
@@ -231,7 +63,7 @@ class Runner {
     bool resumed = !cur.empty() && cur.back().status == "interrupted";
     if (!s.repeat) {
       PassRow r;
-      return RunPass(s, done + 1, resumed, &r, why);
+      return RunSyncPass(Context(), s, IdsFor(s), done + 1, resumed, &r, why);
     }
     std::optional<PassRow> last;
     for (const PassRow& p : cur)
@@ -254,7 +86,7 @@ class Runner {
         return true;
       }
       PassRow r;
-      if (!RunPass(s, done + 1, resumed, &r, why)) return false;
+      if (!RunSyncPass(Context(), s, IdsFor(s), done + 1, resumed, &r, why)) return false;
       if (o_.dry_run) return true;  // one pass shows what would move
       ++done;
       last = r;
@@ -554,7 +386,7 @@ class Runner {
         if (s.kind != StepKind::kSync || !Selected(s)) continue;
         const Transfer& t = s.transfers[0];
         LegOptions lo;
-        lo.filter = MakeFilter(t);
+        lo.filter = FilterOf(t);
         for (const CompiledAccount& a : g_.accounts)
           if (a.name == s.account && p->leg != Leg::kOut &&
               (!a.usermap.empty() || !a.groupmap.empty()))
@@ -590,43 +422,6 @@ class Runner {
 };
 
 }  // namespace
-
-std::string StateDirFor(const std::string& plan_path, const StepGraph& g) {
-  if (g.state_dir.empty()) return plan_path + ".state";
-  if (g.state_dir.front() == '/') return g.state_dir;
-  return Dirname(plan_path) + "/" + g.state_dir;
-}
-
-StateLock::~StateLock() {
-  if (fd_ >= 0) ::close(fd_);
-}
-
-Result<std::unique_ptr<StateLock>> LockStateDir(const std::string& dir) {
-  RETURN_IF_ERROR(MakeDirs(dir));
-  std::string path = dir + "/lock";
-  int fd = ::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644);
-  if (fd < 0) return PosixError("open", path, errno);
-  if (::flock(fd, LOCK_EX | LOCK_NB) != 0) {
-    int e = errno;
-    char buf[32] = {0};
-    ssize_t n = ::pread(fd, buf, sizeof buf - 1, 0);
-    ::close(fd);
-    if (e == EWOULDBLOCK) {
-      std::string pid = n > 0 ? std::string(buf, static_cast<size_t>(n)) : "?";
-      while (!pid.empty() && (pid.back() == '\n')) pid.pop_back();
-      return Status(ErrorCode::kExists, "another ferry plan run (pid " + pid + ") holds " + path +
-                                            "; wait for it to finish");
-    }
-    return PosixError("flock", path, e);
-  }
-  std::string pid = std::to_string(::getpid()) + "\n";
-  if (::ftruncate(fd, 0) != 0 || ::pwrite(fd, pid.data(), pid.size(), 0) < 0) {
-    // The pid is only for the message above; the lock itself holds.
-  }
-  std::unique_ptr<StateLock> l(new StateLock());
-  l->fd_ = fd;
-  return l;
-}
 
 Result<RunSummary> RunPlan(const StepGraph& g, const std::string& state_dir, StateStore& state,
                            const RunOptions& opt) {

@@ -25,9 +25,9 @@
 //  * Every phase run (not a dry run) writes STATE_DIR/reports/PHASE.txt and
 //    PHASE.json.
 //
-// Test seam: FERRY_TEST_STALL_AFTER_FILES=N in the environment makes a sync
-// pass stop making progress after N files landed (it prints "ferry: test
-// stall" on stderr and sleeps), so tests can kill a runner mid-pass.
+// Files: runner.cc (phases, chains, hooks, verification), pass.cc (one sync
+// pass and its state), leg.cc (local or ssh transfer), owners.cc (owner
+// maps and their inverse), state_dir.cc (state directory and its lock).
 //
 // Thread safety: one RunPlan per state directory at a time (LockStateDir).
 #pragma once
@@ -40,31 +40,10 @@
 #include "engine/base/status.h"
 #include "engine/plan/compile.h"
 #include "engine/plan/state.h"
+#include "engine/plan/state_dir.h"
 #include "engine/plan/verify.h"
 
 namespace ferry::plan {
-
-// The state directory: the plan's state_dir (relative to the plan file's
-// directory) or, by default, "PLANFILE.state" next to the plan.
-std::string StateDirFor(const std::string& plan_path, const StepGraph& g);
-
-// An exclusive lock on a state directory, held while the object lives.
-class StateLock {
- public:
-  ~StateLock();
-  StateLock(const StateLock&) = delete;
-  StateLock& operator=(const StateLock&) = delete;
-
- private:
-  friend Result<std::unique_ptr<StateLock>> LockStateDir(const std::string& dir);
-  StateLock() = default;
-  int fd_ = -1;
-};
-
-// Creates dir if needed and takes flock(dir/lock). Errors: kExists with
-// "another ferry plan run (pid N) holds DIR/lock; wait for it to finish"
-// when another process holds it.
-Result<std::unique_ptr<StateLock>> LockStateDir(const std::string& dir);
 
 struct RunOptions {
   std::string phase;    // empty: every non-manual phase in order
@@ -75,6 +54,11 @@ struct RunOptions {
   bool itemize = false; // log each itemized change
   Verifier verifier = CutoverVerifier;  // tests inject their own
   std::function<void(std::string_view)> log;  // one line at a time; may be null
+  // Called for each itemized change of a sync pass (step id, rsync item,
+  // path), serialised per pass; may be null. Tests stop a runner mid-pass
+  // with it (a hook that blocks stalls the pass).
+  std::function<void(std::string_view step, std::string_view item, std::string_view path)>
+      on_item;
 };
 
 enum class RunResult { kDone, kFailed, kWaiting };
