@@ -218,6 +218,15 @@ destination = "new"
   // deletions) overwrites it, verification passes, the switch hook runs.
   WriteFile(new_ + "/site/index.html", "edited during preview");
   WriteFile(new_ + "/site/preview.txt", "made on the new server");
+  // A dry run changes nothing and says what it cannot show over ssh.
+  Proc dry = Ferry({"plan", "run", plan_, "--phase", "cutover", "--dry-run"});
+  ASSERT_EQ(dry.code, 0) << dry.Dump();
+  EXPECT_NE(dry.out.find("cutover/site/sync.1 pass 1: would sync " + old_ + "/site/ -> testhost:" +
+                         new_ + "/site/ (not shown: "),
+            std::string::npos)
+      << dry.Dump();
+  EXPECT_TRUE(Exists(new_ + "/site/preview.txt")) << "the dry run changed the destination";
+  EXPECT_FALSE(Exists(old_ + "/maintenance")) << "the dry run ran a hook";
   plan::RunSummary cut = Run("cutover");
   ASSERT_EQ(cut.result, plan::RunResult::kDone) << cut.message << "\n" << log_;
   EXPECT_NE(log_.find("cutover/site/verify: "), std::string::npos) << log_;
