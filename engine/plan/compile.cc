@@ -342,7 +342,8 @@ class Compiler {
   void CheckRemoteLeg(const Account& a, const PathSet& ps, const Transfer& t, const Phase& ph) {
     bool src_ssh = t.src.kind == EndpointKind::kSsh, dst_ssh = t.dst.kind == EndpointKind::kSsh;
     if (!src_ssh && !dst_ssh) return;
-    std::string leg = EndpointDisplay(t.src, t.src_path) + " -> " + EndpointDisplay(t.dst, t.dst_path);
+    std::string leg =
+        EndpointDisplay(t.src, t.src_path) + " -> " + EndpointDisplay(t.dst, t.dst_path);
     // Two ssh ends can never run (the runner is one end of every sync); the
     // rest is a warning until the remote sync grows the feature, and the
     // runner refuses such a leg before a phase that has it starts.

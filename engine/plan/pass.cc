@@ -38,7 +38,8 @@ class PassEvents : public SyncEvents {
 std::shared_ptr<const FilterList> FilterOf(const Transfer& t) {
   if (t.filter.empty()) return nullptr;
   auto f = std::make_shared<FilterList>();
-  for (const std::string& r : t.filter) (void)f->AddRule(RuleType::kExclude, r);  // checked by ParsePlan
+  // The rules were checked by ParsePlan.
+  for (const std::string& r : t.filter) (void)f->AddRule(RuleType::kExclude, r);
   return f;
 }
 
@@ -47,7 +48,7 @@ std::string TransferText(const Transfer& t) {
 }
 
 bool RunSyncPass(const PassContext& ctx, const Step& s, std::shared_ptr<const IdMapping> ids,
-               int pass_no, bool resumed, PassRow* result, std::string* why) {
+                 int pass_no, bool resumed, PassRow* result, std::string* why) {
   const Transfer& t = s.transfers[0];
   std::string tag = s.id + " pass " + std::to_string(pass_no) + (resumed ? " (resumed)" : "");
   std::shared_ptr<const FilterList> filter = FilterOf(t);
@@ -58,16 +59,17 @@ bool RunSyncPass(const PassContext& ctx, const Step& s, std::shared_ptr<const Id
   std::vector<ManifestChange> changed;
   const bool dst_local = t.dst.kind == EndpointKind::kLocal;
   const std::optional<std::string> mirror = LocalMirrorOfDestination(t);
-  if (auto before = ctx.state.LastManifest(EndpointDisplay(t.dst, t.dst_path)); before && dst_local) {
+  auto before = ctx.state.LastManifest(EndpointDisplay(t.dst, t.dst_path));
+  if (before && dst_local) {
     auto now = ScanManifest(t.dst_path, filter.get());
     if (now.ok()) changed = DiffManifests(*before, *now);
     for (const ManifestChange& c : changed)
       ctx.log(tag + ": changed on destination since the last pass" +
-          (ctx.options.dry_run ? " (would be overwritten)" : " (overwritten now)") + ": " +
-          std::string(1, c.what) + " " + c.path);
+              (ctx.options.dry_run ? " (would be overwritten)" : " (overwritten now)") + ": " +
+              std::string(1, c.what) + " " + c.path);
   } else if (before && s.final_pass) {
-    ctx.log(tag + ": the destination is an ssh endpoint: changes made there since the last pass "
-              "are overwritten but cannot be listed yet");
+    ctx.log(tag + ": the destination is an ssh endpoint: changes made there since the last "
+                  "pass are overwritten but cannot be listed yet");
   }
   LegOptions lo;
   lo.del = s.del;
@@ -102,7 +104,7 @@ bool RunSyncPass(const PassContext& ctx, const Step& s, std::shared_ptr<const Id
     for (const ManifestEntry& e : *m)
       if (S_ISREG(e.mode)) ++files, bytes += e.size;
     ctx.log(tag + ": " + TransferText(t) + " (last pass ended with " + std::to_string(files) +
-        " files, " + FormatBytes(bytes) + ")");
+            " files, " + FormatBytes(bytes) + ")");
   } else {
     ctx.log(tag + ": " + TransferText(t));
   }
@@ -138,10 +140,10 @@ bool RunSyncPass(const PassContext& ctx, const Step& s, std::shared_ptr<const Id
     (void)ctx.state.EndPass(p);
   }
   ctx.log(tag + ": " + std::to_string(p.files) + " files, " + FormatBytes(p.bytes) +
-      " transferred, " + std::to_string(p.scanned - std::min(p.scanned, p.files)) +
-      " unchanged, " + std::to_string(p.deleted) + " deleted, " +
-      std::to_string(p.errors) + " errors in " + std::to_string(p.seconds).substr(0, 5) + "s" +
-      (ctx.options.dry_run ? " (dry run)" : ""));
+          " transferred, " + std::to_string(p.scanned - std::min(p.scanned, p.files)) +
+          " unchanged, " + std::to_string(p.deleted) + " deleted, " +
+          std::to_string(p.errors) + " errors in " + std::to_string(p.seconds).substr(0, 5) +
+          "s" + (ctx.options.dry_run ? " (dry run)" : ""));
   *result = p;
   if (!ok) {
     *why = s.id + ": " + std::to_string(ev.errors.size()) + " error(s); first: " +
