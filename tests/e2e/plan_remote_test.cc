@@ -234,6 +234,10 @@ destination = "new"
   EXPECT_FALSE(Exists(new_ + "/maintenance"));
   EXPECT_FALSE(Exists(new_ + "/site/preview.txt"));
   EXPECT_EQ(Oracle(old_ + "/site", new_ + "/site"), "");
+  p = PassesOf("cutover/site/sync.1");
+  ASSERT_EQ(p.size(), 1u) << log_;
+  EXPECT_EQ(p[0].files, 1u);  // index.html again; preview.txt deleted remotely
+  EXPECT_GT(p[0].seconds, 0);
 
   // Users change the new server; the rollback pulls it back over ssh and
   // reactivates the old server.
