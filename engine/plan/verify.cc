@@ -76,9 +76,7 @@ Result<VerifyResult> CutoverVerifier(const Transfer& t) { return TreeVerifier(t)
 
 Result<VerifyResult> ChecksumDryRunVerifier(const Transfer& t) {
   if (t.src.kind != EndpointKind::kLocal || t.dst.kind != EndpointKind::kLocal)
-    return Status(ErrorCode::kUnsupported,
-                  "verify " + t.label + ": only local endpoints can be verified until remote "
-                  "sync exists");
+    return RemoteVerifier(t);
   SyncOptions opt;
   opt.checksum = true;
   opt.dry_run = true;
