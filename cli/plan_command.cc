@@ -54,6 +54,8 @@ bool Load(const std::string& file, plan::StepGraph* g) {
     return std::pair(a.pos.line, a.pos.column) < std::pair(b.pos.line, b.pos.column);
   });
   for (const plan::Diagnostic& d : diags) std::fprintf(stderr, "%s\n", d.ToString().c_str());
+  if (diags.empty())
+    for (const plan::Diagnostic& w : g->warnings) std::fprintf(stderr, "%s\n", w.ToString().c_str());
   if (!diags.empty())
     std::fprintf(stderr, "ferry plan: %s: %zu error(s)\n", file.c_str(), diags.size());
   return diags.empty();

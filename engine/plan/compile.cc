@@ -219,6 +219,7 @@ class Compiler {
     g.name = plan_.name;
     g.state_dir = plan_.state_dir;
     g.rsh = plan_.rsh;
+    g.remote_ferry = plan_.remote_ferry;
     g.concurrency = plan_.concurrency;
     for (const Account& a : plan_.accounts) g.accounts.push_back({a.name, a.usermap, a.groupmap});
     if (!diags_->empty()) return g;
@@ -271,6 +272,7 @@ class Compiler {
             t.kind = ps.kind;
             t.filter = ps.filter;
             t.label = rollback ? ps.to : ps.path;
+            CheckRemoteLeg(a, ps, t, ph);
             transfers.push_back(t);
           }
           int n = 0;
@@ -285,9 +287,14 @@ class Compiler {
             s.final_pass = ph.kind == PhaseKind::kCutover;
             if (ph.kind == PhaseKind::kDelta) {
               s.repeat = true;
-              s.until_bytes = ph.until_bytes;
-              s.until_ms = ph.until_ms;
-              s.max_passes = ph.max_passes;
+              s.until_bytes = ph.delta.until_bytes;
+              s.until_ms = ph.delta.until_ms;
+              s.max_passes = ph.delta.max_passes;
+              if (a.delta) {  // the account's own thresholds win, key by key
+                if (a.delta->until_bytes) s.until_bytes = a.delta->until_bytes;
+                if (a.delta->until_ms) s.until_ms = a.delta->until_ms;
+                if (a.delta->max_passes > 0) s.max_passes = a.delta->max_passes;
+              }
             }
             s.deps = chain;
             chain = {Add(std::move(s))};
@@ -319,12 +326,48 @@ class Compiler {
       if (!ph.manual) prev_end = {end};
     }
     g.steps = std::move(steps_);
+    g.warnings = std::move(warnings_);
     return g;
   }
 
  private:
   const Plan& plan_;
   std::vector<Diagnostic>* diags_;
+  std::set<std::string> remote_reported_;
+  std::vector<Diagnostic> warnings_;  // one diagnostic per account/path set and field
+
+  // What a sync over the remote shell (protocol::RunRemoteSync) cannot do
+  // yet, reported by `plan check` rather than dropped at run time: keep this
+  // in step with the refusals of RunLeg (leg.h).
+  void CheckRemoteLeg(const Account& a, const PathSet& ps, const Transfer& t, const Phase& ph) {
+    bool src_ssh = t.src.kind == EndpointKind::kSsh, dst_ssh = t.dst.kind == EndpointKind::kSsh;
+    if (!src_ssh && !dst_ssh) return;
+    std::string leg =
+        EndpointDisplay(t.src, t.src_path) + " -> " + EndpointDisplay(t.dst, t.dst_path);
+    // Two ssh ends can never run (the runner is one end of every sync); the
+    // rest is a warning until the remote sync grows the feature, and the
+    // runner refuses such a leg before a phase that has it starts.
+    auto once = [&](const std::string& key, SourcePos pos, const std::string& msg) {
+      if (!remote_reported_.insert(key).second) return;
+      if (key.ends_with("/both")) Error(pos, msg);
+      else warnings_.push_back(Diagnostic{plan_.file, pos, "warning: " + msg});
+    };
+    if (src_ssh && dst_ssh)
+      once(a.name + "/" + ps.path + "/both", ps.pos,
+           "account " + a.name + ", path set " + ps.path + ", phase " + ph.name + ": " + leg +
+               ": both ends are ssh endpoints; one end of a sync must be local");
+    if (!ps.filter.empty())
+      once(a.name + "/" + ps.path + "/filter", ps.pos,
+           "account " + a.name + ", path set " + ps.path + ": 'filter' on a leg with an ssh "
+           "endpoint (" + leg + "): ferry's remote sync does not take filter rules yet, so "
+           "`plan run` refuses this leg; drop the filter or run it between local paths");
+    bool mapped = ph.leg != Leg::kOut && (!a.usermap.empty() || !a.groupmap.empty());
+    if (mapped)
+      once(a.name + "/ids", a.pos,
+           "account " + a.name + ": 'usermap'/'groupmap' on a leg with an ssh endpoint (" + leg +
+               "): ferry's remote sync does not map owners yet, so `plan run` refuses this "
+               "leg; map them after the move or run it between local paths");
+  }
   std::vector<Step> steps_;
 };
 

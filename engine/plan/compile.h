@@ -12,7 +12,9 @@
 // Reference and ordering checks happen here: unknown endpoints and phases,
 // hooks in a slot their phase does not have, duplicate names, legs without a
 // transit endpoint, phases in an impossible order (delta after cutover,
-// rollback without a cutover before it, ...). All are reported at once.
+// rollback without a cutover before it, ...), a sync between two ssh ends.
+// All are reported at once. What a leg over ssh cannot do yet (filters,
+// owner maps) is a warning in StepGraph::warnings.
 // Thread safety: a pure function.
 #pragma once
 
@@ -81,10 +83,15 @@ struct StepGraph {
   std::string name;
   std::string state_dir;  // as written in the plan (may be empty)
   std::string rsh;
+  std::string remote_ferry = "ferry";
   int concurrency = 1;
   std::vector<CompiledAccount> accounts;
   std::vector<CompiledPhase> phases;
   std::vector<Step> steps;
+  // "warning: ..." diagnostics: legs the runner will refuse until ferry's
+  // remote sync can do them (filter rules or owner maps on an ssh leg).
+  // `plan check` prints them; they do not make the plan invalid.
+  std::vector<Diagnostic> warnings;
 
   const CompiledPhase* FindPhase(const std::string& name) const;
 };

@@ -205,6 +205,36 @@ class Parser {
     return h;
   }
 
+  // The keys until_bytes, until_time and max_passes of a delta phase or of
+  // an account's [accounts.delta] table; each one present replaces *d's.
+  void Thresholds(const toml::table& t, std::string_view where, DeltaThresholds* d) {
+    if (const toml::node* n = t.get("until_bytes")) {
+      if (n->is_integer()) {
+        if (n->as_integer()->get() < 0) Error(*n, "bad threshold 'until_bytes': must be >= 0");
+        else d->until_bytes = static_cast<uint64_t>(n->as_integer()->get());
+      } else if (n->is_string()) {
+        auto r = ParseByteSize(n->as_string()->get());
+        if (!r.ok()) Error(*n, "bad threshold 'until_bytes': " + r.status().message());
+        else d->until_bytes = *r;
+      } else {
+        Error(*n, "bad threshold 'until_bytes': expected a size such as \"64MiB\" or an "
+                  "integer byte count, got " + TypeName(*n));
+      }
+    }
+    if (t.get("until_time")) {
+      int64_t ms = -1;
+      Duration(t, "until_time", where, &ms);
+      if (ms >= 0) d->until_ms = ms;
+    }
+    int64_t mp = d->max_passes;
+    if (Int(t, "max_passes", where, &mp)) {
+      if (mp < 1 || mp > 1000)
+        Error(*t.get("max_passes"), "bad threshold 'max_passes': expected 1 to 1000, got " +
+                                        std::to_string(mp));
+      else d->max_passes = static_cast<int>(mp);
+    }
+  }
+
   Phase ParsePhase(const toml::table& t) {
     const char* where = "[[phases]]";
     CheckKeys(t, where,
@@ -252,31 +282,7 @@ class Parser {
     only("until_time", PhaseKind::kDelta, "delta");
     only("max_passes", PhaseKind::kDelta, "delta");
     Duration(t, "min_delay", where, &p.min_delay_ms);
-    if (const toml::node* n = t.get("until_bytes")) {
-      if (n->is_integer()) {
-        if (n->as_integer()->get() < 0) Error(*n, "bad threshold 'until_bytes': must be >= 0");
-        else p.until_bytes = static_cast<uint64_t>(n->as_integer()->get());
-      } else if (n->is_string()) {
-        auto r = ParseByteSize(n->as_string()->get());
-        if (!r.ok()) Error(*n, "bad threshold 'until_bytes': " + r.status().message());
-        else p.until_bytes = *r;
-      } else {
-        Error(*n, "bad threshold 'until_bytes': expected a size such as \"64MiB\" or an "
-                  "integer byte count, got " + TypeName(*n));
-      }
-    }
-    if (t.get("until_time")) {
-      int64_t ms = -1;
-      Duration(t, "until_time", where, &ms);
-      if (ms >= 0) p.until_ms = ms;
-    }
-    int64_t mp = p.max_passes;
-    if (Int(t, "max_passes", where, &mp)) {
-      if (mp < 1 || mp > 1000)
-        Error(*t.get("max_passes"), "bad threshold 'max_passes': expected 1 to 1000, got " +
-                                        std::to_string(mp));
-      else p.max_passes = static_cast<int>(mp);
-    }
+    Thresholds(t, where, &p.delta);
     for (const toml::table* h : Tables(t, "hooks", where))
       p.hooks.push_back(ParseHook(*h, true, p.name));
     return p;
@@ -323,9 +329,9 @@ class Parser {
     std::vector<std::pair<std::string, SourcePos>> items;
     StrList(t, key, "[[accounts]]", &items);
     for (auto& [text, pos] : items) {
-      auto r = ParseIdMap(text);
+      auto r = ParseIdMap(text, key);
       if (!r.ok()) {
-        Error(pos, "'" + std::string(key) + "': " + r.status().message());
+        Error(pos, r.status().message());
         continue;
       }
       out->insert(out->end(), r->begin(), r->end());
@@ -335,8 +341,8 @@ class Parser {
   Account ParseAccount(const toml::table& t) {
     const char* where = "[[accounts]]";
     CheckKeys(t, where,
-              {"name", "source", "destination", "transit", "usermap", "groupmap", "paths",
-               "hooks"});
+              {"name", "source", "destination", "transit", "usermap", "groupmap", "delta",
+               "paths", "hooks"});
     Account a;
     a.pos = PosOf(t.source());
     SourcePos npos;
@@ -349,6 +355,20 @@ class Parser {
     Str(t, "transit", where, false, &a.transit, &a.transit_pos);
     IdMap(t, "usermap", &a.usermap);
     IdMap(t, "groupmap", &a.groupmap);
+    if (const toml::node* n = t.get("delta")) {
+      if (!n->is_table()) {
+        Error(*n, "'delta' of [[accounts]] '" + a.name +
+                      "' must be a table of until_bytes, until_time, max_passes, got " +
+                      TypeName(*n));
+      } else {
+        const char* dwhere = "[accounts.delta]";
+        CheckKeys(*n->as_table(), dwhere, {"until_bytes", "until_time", "max_passes"});
+        DeltaThresholds d;
+        d.max_passes = 0;  // 0: not set here
+        Thresholds(*n->as_table(), dwhere, &d);
+        a.delta = d;
+      }
+    }
     auto sets = Tables(t, "paths", where);
     if (sets.empty() && !t.get("paths"))
       Error(a.pos, "[[accounts]] '" + a.name +
@@ -369,13 +389,18 @@ class Parser {
       return plan;
     }
     CheckKeys(root, "the top level",
-              {"name", "state_dir", "rsh", "concurrency", "endpoints", "phases", "accounts"});
+              {"name", "state_dir", "rsh", "remote_ferry", "concurrency", "endpoints", "phases",
+               "accounts"});
     Str(root, "name", "the top level", false, &plan.name);
     Str(root, "state_dir", "the top level", false, &plan.state_dir);
     SourcePos rpos;
     if (Str(root, "rsh", "the top level", false, &plan.rsh, &rpos) &&
         plan.rsh.find_first_not_of(" \t") == std::string::npos)
       Error(rpos, "'rsh' is empty: expected a remote shell command such as \"ssh -p 2222\"");
+    if (Str(root, "remote_ferry", "the top level", false, &plan.remote_ferry, &rpos) &&
+        plan.remote_ferry.find_first_not_of(" \t") == std::string::npos)
+      Error(rpos, "'remote_ferry' is empty: expected the ferry command on ssh endpoints, such "
+                  "as \"/usr/local/bin/ferry\"");
     int64_t conc = 1;
     if (Int(root, "concurrency", "the top level", &conc)) {
       if (conc < 1 || conc > 1024)

@@ -76,6 +76,15 @@ struct IdMapRule {
   std::string to;
 };
 
+// When a delta phase stops repeating passes: after a pass that moved fewer
+// than until_bytes bytes, or took less than until_ms, or after max_passes
+// passes (whichever comes first).
+struct DeltaThresholds {
+  std::optional<uint64_t> until_bytes;
+  std::optional<int64_t> until_ms;
+  int max_passes = 5;  // in an account's [accounts.delta]: 0 = not set there
+};
+
 struct Account {
   std::string name;
   std::string source;       // endpoint names
@@ -84,6 +93,8 @@ struct Account {
   std::vector<PathSet> paths;
   std::vector<Hook> hooks;
   std::vector<IdMapRule> usermap, groupmap;
+  // [accounts.delta]: thresholds for this account in every delta phase.
+  std::optional<DeltaThresholds> delta;
   SourcePos pos;
   SourcePos source_pos, destination_pos, transit_pos;  // of those keys
 };
@@ -98,11 +109,8 @@ struct Phase {
   bool manual = false;  // runs only when named by `plan run --phase`
   // wait
   int64_t min_delay_ms = 0;
-  // delta: stop after a pass that moved < until_bytes, or took < until_ms,
-  // or after max_passes passes (whichever comes first).
-  std::optional<uint64_t> until_bytes;
-  std::optional<int64_t> until_ms;
-  int max_passes = 5;
+  // delta (an account's [accounts.delta] overrides these key by key)
+  DeltaThresholds delta;
   std::vector<Hook> hooks;  // phase-level hooks (on a named endpoint)
   SourcePos pos;
 };
@@ -112,6 +120,7 @@ struct Plan {
   std::string name;
   std::string state_dir;  // as written; empty = default
   std::string rsh = "ssh";
+  std::string remote_ferry = "ferry";  // the ferry command on ssh endpoints
   int concurrency = 1;
   std::vector<Endpoint> endpoints;
   std::vector<Phase> phases;

@@ -1,84 +1,19 @@
 #include "engine/plan/runner.h"
 
-#include <fcntl.h>
-#include <sys/file.h>
-#include <sys/stat.h>
-#include <unistd.h>
-
 #include <atomic>
-#include <cerrno>
-#include <cstdio>
-#include <cstdlib>
 #include <map>
 #include <mutex>
 #include <thread>
 
 #include "engine/plan/command.h"
+#include "engine/plan/leg.h"
+#include "engine/plan/owners.h"
+#include "engine/plan/pass.h"
 #include "engine/plan/report.h"
 #include "engine/plan/values.h"
-#include "engine/transfer/sync.h"
 
 namespace ferry::plan {
 namespace {
-
-std::string Dirname(const std::string& p) {
-  size_t s = p.rfind('/');
-  if (s == std::string::npos) return ".";
-  return s == 0 ? "/" : p.substr(0, s);
-}
-
-Status MakeDirs(const std::string& dir) {
-  std::string cur;
-  size_t i = 0;
-  while (i <= dir.size()) {
-    size_t s = dir.find('/', i);
-    if (s == std::string::npos) s = dir.size();
-    cur = dir.substr(0, s);
-    if (!cur.empty() && ::mkdir(cur.c_str(), 0755) != 0 && errno != EEXIST)
-      return PosixError("mkdir", cur, errno);
-    i = s + 1;
-  }
-  return Status::Ok();
-}
-
-// Counts what a pass did and keeps its per-path errors; optionally logs
-// itemized changes. Serialised by the engine.
-class PassEvents : public SyncEvents {
- public:
-  PassEvents(const RunOptions& o, std::string prefix) : opt_(o), prefix_(std::move(prefix)) {
-    if (const char* s = std::getenv("FERRY_TEST_STALL_AFTER_FILES")) stall_after_ = std::atol(s);
-  }
-  void OnItem(std::string_view item, std::string_view path) override {
-    if (opt_.itemize && opt_.log)
-      opt_.log(prefix_ + std::string(item) + " " + std::string(path));
-    if (stall_after_ > 0 && !item.empty() && item[0] == '>' && ++landed_ >= stall_after_) {
-      std::fputs("ferry: test stall\n", stderr);
-      std::fflush(stderr);
-      for (;;) ::pause();
-    }
-  }
-  void OnError(const Status& e) override { errors.push_back(e.message()); }
-  void OnWarning(std::string_view w) override {
-    if (opt_.log) opt_.log(prefix_ + "warning: " + std::string(w));
-  }
-  std::vector<std::string> errors;
-
- private:
-  const RunOptions& opt_;
-  std::string prefix_;
-  long stall_after_ = 0, landed_ = 0;
-};
-
-std::shared_ptr<const FilterList> MakeFilter(const Transfer& t) {
-  if (t.filter.empty()) return nullptr;
-  auto f = std::make_shared<FilterList>();
-  for (const std::string& r : t.filter) (void)f->AddRule(RuleType::kExclude, r);  // checked by ParsePlan
-  return f;
-}
-
-std::string TransferText(const Transfer& t) {
-  return EndpointDisplay(t.src, t.src_path) + " -> " + EndpointDisplay(t.dst, t.dst_path);
-}
 
 class Runner {
  public:
@@ -115,103 +50,11 @@ class Runner {
     return out;
   }
 
-  // One pass of a sync step. Returns false (with *why) when it failed.
-  bool RunPass(const Step& s, int pass_no, bool resumed, PassRow* result, std::string* why) {
-    const Transfer& t = s.transfers[0];
-    std::string tag = s.id + " pass " + std::to_string(pass_no) + (resumed ? " (resumed)" : "");
-    std::shared_ptr<const FilterList> filter = MakeFilter(t);
-    // What changed on the destination since the last pass landed there; the
-    // source is authoritative, so the pass overwrites it: list it first.
-    std::vector<ManifestChange> changed;
-    if (auto before = st_.LastManifest(EndpointDisplay(t.dst, t.dst_path))) {
-      auto now = ScanManifest(t.dst_path, filter.get());
-      if (now.ok()) changed = DiffManifests(*before, *now);
-      for (const ManifestChange& c : changed)
-        Log(tag + ": changed on destination since the last pass" +
-            (o_.dry_run ? " (would be overwritten)" : " (overwritten now)") + ": " +
-            std::string(1, c.what) + " " + c.path);
-    }
-    PassRow p;
-    p.step = s.id;
-    p.phase = s.phase;
-    p.account = s.account;
-    p.dst = EndpointDisplay(t.dst, t.dst_path);
-    p.pass = pass_no;
-    p.resumed = resumed;
-    if (!o_.dry_run) {
-      auto id = st_.BeginPass(p);
-      if (!id.ok()) return *why = id.status().message(), false;
-      p.id = *id;
-      for (const ManifestChange& c : changed)
-        (void)st_.AddEvent({p.id, s.id, "dst-changed", c.path, std::string(1, c.what)});
-    }
-    if (auto m = st_.LastManifest(p.dst); m && o_.log) {
-      uint64_t files = 0, bytes = 0;
-      for (const ManifestEntry& e : *m)
-        if (S_ISREG(e.mode)) ++files, bytes += e.size;
-      Log(tag + ": " + TransferText(t) + " (last pass ended with " + std::to_string(files) +
-          " files, " + FormatBytes(bytes) + ")");
-    } else {
-      Log(tag + ": " + TransferText(t));
-    }
-    SyncOptions opt;
-    opt.del = s.del;
-    opt.id_map = IdsFor(s);
-    opt.dry_run = o_.dry_run;
-    opt.filter = filter;
-    SyncStats stats;
-    PassEvents ev(o_, s.id + ": ");
-    if (!o_.dry_run) (void)MakeDirs(t.dst_path);
-    auto out = RunLocalSync({t.src_path, t.dst_path}, opt, stats, ev);
-    p.seconds = out.ok() ? out->seconds : 0;
-    p.files = stats.transferred_files.load();
-    p.bytes = stats.transferred_bytes.load();
-    p.scanned = stats.reg_files.load();
-    p.scanned_bytes = stats.total_size.load();
-    p.deleted = stats.deleted.load();
-    p.dst_changed = changed.size();
-    if (!out.ok()) ev.errors.push_back(out.status().message());
-    p.errors = ev.errors.size();
-    bool ok = ev.errors.empty() && out.ok() && !out->partial;
-    p.status = ok ? "done" : "failed";
-    if (!o_.dry_run) {
-      for (const std::string& e : ev.errors) (void)st_.AddEvent({p.id, s.id, "error", "", e});
-      if (ok) {
-        auto m = ScanManifest(t.dst_path, filter.get());
-        if (!m.ok()) {
-          ok = false;
-          p.status = "failed";
-          ev.errors.push_back(m.status().message());
-        } else if (Status ms = st_.SaveManifest(p.id, *m); !ms.ok()) {
-          ok = false;
-          p.status = "failed";
-          ev.errors.push_back(ms.message());
-        }
-      }
-      (void)st_.EndPass(p);
-    }
-    Log(tag + ": " + std::to_string(p.files) + " files, " + FormatBytes(p.bytes) +
-        " transferred, " + std::to_string(p.scanned - std::min(p.scanned, p.files)) +
-        " unchanged, " + std::to_string(p.deleted) + " deleted, " +
-        std::to_string(p.errors) + " errors in " + std::to_string(p.seconds).substr(0, 5) + "s" +
-        (o_.dry_run ? " (dry run)" : ""));
-    *result = p;
-    if (!ok) {
-      *why = s.id + ": " + std::to_string(ev.errors.size()) + " error(s); first: " +
-             ev.errors.front();
-      return false;
-    }
-    return true;
+  PassContext Context() {
+    return PassContext{g_, st_, o_, [this](const std::string& l) { Log(l); }};
   }
 
   bool RunSync(const Step& s, std::string* why) {
-    const Transfer& t = s.transfers[0];
-    if (t.src.kind != EndpointKind::kLocal || t.dst.kind != EndpointKind::kLocal) {
-      *why = s.id + ": " + TransferText(t) +
-             ": sync with an ssh or daemon endpoint is not available yet (ferry's remote "
-             "protocol is being built); only local endpoints run today";
-      return false;
-    }
     std::vector<PassRow> cur = CurrentPasses(s);
     (void)SetStep(s, "running");
     int done = 0;
@@ -220,7 +63,7 @@ class Runner {
     bool resumed = !cur.empty() && cur.back().status == "interrupted";
     if (!s.repeat) {
       PassRow r;
-      return RunPass(s, done + 1, resumed, &r, why);
+      return RunSyncPass(Context(), s, IdsFor(s), done + 1, resumed, &r, why);
     }
     std::optional<PassRow> last;
     for (const PassRow& p : cur)
@@ -243,7 +86,7 @@ class Runner {
         return true;
       }
       PassRow r;
-      if (!RunPass(s, done + 1, resumed, &r, why)) return false;
+      if (!RunSyncPass(Context(), s, IdsFor(s), done + 1, resumed, &r, why)) return false;
       if (o_.dry_run) return true;  // one pass shows what would move
       ++done;
       last = r;
@@ -315,7 +158,7 @@ class Runner {
              "); stopped before the switch hooks";
       return false;
     }
-    Log(s.id + ": " + std::to_string(files) + " files identical in content and metadata");
+    Log(s.id + ": " + std::to_string(files) + " entries identical in content and metadata");
     return true;
   }
 
@@ -468,20 +311,6 @@ class Runner {
       for (const CompiledAccount& a : g_.accounts) found |= a.name == o_.account;
       if (!found) return InvalidArgument("--account " + o_.account + ": no such account in the plan");
     }
-    // Every account's TO names are looked up on the destination now: an
-    // unknown one stops the run before anything is copied.
-    for (const CompiledAccount& a : g_.accounts) {
-      if (a.usermap.empty() && a.groupmap.empty()) continue;
-      if (!o_.account.empty() && o_.account != a.name) continue;
-      auto ids = BindIds(a);
-      if (!ids.ok())
-        return Status(ids.status().code(), "account " + a.name + ": " + ids.status().message());
-      ids_[a.name] = *ids;
-    }
-    if (!o_.dry_run) {
-      ASSIGN_OR_RETURN(int cut, st_.MarkInterrupted());
-      if (cut) Log("resuming: " + std::to_string(cut) + " pass(es) were cut off by an earlier run");
-    }
     std::vector<const CompiledPhase*> run;
     if (!o_.phase.empty()) {
       const CompiledPhase* p = g_.FindPhase(o_.phase);
@@ -507,17 +336,38 @@ class Runner {
       for (const CompiledPhase& q : g_.phases)
         if (!q.manual) run.push_back(&q);
     }
-    // A rollback syncs DST back to SRC: the maps do not run backwards (a
-    // wildcard or range has no inverse), and keeping DST's ids would give SRC
-    // the wrong owners. Refuse before anything runs.
+    // Legs over ssh that the remote sync cannot do yet stop the run before
+    // anything runs (`plan check` warned about them).
+    RETURN_IF_ERROR(RefuseRemoteGaps(run));
+    // Every account's TO names are looked up on the destination now: an
+    // unknown one stops the run before anything is copied.
+    for (const CompiledAccount& a : g_.accounts) {
+      if (a.usermap.empty() && a.groupmap.empty()) continue;
+      if (!o_.account.empty() && o_.account != a.name) continue;
+      auto ids = BindAccountIds(a);
+      if (!ids.ok())
+        return Status(ids.status().code(), "account " + a.name + ": " + ids.status().message());
+      ids_[a.name] = *ids;
+    }
+    if (!o_.dry_run) {
+      ASSIGN_OR_RETURN(int cut, st_.MarkInterrupted());
+      if (cut) Log("resuming: " + std::to_string(cut) + " pass(es) were cut off by an earlier run");
+    }
+    // A rollback syncs DST back to SRC with the inverse maps; a map without
+    // one (a wildcard, a range, two names onto one) stops the run before
+    // anything runs rather than give SRC the wrong owners.
     for (const CompiledPhase* p : run) {
-      if (p->kind != PhaseKind::kRollback) continue;
-      for (const auto& [name, ids] : ids_)
-        return Status(ErrorCode::kUnsupported,
-                      "phase " + p->name + ": account " + name +
-                          " has a usermap/groupmap, and a rollback cannot map owners back "
-                          "to the source; restore its owners with `ferry sync --usermap` "
-                          "and the reverse pairs");
+      if (p->kind != PhaseKind::kRollback || p->leg == Leg::kOut) continue;
+      for (const CompiledAccount& a : g_.accounts) {
+        if (!ids_.count(a.name)) continue;
+        auto inv = BindRollbackIds(a);
+        if (!inv.ok())
+          return Status(inv.status().code(),
+                        "phase " + p->name + ": account " + a.name +
+                            ": a rollback cannot map owners back to the source: " +
+                            inv.status().message());
+        rollback_ids_[a.name] = *inv;
+      }
     }
     RunSummary last;
     for (const CompiledPhase* p : run) {
@@ -528,32 +378,37 @@ class Runner {
   }
 
  private:
-  // The account's maps for a sync or verify step: the legs that land on the
-  // account's destination (direct and transit-back); the out leg parks the
-  // files on the transit server with their source ids.
-  std::shared_ptr<const IdMapping> IdsFor(const Step& s) const {
-    auto it = ids_.find(s.account);
-    if (it == ids_.end()) return nullptr;
-    const CompiledPhase* p = g_.FindPhase(s.phase);
-    if (p && p->leg == Leg::kOut) return nullptr;
-    return it->second;
+  Status RefuseRemoteGaps(const std::vector<const CompiledPhase*>& run) const {
+    if (o_.dry_run) return Status::Ok();  // a dry run shows them as not shown
+    for (const CompiledPhase* p : run) {
+      for (size_t i = p->first; i < p->end; ++i) {
+        const Step& s = g_.steps[i];
+        if (s.kind != StepKind::kSync || !Selected(s)) continue;
+        const Transfer& t = s.transfers[0];
+        LegOptions lo;
+        lo.filter = FilterOf(t);
+        for (const CompiledAccount& a : g_.accounts)
+          if (a.name == s.account && p->leg != Leg::kOut &&
+              (!a.usermap.empty() || !a.groupmap.empty()))
+            lo.ids = std::make_shared<IdMapping>();  // not bound yet: "has a map"
+        if (std::string why = RemoteLegRefusal(t, lo); !why.empty())
+          return Status(ErrorCode::kUnsupported,
+                        "phase " + p->name + ": account " + s.account + ": " + why);
+      }
+    }
+    return Status::Ok();
   }
 
-  static Result<std::shared_ptr<const IdMapping>> BindIds(const CompiledAccount& a) {
-    auto pairs = [](const std::vector<IdMapRule>& rules) {
-      std::vector<std::pair<std::string, std::string>> out;
-      for (const IdMapRule& r : rules) out.emplace_back(r.from, r.to);
-      return out;
-    };
-    IdMapping m;
-    ASSIGN_OR_RETURN(m.users, IdMap::FromPairs(pairs(a.usermap), IdKind::kUser, "usermap"));
-    ASSIGN_OR_RETURN(m.groups, IdMap::FromPairs(pairs(a.groupmap), IdKind::kGroup, "groupmap"));
-    auto bound = m.Bind();
-    if (!bound.ok()) {
-      std::string which = bound.status().message().starts_with("user") ? "usermap" : "groupmap";
-      return Status(bound.status().code(), which + ": " + bound.status().message());
-    }
-    return std::shared_ptr<const IdMapping>(std::make_shared<IdMapping>(std::move(*bound)));
+  // The account's maps for a sync or verify step: the legs that land on the
+  // account's destination (direct and transit-back); the out leg parks the
+  // files on the transit server with their source ids; a rollback (of a
+  // direct or back leg) maps them back with the inverse.
+  std::shared_ptr<const IdMapping> IdsFor(const Step& s) const {
+    const CompiledPhase* p = g_.FindPhase(s.phase);
+    if (p && p->leg == Leg::kOut) return nullptr;
+    const auto& from = p && p->kind == PhaseKind::kRollback ? rollback_ids_ : ids_;
+    auto it = from.find(s.account);
+    return it == from.end() ? nullptr : it->second;
   }
 
   const StepGraph& g_;
@@ -563,46 +418,10 @@ class Runner {
   std::mutex log_mu_;
   std::map<std::string, std::string> skipped_;
   std::map<std::string, std::shared_ptr<const IdMapping>> ids_;  // by account
+  std::map<std::string, std::shared_ptr<const IdMapping>> rollback_ids_;  // inverses
 };
 
 }  // namespace
-
-std::string StateDirFor(const std::string& plan_path, const StepGraph& g) {
-  if (g.state_dir.empty()) return plan_path + ".state";
-  if (g.state_dir.front() == '/') return g.state_dir;
-  return Dirname(plan_path) + "/" + g.state_dir;
-}
-
-StateLock::~StateLock() {
-  if (fd_ >= 0) ::close(fd_);
-}
-
-Result<std::unique_ptr<StateLock>> LockStateDir(const std::string& dir) {
-  RETURN_IF_ERROR(MakeDirs(dir));
-  std::string path = dir + "/lock";
-  int fd = ::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644);
-  if (fd < 0) return PosixError("open", path, errno);
-  if (::flock(fd, LOCK_EX | LOCK_NB) != 0) {
-    int e = errno;
-    char buf[32] = {0};
-    ssize_t n = ::pread(fd, buf, sizeof buf - 1, 0);
-    ::close(fd);
-    if (e == EWOULDBLOCK) {
-      std::string pid = n > 0 ? std::string(buf, static_cast<size_t>(n)) : "?";
-      while (!pid.empty() && (pid.back() == '\n')) pid.pop_back();
-      return Status(ErrorCode::kExists, "another ferry plan run (pid " + pid + ") holds " + path +
-                                            "; wait for it to finish");
-    }
-    return PosixError("flock", path, e);
-  }
-  std::string pid = std::to_string(::getpid()) + "\n";
-  if (::ftruncate(fd, 0) != 0 || ::pwrite(fd, pid.data(), pid.size(), 0) < 0) {
-    // The pid is only for the message above; the lock itself holds.
-  }
-  std::unique_ptr<StateLock> l(new StateLock());
-  l->fd_ = fd;
-  return l;
-}
 
 Result<RunSummary> RunPlan(const StepGraph& g, const std::string& state_dir, StateStore& state,
                            const RunOptions& opt) {

@@ -14,15 +14,20 @@
 //    under temporary names and are renamed only when complete, so nothing
 //    half-landed looks done. A hook cut off runs again: hooks must be safe
 //    to repeat.
-//  * Local endpoints run the engine in-process (RunLocalSync). Syncs that
-//    touch an ssh or daemon endpoint fail with kUnsupported until the remote
-//    protocol exists; hooks on ssh endpoints run through the plan's rsh.
+//  * Each pass runs through RunLeg (leg.h): local endpoints in-process
+//    (RunLocalSync), an ssh end through ferry's remote sync over the plan's
+//    rsh with its remote_ferry; what that cannot do (filters, owner maps,
+//    dry runs, daemon ends) fails the step with a message naming the
+//    account and field. Hooks on ssh endpoints run through the plan's rsh.
+//  * A destination reached over ssh is not scanned: changes made there are
+//    overwritten without being listed, and the manifest recorded for a push
+//    is the source's (what the pass sent).
 //  * Every phase run (not a dry run) writes STATE_DIR/reports/PHASE.txt and
 //    PHASE.json.
 //
-// Test seam: FERRY_TEST_STALL_AFTER_FILES=N in the environment makes a sync
-// pass stop making progress after N files landed (it prints "ferry: test
-// stall" on stderr and sleeps), so tests can kill a runner mid-pass.
+// Files: runner.cc (phases, chains, hooks, verification), pass.cc (one sync
+// pass and its state), leg.cc (local or ssh transfer), owners.cc (owner
+// maps and their inverse), state_dir.cc (state directory and its lock).
 //
 // Thread safety: one RunPlan per state directory at a time (LockStateDir).
 #pragma once
@@ -35,31 +40,10 @@
 #include "engine/base/status.h"
 #include "engine/plan/compile.h"
 #include "engine/plan/state.h"
+#include "engine/plan/state_dir.h"
 #include "engine/plan/verify.h"
 
 namespace ferry::plan {
-
-// The state directory: the plan's state_dir (relative to the plan file's
-// directory) or, by default, "PLANFILE.state" next to the plan.
-std::string StateDirFor(const std::string& plan_path, const StepGraph& g);
-
-// An exclusive lock on a state directory, held while the object lives.
-class StateLock {
- public:
-  ~StateLock();
-  StateLock(const StateLock&) = delete;
-  StateLock& operator=(const StateLock&) = delete;
-
- private:
-  friend Result<std::unique_ptr<StateLock>> LockStateDir(const std::string& dir);
-  StateLock() = default;
-  int fd_ = -1;
-};
-
-// Creates dir if needed and takes flock(dir/lock). Errors: kExists with
-// "another ferry plan run (pid N) holds DIR/lock; wait for it to finish"
-// when another process holds it.
-Result<std::unique_ptr<StateLock>> LockStateDir(const std::string& dir);
 
 struct RunOptions {
   std::string phase;    // empty: every non-manual phase in order
@@ -68,8 +52,13 @@ struct RunOptions {
   bool dry_run = false; // run nothing for real: show what would move and
                         // what changed on the destination; no state written
   bool itemize = false; // log each itemized change
-  Verifier verifier = ChecksumDryRunVerifier;
+  Verifier verifier = CutoverVerifier;  // tests inject their own
   std::function<void(std::string_view)> log;  // one line at a time; may be null
+  // Called for each itemized change of a sync pass (step id, rsync item,
+  // path), serialised per pass; may be null. Tests stop a runner mid-pass
+  // with it (a hook that blocks stalls the pass).
+  std::function<void(std::string_view step, std::string_view item, std::string_view path)>
+      on_item;
 };
 
 enum class RunResult { kDone, kFailed, kWaiting };

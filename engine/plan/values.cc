@@ -5,6 +5,8 @@
 #include <limits>
 #include <string>
 
+#include "engine/tree/id_map.h"
+
 namespace ferry::plan {
 namespace {
 
@@ -151,31 +153,12 @@ Result<Endpoint> ParseEndpoint(std::string_view text) {
   return e;
 }
 
-Result<std::vector<IdMapRule>> ParseIdMap(std::string_view text) {
+Result<std::vector<IdMapRule>> ParseIdMap(std::string_view text, std::string_view field) {
+  // One grammar for --usermap/--groupmap everywhere: engine/tree/id_map.
+  ASSIGN_OR_RETURN(IdMap m, IdMap::Parse(text, IdKind::kUser, field));
   std::vector<IdMapRule> out;
-  std::string t(text);
-  size_t i = 0;
-  while (i <= t.size()) {
-    size_t comma = t.find(',', i);
-    if (comma == std::string::npos) comma = t.size();
-    std::string item = t.substr(i, comma - i);
-    size_t colon = item.rfind(':');
-    if (colon == std::string::npos || colon == 0 || colon + 1 == item.size())
-      return InvalidArgument("bad id map entry \"" + item +
-                             "\": expected FROM:TO (a name, number, LOW-HIGH or wildcard, then "
-                             "a name or number)");
-    IdMapRule r{item.substr(0, colon), item.substr(colon + 1)};
-    if (!ValidName(r.to))
-      return InvalidArgument("bad id map entry \"" + item + "\": TO \"" + r.to +
-                             "\" must be a user/group name or a number");
-    for (char c : r.from)
-      if (!(std::isalnum(static_cast<unsigned char>(c)) || c == '_' || c == '-' || c == '.' ||
-            c == '*' || c == '?' || c == '[' || c == ']'))
-        return InvalidArgument("bad id map entry \"" + item + "\": unexpected character '" +
-                               std::string(1, c) + "' in FROM");
-    out.push_back(std::move(r));
-    i = comma + 1;
-  }
+  for (const IdMap::Rule& r : m.rules())
+    out.push_back({r.text.substr(0, r.text.size() - r.to.size() - 1), r.to});
   return out;
 }
 

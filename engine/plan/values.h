@@ -29,8 +29,11 @@ Result<uint64_t> ParseByteSize(std::string_view text);
 Result<Endpoint> ParseEndpoint(std::string_view text);
 
 // rsync's --usermap/--groupmap value: "FROM:TO[,FROM:TO...]". FROM: a name,
-// a number, "LOW-HIGH", or a wildcard pattern; TO: a name or a number.
-Result<std::vector<IdMapRule>> ParseIdMap(std::string_view text);
+// a number, "LOW-HIGH", or a wildcard pattern; TO: a name or a number. The
+// grammar is engine/tree/id_map's (IdMap::Parse); errors start with `field`:
+//   usermap: bad pair "alice:": expected FROM:TO (...)
+Result<std::vector<IdMapRule>> ParseIdMap(std::string_view text,
+                                          std::string_view field = "usermap");
 
 // Formats milliseconds as the shortest duration text ("1h30m", "250ms").
 std::string FormatDuration(int64_t ms);

@@ -2,11 +2,10 @@
 // switch hooks: every file of every path set compared by content hash and
 // metadata. Any difference stops the cutover before the switch.
 //
-// The runner calls it through this function type so the implementation can
-// change without touching the runner.
-// TODO(ferry verify): swap ChecksumDryRunVerifier for engine/verify (`ferry
-// verify`, being built), which hashes both trees with XXH3-128 and compares
-// metadata without going through the sync planner.
+// The runner calls it through this function type (RunOptions::verifier) so
+// the implementation can change without touching the runner. The default,
+// CutoverVerifier, dispatches on the endpoints: VerifyTrees for local ends,
+// RemoteVerifier for a transfer with an ssh end.
 #pragma once
 
 #include <functional>
@@ -25,7 +24,7 @@ struct VerifyDifference {
 
 struct VerifyResult {
   std::vector<VerifyDifference> differences;  // empty: identical
-  uint64_t files = 0;                          // regular files compared
+  uint64_t files = 0;                          // entries compared
   uint64_t bytes = 0;
 };
 
@@ -38,5 +37,25 @@ using Verifier = std::function<Result<VerifyResult>(const Transfer& t)>;
 // error is a difference. Owners and groups are compared after t.ids maps
 // them, as the sync that landed them did.
 Result<VerifyResult> ChecksumDryRunVerifier(const Transfer& t);
+
+// engine/verify's VerifyTrees on two local ends, after the path set's filter
+// (applied to both sides): every file's content by XXH3-128, permissions,
+// owner, group, mtime (ns), ACLs, xattrs, symlink targets, hard-link
+// structure, and entries only one side has; an unreadable path is a
+// difference too. A transfer whose owners are mapped (t.ids) goes to
+// ChecksumDryRunVerifier, which compares owners after the mapping (VerifyTrees
+// compares ids as they are).
+Result<VerifyResult> TreeVerifier(const Transfer& t);
+
+// The seam for a transfer with an ssh end. Today it fails with kUnsupported
+// (ferry has no remote verify side yet, and the remote sync cannot do a
+// checksum dry run), so the cutover stops before its switch hooks: a remote
+// destination is never switched to unverified. Replace it here when `ferry
+// verify` gains its remote side.
+Result<VerifyResult> RemoteVerifier(const Transfer& t);
+
+// The default verifier of a cutover: TreeVerifier for local ends,
+// RemoteVerifier otherwise.
+Result<VerifyResult> CutoverVerifier(const Transfer& t);
 
 }  // namespace ferry::plan

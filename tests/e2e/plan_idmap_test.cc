@@ -1,7 +1,9 @@
 // `ferry plan run` with an account's usermap/groupmap: every pass lands the
 // mapped owners, the cutover's verification compares against them (and
-// passes), an unknown TO name stops the run before anything is copied, and a
-// rollback of a mapped account is refused rather than giving SRC DST's ids.
+// passes), an unknown TO name stops the run before anything is copied, a
+// rollback maps owners back with the inverse map, and a map without an
+// inverse (a wildcard, two names onto one) refuses the rollback rather than
+// giving SRC the wrong owners.
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -104,12 +106,65 @@ TEST_F(PlanIdMapTest, MappedOwnersThroughStageOneAndVerifiedCutover) {
   EXPECT_TRUE(seen) << report.dump(2);
   ExpectOwner(new_ + "/site/index.html", 3, 4);
 
-  // Rolling back would give the source the destination's owners: refused.
+  // "*:adm" has no inverse: the rollback is refused before it copies.
+  WriteFile(new_ + "/site/index.html", "<h1>changed on new</h1>");
   Proc back = Plan({"run", plan_, "--phase", "rollback"});
   EXPECT_NE(back.code, 0) << back.Dump();
-  EXPECT_NE((back.out + back.err).find("rollback cannot map owners"), std::string::npos)
+  EXPECT_NE(back.err.find("phase rollback: account site: a rollback cannot map owners back to "
+                          "the source: groupmap \"*:adm\": FROM \"*\" is a wildcard, which has "
+                          "no inverse"),
+            std::string::npos)
       << back.Dump();
+  EXPECT_EQ(ReadFile(old_ + "/site/index.html"), "<h1>hello</h1>");
   ExpectOwner(old_ + "/site/index.html", 1, 1);
+}
+
+TEST_F(PlanIdMapTest, RollbackMapsOwnersBackWithTheInverse) {
+  if (!AmRoot()) GTEST_SKIP() << "needs root to chown";
+  WriteFile(old_ + "/site/index.html", "<h1>hello</h1>");
+  WriteFile(old_ + "/site/data/app.db", "rows");
+  ASSERT_EQ(::chown((old_ + "/site/index.html").c_str(), 1, 1), 0);  // daemon
+  ASSERT_EQ(::chown((old_ + "/site/data").c_str(), 2, 2), 0);        // bin
+  ASSERT_EQ(::chown((old_ + "/site/data/app.db").c_str(), 2, 2), 0);
+  WritePlan("daemon:sys,2:nobody", "daemon:sys,bin:adm");
+  Proc s1 = Plan({"run", plan_, "--phase", "stage-one"});
+  ASSERT_EQ(s1.code, 0) << s1.Dump();
+  Proc cut = Plan({"run", plan_, "--phase", "cutover"});
+  ASSERT_EQ(cut.code, 0) << cut.Dump();
+  ExpectOwner(new_ + "/site/index.html", 3, 3);
+  ExpectOwner(new_ + "/site/data/app.db", 65534, 4);
+
+  // On the new server: a changed file, a new one owned by the mapped users,
+  // a file whose owner changed to another mapped one.
+  WriteFile(new_ + "/site/index.html", "<h1>changed on new</h1>");
+  WriteFile(new_ + "/site/orders/1.json", "{}");
+  ASSERT_EQ(::chown((new_ + "/site/orders").c_str(), 65534, 4), 0);
+  ASSERT_EQ(::chown((new_ + "/site/orders/1.json").c_str(), 3, 4), 0);
+  Proc back = Plan({"run", plan_, "--phase", "rollback"});
+  ASSERT_EQ(back.code, 0) << back.Dump();
+  EXPECT_EQ(ReadFile(old_ + "/site/index.html"), "<h1>changed on new</h1>");
+  ExpectOwner(old_ + "/site/index.html", 1, 1);      // sys:sys -> daemon:daemon
+  ExpectOwner(old_ + "/site/data/app.db", 2, 2);     // nobody:adm -> 2:bin
+  ExpectOwner(old_ + "/site/orders", 2, 2);
+  ExpectOwner(old_ + "/site/orders/1.json", 1, 2);
+  ExpectOwner(old_ + "/site", 0, 0);                 // root: no rule, kept
+}
+
+TEST_F(PlanIdMapTest, TwoNamesOntoOneRefuseTheRollback) {
+  if (!AmRoot()) GTEST_SKIP() << "needs root to chown";
+  WriteFile(old_ + "/site/index.html", "<h1>hello</h1>");
+  WritePlan("daemon:sys,bin:sys", "daemon:sys");
+  Proc s1 = Plan({"run", plan_, "--phase", "stage-one"});
+  ASSERT_EQ(s1.code, 0) << s1.Dump();
+  Proc cut = Plan({"run", plan_, "--phase", "cutover"});
+  ASSERT_EQ(cut.code, 0) << cut.Dump();
+  Proc back = Plan({"run", plan_, "--phase", "rollback"});
+  EXPECT_EQ(back.code, 1) << back.Dump();
+  EXPECT_NE(back.err.find("a rollback cannot map owners back to the source: usermap "
+                          "\"daemon:sys\" and \"bin:sys\" both map to uid 3 on the "
+                          "destination, so its owners cannot be told apart"),
+            std::string::npos)
+      << back.Dump();
 }
 
 TEST_F(PlanIdMapTest, UnknownToNameStopsTheRunBeforeCopying) {

@@ -15,6 +15,10 @@
 #include <nlohmann/json.hpp>
 #include <thread>
 
+#include "engine/plan/compile.h"
+#include "engine/plan/parse.h"
+#include "engine/plan/runner.h"
+#include "engine/plan/state.h"
 #include "tests/e2e/e2e_util.h"
 
 namespace ferry::e2e {
@@ -224,19 +228,28 @@ destination = "new"
       << show.Dump();
 }
 
-// Starts `ferry plan run FILE` with the stall seam; returns its pid.
-pid_t StartStalled(const std::string& plan, int stall_after, const std::string& err) {
+// Forks a runner of FILE (in-process RunPlan, as `ferry plan run` does) whose
+// pass stalls after `stall_after` files landed: the on_item hook writes
+// "stalled" to `mark` and blocks. Returns its pid; the test kills it.
+pid_t StartStalled(const std::string& plan_path, int stall_after, const std::string& mark) {
   pid_t pid = ::fork();
-  if (pid == 0) {
-    int o = ::open("/dev/null", O_WRONLY);
-    int e = ::open(err.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
-    ::dup2(o, 1);
-    ::dup2(e, 2);
-    ::setenv("FERRY_TEST_STALL_AFTER_FILES", std::to_string(stall_after).c_str(), 1);
-    ::execl(FERRY_BIN, "ferry", "plan", "run", plan.c_str(), static_cast<char*>(nullptr));
-    ::_exit(127);
-  }
-  return pid;
+  if (pid != 0) return pid;
+  std::vector<plan::Diagnostic> diags;
+  plan::Plan p = plan::ParsePlan(ReadFile(plan_path), plan_path, &diags);
+  plan::StepGraph g = plan::CompilePlan(p, &diags);
+  std::string dir = plan::StateDirFor(plan_path, g);
+  auto lock = plan::LockStateDir(dir);
+  auto st = plan::StateStore::Open(dir);
+  if (!diags.empty() || !lock.ok() || !st.ok()) ::_exit(2);
+  int landed = 0;
+  plan::RunOptions o;
+  o.on_item = [&](std::string_view, std::string_view item, std::string_view) {
+    if (item.empty() || item[0] != '>' || ++landed < stall_after) return;
+    WriteFile(mark, "stalled");
+    for (;;) ::pause();
+  };
+  (void)plan::RunPlan(g, dir, **st, o);
+  ::_exit(0);
 }
 
 bool WaitForText(const std::string& path, const std::string& text) {
@@ -270,10 +283,10 @@ destination = "new"
   [[accounts.paths]]
   path = "site"
 )");
-  std::string err = tmp_ / "runner.err";
-  pid_t pid = StartStalled(plan_, 150, err);
+  std::string mark = tmp_ / "runner.mark";
+  pid_t pid = StartStalled(plan_, 150, mark);
   ASSERT_GT(pid, 0);
-  ASSERT_TRUE(WaitForText(err, "ferry: test stall")) << ReadFile(err);
+  ASSERT_TRUE(WaitForText(mark, "stalled")) << "the runner did not reach 150 files";
 
   // The lock: a second runner on the same plan refuses, naming the first.
   Proc second = Plan({"run", plan_});

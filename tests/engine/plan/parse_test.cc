@@ -125,6 +125,60 @@ TEST(PlanParse, ThresholdOnTheWrongPhaseKind) {
   ExpectOne(t, 7, 14, "'max_passes' applies only to delta phases, not stage-one");
 }
 
+TEST(PlanParse, AccountDeltaThresholdErrors) {
+  std::string t = std::string(kBase) +
+                  "  [accounts.delta]\n  until_bytes = \"lots\"\n  max_passes = 0\n  typo = 1\n";
+  std::vector<Diagnostic> d = Check(t);
+  ASSERT_EQ(d.size(), 3u) << All(d);
+  std::string all = All(d);
+  EXPECT_NE(all.find("plan.toml:18:17: bad threshold 'until_bytes': bad size \"lots\""),
+            std::string::npos)
+      << all;
+  EXPECT_NE(all.find("plan.toml:19:16: bad threshold 'max_passes': expected 1 to 1000, got 0"),
+            std::string::npos)
+      << all;
+  EXPECT_NE(all.find("plan.toml:20:3: unknown key 'typo' in [accounts.delta] (expected one of: "
+                     "until_bytes, until_time, max_passes)"),
+            std::string::npos)
+      << all;
+}
+
+TEST(PlanParse, AccountDeltaMustBeATable) {
+  std::string t = kBase;
+  t.replace(t.find("destination = \"new\""), 19, "destination = \"new\"\ndelta = 3");
+  ExpectOne(t, 15, 9, "'delta' of [[accounts]] 'alice' must be a table");
+}
+
+// An account's [accounts.delta] overrides the phase's thresholds key by key,
+// for that account only.
+TEST(PlanParse, AccountDeltaOverridesThePhaseKeyByKey) {
+  std::string t = kBase;
+  t.replace(t.find("kind = \"cutover\""), 16,
+            "kind = \"delta\"\nuntil_bytes = \"1MiB\"\nmax_passes = 3");
+  t += "  [accounts.delta]\n  until_time = \"30s\"\n  max_passes = 7\n"
+       "[[accounts]]\nname = \"bob\"\nsource = \"old\"\ndestination = \"new\"\n"
+       "  [[accounts.paths]]\n  path = \"bob\"\n";
+  std::vector<Diagnostic> d;
+  Plan p = ParsePlan(t, "plan.toml", &d);
+  StepGraph g = CompilePlan(p, &d);
+  ASSERT_TRUE(d.empty()) << All(d);
+  const Step* alice = nullptr;
+  const Step* bob = nullptr;
+  for (const Step& s : g.steps) {
+    if (s.id == "delta/alice/sync.1") alice = &s;
+    if (s.id == "delta/bob/sync.1") bob = &s;
+  }
+  ASSERT_TRUE(alice && bob) << FormatGraph(g);
+  EXPECT_EQ(alice->until_bytes, std::optional<uint64_t>(1024 * 1024));  // from the phase
+  EXPECT_EQ(alice->until_ms, std::optional<int64_t>(30'000));           // the account's
+  EXPECT_EQ(alice->max_passes, 7);
+  EXPECT_EQ(bob->until_bytes, std::optional<uint64_t>(1024 * 1024));
+  EXPECT_EQ(bob->until_ms, std::nullopt);
+  EXPECT_EQ(bob->max_passes, 3);
+  EXPECT_NE(FormatStep(g, *alice).find("bytes<1.0MiB or time<30s or passes=7"), std::string::npos)
+      << FormatStep(g, *alice);
+}
+
 TEST(PlanParse, UnknownPhaseKind) {
   std::string t = kBase;
   t.replace(t.find("\"cutover\""), 9, "\"cut-over\"");
@@ -177,7 +231,7 @@ TEST(PlanParse, BadUserMap) {
   std::string t = kBase;
   t.replace(t.find("destination = \"new\""), 19,
             "destination = \"new\"\nusermap = \"alice:,bob:robert\"");
-  ExpectOne(t, 15, 11, "'usermap': bad id map entry \"alice:\": expected FROM:TO");
+  ExpectOne(t, 15, 11, "usermap: bad pair \"alice:\": expected FROM:TO");
 }
 
 TEST(PlanParse, OrderingDeltaAfterCutover) {
