@@ -458,9 +458,10 @@ TEST_F(DaemonSyncTest, CutConnectionOnPushLeavesNothingTornAndRerunCompletes) {
   {
     CuttingProxy proxy(port_, 3000000, /*cut_upstream=*/true);
     Proc cut = Push({}, proxy.port());
-    EXPECT_NE(cut.code, 0) << cut.Dump();
+    // 10: the socket failed under a write; 12: a frame was cut short.
+    EXPECT_TRUE(cut.code == 10 || cut.code == 12) << cut.Dump();
     EXPECT_TRUE(proxy.cut()) << "the transfer ended before the cut";
-    EXPECT_NE(cut.err, "") << "the client must say what happened";
+    EXPECT_NE(cut.err.find("connection closed"), std::string::npos) << cut.err;
   }
   CheckNothingTorn();
   Proc again = Push();
@@ -477,6 +478,7 @@ TEST_F(DaemonSyncTest, CutConnectionOnPullLeavesNothingTornAndRerunCompletes) {
     Proc cut = Pull({}, proxy.port());
     EXPECT_TRUE(cut.code == 10 || cut.code == 12) << cut.Dump();
     EXPECT_TRUE(proxy.cut()) << "the transfer ended before the cut";
+    EXPECT_NE(cut.err.find("connection closed"), std::string::npos) << cut.err;
   }
   CheckNothingTorn();
   EXPECT_FALSE(HasTemporaries(dst_));
