@@ -487,5 +487,25 @@ TEST_F(DaemonSyncTest, CutConnectionOnPullLeavesNothingTornAndRerunCompletes) {
   EXPECT_EQ(Oracle(), "");
 }
 
+TEST_F(DaemonSyncTest, ServeNeedsExactlyOneOfStdioAndListen) {
+  Proc neither = RunProcess({Ferry(), "serve"}, tmp_.path());
+  EXPECT_EQ(neither.code, 1) << neither.Dump();
+  EXPECT_NE(neither.err.find("--listen ADDR:PORT --config FILE"), std::string::npos)
+      << neither.err;
+  Proc both = RunProcess({Ferry(), "serve", "--stdio", "--listen", "127.0.0.1:0", "--config",
+                          tmp_ / "ferryd.toml"},
+                         tmp_.path());
+  EXPECT_EQ(both.code, 1) << both.Dump();
+  Proc role = RunProcess({Ferry(), "serve", "--listen", "127.0.0.1:0", "--config",
+                          tmp_ / "ferryd.toml", "--sender", "/etc"},
+                         tmp_.path());
+  EXPECT_EQ(role.code, 1) << role.Dump();
+  EXPECT_NE(role.err.find("--sender/--receiver go with --stdio"), std::string::npos) << role.err;
+  Proc check = RunProcess({Ferry(), "serve", "--config", tmp_ / "ferryd.toml", "--check-config"},
+                          tmp_.path());
+  EXPECT_EQ(check.code, 0) << check.Dump();
+  EXPECT_NE(check.out.find("data"), std::string::npos) << check.out;
+}
+
 }  // namespace
 }  // namespace ferry::e2e
