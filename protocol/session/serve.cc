@@ -4,6 +4,7 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <memory>
 
 #include "protocol/path_check.h"
 #include "protocol/session/common.h"
@@ -38,8 +39,7 @@ Result<std::string> ResolvePath(const ServeRequest& req, const ServeOptions& opt
 // that leaves the module (through a symlink) or is missing is refused in the
 // handshake, with a message the client shows, rather than by a session that
 // ends. The receiver's missing directories are created here.
-Status CheckInModule(int root, const std::string& rel, bool receiving, io::BackendKind kind) {
-  auto io = SessionBackend(kind);
+Status CheckInModule(io::IoBackend* io, int root, const std::string& rel, bool receiving) {
   Status s = [&]() -> Status {
     if (receiving) return MakeDirsBeneath(*io, root, rel).status();
     std::string p = rel;
@@ -70,11 +70,13 @@ Result<SyncOutcome> ServeSession(int in_fd, int out_fd, const ServeRequest& requ
   cc.role = Role::kServer;
   auto resolved = ResolvePath(request, options);
   io::UniqueFd root;
+  std::unique_ptr<io::IoBackend> root_io;
   if (!options.root.empty() && resolved.ok()) {
     // The module root is opened once; everything else is resolved beneath it.
-    const int fd = ::open(options.root.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-    if (fd < 0) resolved = PosixError("open module root", options.root, errno);
-    root.reset(fd);
+    root_io = SessionBackend(options.io);
+    auto fd = root_io->OpenAt(AT_FDCWD, options.root.c_str(), O_RDONLY | O_DIRECTORY, 0);
+    if (fd.ok()) root = std::move(*fd);
+    else resolved = fd.status().WithContext("module root");
   }
   const bool receiving = request.role == ServeRole::kReceiver;
   auto policy = [&](const SessionOptions&) -> Status {
@@ -82,7 +84,7 @@ Result<SyncOutcome> ServeSession(int in_fd, int out_fd, const ServeRequest& requ
     if (receiving && options.read_only) {
       return Status(ErrorCode::kPermission, "this module is read-only");
     }
-    if (root.valid()) return CheckInModule(root.get(), *resolved, receiving, options.io);
+    if (root.valid()) return CheckInModule(root_io.get(), root.get(), *resolved, receiving);
     return Status::Ok();
   };
   ASSIGN_OR_RETURN(std::unique_ptr<Channel> ch, Channel::Accept(in_fd, out_fd, cc, policy));
