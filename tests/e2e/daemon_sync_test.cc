@@ -487,6 +487,39 @@ TEST_F(DaemonSyncTest, CutConnectionOnPullLeavesNothingTornAndRerunCompletes) {
   EXPECT_EQ(Oracle(), "");
 }
 
+// rsync's spelling, host::module/path, always means port 8730: a second
+// daemon listens there when it is free.
+TEST_F(DaemonSyncTest, RsyncDaemonSyntaxReachesPort8730) {
+  const std::string port_file = tmp_ / "port8730";
+  const pid_t pid = ::fork();
+  ASSERT_GE(pid, 0);
+  if (pid == 0) {
+    int e = ::open((tmp_ / "daemon8730.log").c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
+    if (e >= 0) ::dup2(e, 2);
+    ::execl(Ferry().c_str(), Ferry().c_str(), "serve", "--listen", "127.0.0.1:8730", "--config",
+            (tmp_ / "ferryd.toml").c_str(), "--port-file", port_file.c_str(),
+            static_cast<char*>(nullptr));
+    ::_exit(127);
+  }
+  int status = 0;
+  for (int i = 0; i < 300 && !Exists(port_file); ++i) {
+    if (::waitpid(pid, &status, WNOHANG) == pid) {
+      GTEST_SKIP() << "port 8730 is taken here: " << ReadFile(tmp_ / "daemon8730.log");
+    }
+    ::usleep(10000);
+  }
+  ASSERT_TRUE(Exists(port_file)) << ReadFile(tmp_ / "daemon8730.log");
+  WriteFile(S("r.txt"), "rsync syntax");
+  Proc push = Sync({src_ + "/", "alice@127.0.0.1::data/copy/"});
+  Proc pull = Sync({"alice@127.0.0.1::data/copy/", tmp_ / "pulled/"});
+  ::kill(pid, SIGTERM);
+  ::waitpid(pid, &status, 0);
+  EXPECT_EQ(push.code, 0) << push.Dump();
+  EXPECT_EQ(pull.code, 0) << pull.Dump();
+  EXPECT_EQ(ReadFile(D("r.txt")), "rsync syntax");
+  EXPECT_EQ(ReadFile(tmp_ / "pulled/r.txt"), "rsync syntax");
+}
+
 TEST_F(DaemonSyncTest, ServeNeedsExactlyOneOfStdioAndListen) {
   Proc neither = RunProcess({Ferry(), "serve"}, tmp_.path());
   EXPECT_EQ(neither.code, 1) << neither.Dump();
