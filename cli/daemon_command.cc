@@ -41,6 +41,8 @@ void AddDaemonFlags(CLI::App* cmd, DaemonFlags* flags) {
       ->capture_default_str();
   cmd->add_flag("--check-config", flags->check_config,
                 "Load and check the config, print the modules, and exit");
+  cmd->add_option("--port-file", flags->port_file,
+                  "Once listening, write the bound port to FILE (for --listen ADDR:0)");
 }
 
 int RunDaemon(const DaemonFlags& flags, const protocol::SessionFn& session) {
@@ -77,6 +79,16 @@ int RunDaemon(const DaemonFlags& flags, const protocol::SessionFn& session) {
   if (!daemon.ok()) {
     std::fprintf(stderr, "ferry: %s\n", daemon.status().message().c_str());
     return kExitSocket;
+  }
+  if (!flags.port_file.empty()) {
+    // Written whole under a temporary name, so a reader never sees half.
+    const std::string tmp = flags.port_file + ".tmp";
+    std::FILE* f = std::fopen(tmp.c_str(), "w");
+    const bool ok = f && std::fprintf(f, "%u\n", (*daemon)->address().port) > 0;
+    if ((f && std::fclose(f) != 0) || !ok || std::rename(tmp.c_str(), flags.port_file.c_str()) != 0) {
+      std::fprintf(stderr, "ferry: --port-file %s: cannot write it\n", flags.port_file.c_str());
+      return kExitFileIo;
+    }
   }
   if (Status s = protocol::InstallShutdownSignals(daemon->get()); !s.ok()) {
     std::fprintf(stderr, "ferry: %s\n", s.message().c_str());

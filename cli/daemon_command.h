@@ -1,6 +1,6 @@
-// The TCP daemon's command-line side, for the lead to fold into `ferry serve`:
+// The TCP daemon's command-line side of `ferry serve`:
 //
-//   ferry serve --listen ADDR:PORT --config FILE [--check-config]
+//   ferry serve --listen ADDR:PORT --config FILE [--check-config] [--port-file FILE]
 //
 // AddDaemonFlags registers the flags on a subcommand; RunDaemon loads the
 // config, listens, logs one line per event to stderr, serves until SIGTERM
@@ -24,6 +24,9 @@ struct DaemonFlags {
   std::string listen;  // overrides [daemon] listen; "" = the config's
   std::string config = "/etc/ferry/ferryd.toml";
   bool check_config = false;
+  // Non-empty: once listening, the bound port (decimal, one line) is written
+  // here, for scripts and tests that listen on port 0.
+  std::string port_file;
 };
 
 void AddDaemonFlags(CLI::App* cmd, DaemonFlags* flags);

@@ -5,6 +5,7 @@
 namespace ferry::cli {
 
 constexpr int kExitSyntax = 1;      // usage or syntax error
+constexpr int kExitStartClient = 5; // error starting client-server protocol (daemon)
 constexpr int kExitSocket = 10;     // error in socket I/O
 constexpr int kExitFileIo = 11;     // error in file I/O
 constexpr int kExitProtocol = 12;   // error in the protocol data stream

@@ -18,7 +18,10 @@
 #include "engine/transfer/sync.h"
 #include "engine/tree/filter.h"
 #include "engine/tree/id_map.h"
+#include "cli/daemon_command.h"
+#include "protocol/daemon_client.h"
 #include "protocol/session/client.h"
+#include "protocol/session/daemon_session.h"
 
 namespace ferry::cli {
 
@@ -51,6 +54,7 @@ struct SyncFlags {
   std::string rsh = "ssh", remote_ferry = "ferry";
   bool compress = false;
   int compress_level = 3;
+  std::string password_file;
 };
 
 class CliEvents : public SyncEvents {
@@ -110,8 +114,23 @@ void ExitOnSignals() {
   for (int sig : {SIGINT, SIGTERM, SIGHUP}) ::sigaction(sig, &sa, nullptr);
 }
 
+// One side a daemon module: `ferry sync SRC ferry://host/module/path` or
+// host::module/path (push), or the module as SRC (pull). The user is the
+// target's user@ or $USER; the secret --password-file's or $FERRY_PASSWORD.
+Result<protocol::RemoteResult> RunDaemonClient(const SyncFlags& f, const SyncOptions& opt,
+                                               const protocol::RemoteOptions& ro,
+                                               SyncStats& stats, SyncEvents& events) {
+  const bool push = protocol::IsDaemonTarget(f.paths[1]);
+  ASSIGN_OR_RETURN(protocol::DaemonTarget target,
+                   protocol::ParseDaemonTarget(push ? f.paths[1] : f.paths[0]));
+  protocol::DaemonAuth auth;
+  auth.user = DaemonUser(target.user);
+  ASSIGN_OR_RETURN(auth.secret, DaemonSecret(f.password_file));
+  return protocol::RunDaemonSync(f.paths[0], f.paths[1], opt, ro, auth, stats, events);
+}
+
 // One side over a remote shell: `ferry sync SRC host:DST` (push) or
-// `ferry sync host:SRC DST` (pull).
+// `ferry sync host:SRC DST` (pull); or a daemon module (RunDaemonClient).
 int RunRemote(const SyncFlags& f, const SyncOptions& opt) {
   ::signal(SIGPIPE, SIG_IGN);
   auto refuse = [](const char* what) {
@@ -135,9 +154,14 @@ int RunRemote(const SyncFlags& f, const SyncOptions& opt) {
   if (f.io != "auto") ro.remote_io = f.io;
   CliEvents events(f.itemize > 0, f.verbose, f.quiet);
   SyncStats stats;
-  auto r = protocol::RunRemoteSync(f.paths[0], f.paths[1], opt, ro, stats, events);
+  const bool daemon =
+      protocol::IsDaemonTarget(f.paths[0]) || protocol::IsDaemonTarget(f.paths[1]);
+  auto r = daemon ? RunDaemonClient(f, opt, ro, stats, events)
+                  : protocol::RunRemoteSync(f.paths[0], f.paths[1], opt, ro, stats, events);
   if (!r.ok()) {
     std::fprintf(stderr, "ferry: %s\n", r.status().message().c_str());
+    if (daemon && r.status().code() == ErrorCode::kPermission) return kExitStartClient;
+    if (daemon && r.status().code() == ErrorCode::kIo) return kExitSocket;
     switch (r.status().code()) {
       case ErrorCode::kInvalidArgument:
       case ErrorCode::kUnsupported:
@@ -254,7 +278,8 @@ int RunSync(CLI::App& cmd, const SyncFlags& f) {
   }
   // With -p, files are created with their final mode; rsync does the same.
   if (opt.perms) ::umask(0);
-  if (protocol::ParseRemote(f.paths.front()) || protocol::ParseRemote(f.paths.back())) {
+  if (protocol::ParseRemote(f.paths.front()) || protocol::ParseRemote(f.paths.back()) ||
+      protocol::IsDaemonTarget(f.paths.front()) || protocol::IsDaemonTarget(f.paths.back())) {
     return RunRemote(f, opt);
   }
 
@@ -322,7 +347,9 @@ void AddSyncCommand(CLI::App& app, int* exit_code) {
       "  ferry sync --exclude 'cache/' --exclude '*.tmp' src/ dst/\n"
       "  ferry sync --json /home/ /mnt/new/home/ | jq 'select(.event == \"error\")'\n"
       "  ferry sync -z --delete /var/www/ root@new:/var/www/  # push over ssh\n"
-      "Exit codes (as rsync): 0 ok, 1 usage, 11 file I/O, 12 protocol/connection, 20 interrupted,\n"
+      "  ferry sync --password-file ~/.ferry.pw /var/www/ ferry://deploy@new/www/  # daemon\n"
+      "  FERRY_PASSWORD=... ferry sync old::mail/ /var/mail/  # pull from a daemon module\n"
+      "Exit codes (as rsync): 0 ok, 1 usage, 5 daemon refused (auth), 10 socket, 11 file I/O, 12 protocol/connection, 20 interrupted,\n"
       "23 partial transfer, 24 source files vanished, 25 --max-delete stopped deletions.\n"
       "See ferry(1).");
   cmd->add_option("paths", f->paths, "SRC... DST (SRC/ copies the contents of SRC)")
@@ -395,6 +422,8 @@ void AddSyncCommand(CLI::App& app, int* exit_code) {
       ->default_str("ferry");
   cmd->add_flag("-z,--compress", f->compress, "compress the remote stream (zstd)");
   cmd->add_option("--compress-level", f->compress_level, "zstd level 1..19 with -z (default 3)");
+  cmd->add_option("--password-file", f->password_file,
+                  "secret for a daemon module (first line; else $FERRY_PASSWORD)");
   cmd->callback([cmd, f, exit_code] { *exit_code = RunSync(*cmd, *f); });
 }
 

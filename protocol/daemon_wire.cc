@@ -6,6 +6,7 @@
 #include <optional>
 
 #include "protocol/handshake.h"
+#include "protocol/path_check.h"
 #include "protocol/wire_format.h"
 
 namespace ferry::protocol {
@@ -17,6 +18,7 @@ const char* Name(DaemonMsgType t) {
     case DaemonMsgType::kAuthChallenge: return "AuthChallenge";
     case DaemonMsgType::kAuthResponse: return "AuthResponse";
     case DaemonMsgType::kAuthResult: return "AuthResult";
+    case DaemonMsgType::kSessionRequest: return "SessionRequest";
   }
   return "?";
 }
@@ -80,6 +82,14 @@ void AppendAuthResult(const AuthResult& m, std::vector<std::byte>* out) {
   Append(DaemonMsgType::kAuthResult, p, out);
 }
 
+void AppendSessionRequest(const SessionRequest& m, std::vector<std::byte>* out) {
+  std::vector<std::byte> p;
+  Writer w(&p);
+  w.U8(static_cast<uint8_t>(m.role));
+  w.String(m.path);
+  Append(DaemonMsgType::kSessionRequest, p, out);
+}
+
 Result<AuthChallenge> DecodeAuthChallenge(const Frame& f) {
   RETURN_IF_ERROR(ExpectTag(f, DaemonMsgType::kAuthChallenge));
   Reader r(f.payload, "AuthChallenge");
@@ -110,6 +120,26 @@ Result<AuthResult> DecodeAuthResult(const Frame& f) {
   RETURN_IF_ERROR(GetBool(r, "read_only", &m.read_only));
   RETURN_IF_ERROR(r.String("message", kAuthResultMessageMax, &m.message));
   RETURN_IF_ERROR(r.ExpectEnd());
+  return m;
+}
+
+Result<SessionRequest> DecodeSessionRequest(const Frame& f) {
+  RETURN_IF_ERROR(ExpectTag(f, DaemonMsgType::kSessionRequest));
+  Reader r(f.payload, "SessionRequest");
+  SessionRequest m;
+  uint8_t role = 0;
+  RETURN_IF_ERROR(r.U8("role", &role));
+  if (role > 1) return r.Error("role must be 0 (sender) or 1 (receiver), got " + std::to_string(role));
+  m.role = static_cast<DaemonRole>(role);
+  RETURN_IF_ERROR(r.String("path", kSessionRequestPathMax, &m.path));
+  RETURN_IF_ERROR(r.ExpectEnd());
+  std::string_view rel = m.path;
+  while (!rel.empty() && rel.back() == '/') rel.remove_suffix(1);
+  if (rel.empty() && !m.path.empty()) {
+    return Corrupt("SessionRequest: path " + QuotePath(m.path) +
+                   " is absolute; give a path inside the module");
+  }
+  if (!rel.empty() && rel != ".") RETURN_IF_ERROR(CheckWirePath(rel, "SessionRequest: path"));
   return m;
 }
 

@@ -6,11 +6,13 @@
 //                     (or AuthResult{ok=false} when busy, then close)
 //   client -> server: stream magic, AuthResponse{module, user, mac}
 //   server -> client: AuthResult{ok, read_only, message}
-//   then, when ok: the session (sections 2-3) on the same connection.
+//   then, when ok:
+//   client -> server: SessionRequest{role, path}
+//   and the session (sections 2-3) on the same connection.
 //
 // These messages come before any version is negotiated, so their layout is
 // frozen, like Hello's. They use the frame format of section 2 with the
-// handshake frame limit (kHandshakeMaxFrame) and their own tags 0x70-0x72,
+// handshake frame limit (kHandshakeMaxFrame) and their own tags 0x70-0x73,
 // which no session codec accepts. Decoders check tag, flags and every field,
 // and refuse trailing bytes; errors (kCorrupt) name the message and field.
 //
@@ -33,6 +35,7 @@ enum class DaemonMsgType : uint8_t {
   kAuthChallenge = 0x70,
   kAuthResponse = 0x71,
   kAuthResult = 0x72,
+  kSessionRequest = 0x73,
 };
 
 inline constexpr size_t kAuthResultMessageMax = 1024;
@@ -56,16 +59,39 @@ struct AuthResult {
   bool operator==(const AuthResult&) const = default;
 };
 
+// Which role the daemon plays in the session that follows.
+enum class DaemonRole : uint8_t {
+  kSender = 0,    // the client pulls from the module
+  kReceiver = 1,  // the client pushes into the module
+};
+
+// The longest path a SessionRequest carries (it must fit a handshake frame).
+inline constexpr size_t kSessionRequestPathMax = 4000;
+
+// What the client wants after authentication: the daemon's role and a path
+// inside the module, as the user wrote it after the module name (trailing
+// slash significant: rsync's rule). Empty means the module's root. The
+// decoder accepts only a path CheckWirePath accepts once its trailing
+// slashes are taken off ("" and "." for the root): relative, no "." or ".."
+// component, no empty component, no control character.
+struct SessionRequest {
+  DaemonRole role = DaemonRole::kSender;
+  std::string path;
+  bool operator==(const SessionRequest&) const = default;
+};
+
 // Append the frame of a message to *out.
 void AppendAuthChallenge(const AuthChallenge& m, std::vector<std::byte>* out);
 void AppendAuthResponse(const AuthResponse& m, std::vector<std::byte>* out);
 void AppendAuthResult(const AuthResult& m, std::vector<std::byte>* out);
+void AppendSessionRequest(const SessionRequest& m, std::vector<std::byte>* out);
 
 // Decode one frame. Errors (kCorrupt): another tag ("expected AuthResponse,
 // got tag 0x01"), flags set, a field out of range, trailing bytes.
 Result<AuthChallenge> DecodeAuthChallenge(const Frame& f);
 Result<AuthResponse> DecodeAuthResponse(const Frame& f);
 Result<AuthResult> DecodeAuthResult(const Frame& f);
+Result<SessionRequest> DecodeSessionRequest(const Frame& f);
 // The server's first frame is a challenge, or a result refusing the
 // connection (busy): *refusal is set for the latter, *challenge otherwise.
 Status DecodeServerGreeting(const Frame& f, AuthChallenge* challenge,

@@ -143,6 +143,36 @@ SessionOptions ProposeOptions(const SyncOptions& opt, const RemoteOptions& ro) {
   return o;
 }
 
+Result<RemoteResult> RunClientSession(int in_fd, int out_fd, bool push,
+                                      const std::string& local_path, const SyncOptions& opt,
+                                      const RemoteOptions& ro, SyncStats& stats,
+                                      SyncEvents& events) {
+  ChannelConfig cc;
+  cc.role = Role::kClient;
+  auto ch = Channel::Connect(in_fd, out_fd, cc, ProposeOptions(opt, ro));
+  if (!ch.ok()) return ch.status();
+  Result<SyncOutcome> r = Status(ErrorCode::kInternal, "not run");
+  if (push) {
+    SenderConfig sc;
+    sc.path = local_path;
+    sc.io = opt.io;
+    r = RunSender(**ch, sc, stats, events);
+  } else {
+    ReceiverConfig rc;
+    rc.path = local_path;
+    rc.io = opt.io;
+    rc.whole_file = false;
+    r = RunReceiver(**ch, rc, stats, events);
+  }
+  RemoteResult out;
+  out.bytes_sent = (*ch)->bytes_sent();
+  out.bytes_received = (*ch)->bytes_received();
+  ch->reset();  // closes our ends: the remote sees the end of the stream
+  if (!r.ok()) return r.status();
+  out.outcome = *r;
+  return out;
+}
+
 Result<RemoteResult> RunRemoteSync(const std::string& src, const std::string& dst,
                                    const SyncOptions& opt, const RemoteOptions& ro,
                                    SyncStats& stats, SyncEvents& events) {
@@ -156,35 +186,8 @@ Result<RemoteResult> RunRemoteSync(const std::string& src, const std::string& ds
   const RemoteSpec& spec = push ? *rd : *rs;
   ASSIGN_OR_RETURN(Child child,
                    Spawn(RemoteCommand(ro, spec, push ? ServeRole::kReceiver : ServeRole::kSender)));
-  ChannelConfig cc;
-  cc.role = Role::kClient;
-  auto ch = Channel::Connect(child.in_fd, child.out_fd, cc, ProposeOptions(opt, ro));
-  if (!ch.ok()) {
-    const std::string why = ExitText(child.pid, true);
-    if (why.empty()) {
-      ::kill(child.pid, SIGTERM);
-      ::waitpid(child.pid, nullptr, 0);
-    }
-    Status s = ch.status();
-    return Status(s.code(), s.message() + (why.empty() ? "" : " (" + why + ")"));
-  }
-  Result<SyncOutcome> r = Status(ErrorCode::kInternal, "not run");
-  if (push) {
-    SenderConfig sc;
-    sc.path = src;
-    sc.io = opt.io;
-    r = RunSender(**ch, sc, stats, events);
-  } else {
-    ReceiverConfig rc;
-    rc.path = dst;
-    rc.io = opt.io;
-    rc.whole_file = false;
-    r = RunReceiver(**ch, rc, stats, events);
-  }
-  RemoteResult out;
-  out.bytes_sent = (*ch)->bytes_sent();
-  out.bytes_received = (*ch)->bytes_received();
-  ch->reset();  // closes our ends: the remote sees the end of the stream
+  Result<RemoteResult> r = RunClientSession(child.in_fd, child.out_fd, push, push ? src : dst,
+                                            opt, ro, stats, events);
   std::string why = ExitText(child.pid, true);
   if (why.empty()) {
     ::kill(child.pid, SIGTERM);
@@ -194,7 +197,7 @@ Result<RemoteResult> RunRemoteSync(const std::string& src, const std::string& ds
     Status s = r.status();
     return Status(s.code(), s.message() + (why.empty() || why.ends_with("status 0") ? "" : " (" + why + ")"));
   }
-  out.outcome = *r;
+  RemoteResult out = std::move(*r);
   out.outcome.seconds =
       std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   return out;

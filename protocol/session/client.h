@@ -59,6 +59,18 @@ struct RemoteResult {
   uint64_t bytes_received = 0;
 };
 
+// The session once a transport is up (a remote shell's pipes, a daemon's
+// socket: pass it twice): the handshake as the client, with the options
+// ProposeOptions makes, then the local role - the sender of `local_path`
+// for a push, its receiver for a pull. Takes ownership of both fds and
+// closes them before returning. Errors: the handshake's (a refusal by the
+// server is kUnsupported "remote refused the session: ...") and the role's
+// session failure; outcome.seconds is left 0 for the caller.
+Result<RemoteResult> RunClientSession(int in_fd, int out_fd, bool push,
+                                      const std::string& local_path, const SyncOptions& opt,
+                                      const RemoteOptions& ro, SyncStats& stats,
+                                      SyncEvents& events);
+
 // Exactly one of src and dst is remote (the caller checked with ParseRemote).
 Result<RemoteResult> RunRemoteSync(const std::string& src, const std::string& dst,
                                    const SyncOptions& opt, const RemoteOptions& ro,

@@ -36,6 +36,28 @@ Status MakeDirs(const std::string& path) {
   return Status::Ok();
 }
 
+Result<io::UniqueFd> MakeDirsBeneath(io::IoBackend& io, int base_fd, const std::string& rel) {
+  ASSIGN_OR_RETURN(io::UniqueFd cur, io.OpenBeneath(base_fd, "", O_RDONLY | O_DIRECTORY, 0));
+  size_t pos = 0;
+  while (pos < rel.size()) {
+    size_t slash = rel.find('/', pos);
+    if (slash == std::string::npos) slash = rel.size();
+    const std::string comp = rel.substr(pos, slash - pos);
+    const std::string so_far = rel.substr(0, slash);
+    pos = slash + 1;
+    if (comp.empty() || comp == ".") continue;
+    if (comp == "..") return PosixError("open", so_far, EXDEV);
+    if (Status s = io.MkdirAt(cur.get(), comp.c_str(), 0755);
+        !s.ok() && s.sys_errno() != EEXIST) {
+      return PosixError("mkdir", so_far, s.sys_errno());
+    }
+    auto next = io.OpenAt(cur.get(), comp.c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW, 0);
+    if (!next.ok()) return PosixError("open", so_far, next.status().sys_errno());
+    cur = std::move(*next);
+  }
+  return cur;
+}
+
 Status RemoveEntry(io::IoBackend& io, int dirfd, const Entry& e) {
   if (!e.is_dir()) return io.UnlinkAt(dirfd, e.name.c_str(), 0);
   ASSIGN_OR_RETURN(io::UniqueFd sub,

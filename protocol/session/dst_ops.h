@@ -17,6 +17,13 @@ namespace ferry::protocol {
 // mkdir -p of a local path given by the user (the DST argument).
 Status MakeDirs(const std::string& path);
 
+// mkdir -p of `rel` beneath base_fd (a daemon module's root), one component
+// at a time: each is created if missing (0755) and opened O_NOFOLLOW|
+// O_DIRECTORY, so a symlink or a non-directory on the way is refused
+// (ELOOP/ENOTDIR naming the path), never followed. "", "." and trailing
+// slashes name base_fd itself; ".." is refused. Returns the last directory.
+Result<io::UniqueFd> MakeDirsBeneath(io::IoBackend& io, int base_fd, const std::string& rel);
+
 // Removes dirfd/e.name; a directory with everything in it. Subdirectories
 // are opened O_NOFOLLOW|O_DIRECTORY, so a symlink is removed, not followed.
 Status RemoveEntry(io::IoBackend& io, int dirfd, const Entry& e);

@@ -56,6 +56,10 @@ void Receiver::Fail(uint32_t index, const Status& s) { Fail(list_[index].path, s
 
 Status Receiver::OpenRoot() {
   const std::string p = cfg_.path.empty() ? "." : cfg_.path;
+  if (cfg_.base_fd >= 0) {
+    ASSIGN_OR_RETURN(root_, MakeDirsBeneath(*io_, cfg_.base_fd, p));
+    return Status::Ok();
+  }
   RETURN_IF_ERROR(MakeDirs(p));
   ASSIGN_OR_RETURN(root_, io_->OpenAt(AT_FDCWD, p.c_str(), O_RDONLY | O_DIRECTORY, 0));
   return Status::Ok();

@@ -39,6 +39,10 @@ namespace ferry::protocol {
 
 struct ReceiverConfig {
   std::string path;  // DST root; created (with missing parents) if absent
+  // >= 0: `path` is relative to this directory (a daemon module's root, held
+  // by the caller); the DST root and its missing parents are created and
+  // opened beneath it, never through a symlink. -1: `path` is a local path.
+  int base_fd = -1;
   io::BackendKind io = io::BackendKind::kAuto;
   bool whole_file = false;       // never request deltas
   uint32_t max_in_flight = 256;  // requests left unanswered at most

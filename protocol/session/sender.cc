@@ -133,8 +133,14 @@ Status Sender::OpenRoot() {
   auto io = SessionBackend(cfg_.io);
   const bool contents = p.back() == '/' || p == "." || p == ".." ||
                         p.ends_with("/.") || p.ends_with("/..");
+  // Confined to base_fd: "." is base_fd itself, every component beneath it.
+  auto open_dir = [&](const std::string& d) -> Result<io::UniqueFd> {
+    if (cfg_.base_fd < 0) return io->OpenAt(AT_FDCWD, d.c_str(), O_RDONLY | O_DIRECTORY, 0);
+    return io->OpenBeneath(cfg_.base_fd, d == "." ? "" : d, O_RDONLY | O_DIRECTORY, 0);
+  };
   if (contents) {
-    ASSIGN_OR_RETURN(root_, io->OpenAt(AT_FDCWD, p.c_str(), O_RDONLY | O_DIRECTORY, 0));
+    while (p.size() > 1 && p.back() == '/') p.pop_back();
+    ASSIGN_OR_RETURN(root_, open_dir(p));
     top_ = ".";
     top_is_dot_ = true;
     return Status::Ok();
@@ -143,7 +149,7 @@ Status Sender::OpenRoot() {
   const size_t slash = p.rfind('/');
   const std::string parent = slash == std::string::npos ? "." : (slash == 0 ? "/" : p.substr(0, slash));
   top_ = slash == std::string::npos ? p : p.substr(slash + 1);
-  ASSIGN_OR_RETURN(root_, io->OpenAt(AT_FDCWD, parent.c_str(), O_RDONLY | O_DIRECTORY, 0));
+  ASSIGN_OR_RETURN(root_, open_dir(parent));
   return Status::Ok();
 }
 

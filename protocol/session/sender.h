@@ -38,6 +38,11 @@ struct SenderConfig {
   // listed under "." (its own metadata included); "dir" sends dir itself as
   // "dir/..."; a non-directory is sent as its name.
   std::string path;
+  // >= 0: `path` is relative to this directory (a daemon module's root, held
+  // by the caller) and is opened beneath it without following any symlink
+  // (openat2 RESOLVE_BENEATH|RESOLVE_NO_SYMLINKS), so nothing outside it can
+  // be named. -1: `path` is a local path, opened as given.
+  int base_fd = -1;
   io::BackendKind io = io::BackendKind::kAuto;
   int workers = 0;  // request workers; 0: min(4, cores)
   // Report the receiver's per-path Error messages through events (the

@@ -31,8 +31,11 @@ struct ServeRequest {
 
 struct ServeOptions {
   // Non-empty: the session is confined to this directory (a daemon module):
-  // the request's path must be relative without ".." (CheckWirePath) and is
-  // taken inside it.
+  // the request's path must be relative without ".." (CheckWirePath); the
+  // root is opened once and the path resolved beneath its fd without
+  // following symlinks (openat2 RESOLVE_BENEATH|RESOLVE_NO_SYMLINKS), for
+  // both roles, before the options are acknowledged: a refused path (or a
+  // missing source) is the handshake's Error, which the client shows.
   std::string root;
   bool read_only = false;  // refuse to be the receiver
   io::BackendKind io = io::BackendKind::kAuto;

@@ -17,6 +17,7 @@
 namespace ferry::cli {
 namespace {
 
+using ::ferry::testing::ReadFile;
 using ::ferry::testing::MakeDirs;
 using ::ferry::testing::TempDir;
 using ::ferry::testing::WriteFile;
@@ -76,6 +77,7 @@ TEST_F(DaemonCommandTest, SigtermEndsTheServeLoopWithExitZero) {
   DaemonFlags flags;
   flags.config = config_;
   flags.listen = "127.0.0.1:0";
+  flags.port_file = dir_ / "port";
   int rc = -1;
   ::testing::internal::CaptureStderr();
   std::thread serve([&] { rc = RunDaemon(flags, NoSession()); });
@@ -88,11 +90,17 @@ TEST_F(DaemonCommandTest, SigtermEndsTheServeLoopWithExitZero) {
     std::this_thread::sleep_for(std::chrono::milliseconds(5));
   }
   ASSERT_NE(sa.sa_handler, SIG_DFL);
+  // --port-file is written before the handler is installed.
+  const std::string port = ReadFile(dir_ / "port");
   raise(SIGTERM);
   serve.join();
   const std::string err = ::testing::internal::GetCapturedStderr();
   EXPECT_EQ(rc, 0);
-  EXPECT_NE(err.find("listening on 127.0.0.1:"), std::string::npos) << err;
+  ASSERT_FALSE(port.empty());
+  EXPECT_EQ(port.back(), '\n');
+  EXPECT_NE(port, "0\n");
+  EXPECT_NE(err.find("listening on 127.0.0.1:" + port.substr(0, port.size() - 1) + " "),
+            std::string::npos) << "port file " << port << " vs log " << err;
   EXPECT_NE(err.find("shut down"), std::string::npos) << err;
   sigaction(SIGTERM, nullptr, &sa);
   EXPECT_EQ(sa.sa_handler, SIG_DFL) << "the default disposition is restored";

@@ -9,6 +9,7 @@
 #include <string>
 
 #include "protocol/daemon_wire.h"
+#include "protocol/path_check.h"
 #include "protocol/messages.h"
 
 namespace ferry::protocol {
@@ -181,10 +182,55 @@ TEST(DaemonWire, DecodersRefuseHostileFields) {
                    .ok());
 }
 
+TEST(DaemonWire, SessionRequestRoundTripsWithItsTrailingSlash) {
+  for (const SessionRequest& m :
+       {SessionRequest{DaemonRole::kSender, ""}, SessionRequest{DaemonRole::kReceiver, "a/b/"},
+        SessionRequest{DaemonRole::kSender, "a/b"}, SessionRequest{DaemonRole::kSender, "."}}) {
+    std::vector<std::byte> b;
+    AppendSessionRequest(m, &b);
+    Result<SessionRequest> got = DecodeSessionRequest(OneFrame(b));
+    ASSERT_TRUE(got.ok()) << m.path << ": " << got.status().message();
+    EXPECT_EQ(*got, m);
+  }
+}
+
+TEST(DaemonWire, SessionRequestRefusesPathsThatLeaveTheModule) {
+  auto decode = [](uint8_t role, const std::string& path) {
+    std::vector<std::byte> b;
+    AppendSessionRequest(SessionRequest{DaemonRole::kSender, path}, &b);
+    Frame f = OneFrame(b);
+    f.payload[0] = std::byte{role};
+    return DecodeSessionRequest(f);
+  };
+  for (const std::string& bad : std::vector<std::string>{"/etc", "/", "//etc/", "../x", "a/../../x", "a/./b", "a//b",
+                                std::string("a\nb"), std::string("a\0b", 3)}) {
+    Result<SessionRequest> r = decode(0, bad);
+    ASSERT_FALSE(r.ok()) << QuotePath(bad);
+    EXPECT_NE(r.status().message().find("SessionRequest"), std::string::npos)
+        << r.status().message();
+  }
+  Result<SessionRequest> abs = decode(1, "/etc/");
+  ASSERT_FALSE(abs.ok());
+  EXPECT_NE(abs.status().message().find("absolute"), std::string::npos) << abs.status().message();
+  Result<SessionRequest> role = decode(2, "x");
+  ASSERT_FALSE(role.ok());
+  EXPECT_NE(role.status().message().find("role"), std::string::npos) << role.status().message();
+  // A length past the limit is refused from the length alone; trailing bytes too.
+  Frame big;
+  big.tag = static_cast<uint8_t>(DaemonMsgType::kSessionRequest);
+  for (uint8_t b : {0, 0xa1, 0x1f}) big.payload.push_back(std::byte{b});  // 4001
+  EXPECT_FALSE(DecodeSessionRequest(big).ok());
+  std::vector<std::byte> b;
+  AppendSessionRequest(SessionRequest{DaemonRole::kSender, "x"}, &b);
+  Frame f = OneFrame(b);
+  f.payload.push_back(std::byte{0});
+  EXPECT_FALSE(DecodeSessionRequest(f).ok());
+}
+
 TEST(DaemonWire, TagsAreNotSessionMessages) {
   // The session codec must refuse daemon messages (tags are never shared).
   for (auto t : {DaemonMsgType::kAuthChallenge, DaemonMsgType::kAuthResponse,
-                 DaemonMsgType::kAuthResult})
+                 DaemonMsgType::kAuthResult, DaemonMsgType::kSessionRequest})
     EXPECT_FALSE(IsKnownType(static_cast<uint8_t>(t)));
 }
 
