@@ -51,6 +51,7 @@ struct SyncFlags {
   std::string rsh = "ssh", remote_ferry = "ferry";
   bool compress = false;
   int compress_level = 3;
+  int streams = 1;
 };
 
 class CliEvents : public SyncEvents {
@@ -132,6 +133,7 @@ int RunRemote(const SyncFlags& f, const SyncOptions& opt) {
   ro.remote_ferry = f.remote_ferry;
   ro.compress = f.compress;
   ro.compress_level = f.compress_level;
+  ro.streams = static_cast<uint32_t>(f.streams);
   if (f.io != "auto") ro.remote_io = f.io;
   CliEvents events(f.itemize > 0, f.verbose, f.quiet);
   SyncStats stats;
@@ -154,6 +156,7 @@ int RunRemote(const SyncFlags& f, const SyncOptions& opt) {
     std::fputs(("\n" + StatsText(stats, o)).c_str(), stdout);
     std::fprintf(stdout, "Total bytes sent: %s\nTotal bytes received: %s\n",
                  Grouped(r->bytes_sent).c_str(), Grouped(r->bytes_received).c_str());
+    if (f.streams > 1) std::fprintf(stdout, "streams: %d\n", f.streams);
   }
   if (o.partial) return kExitPartial;
   if (o.vanished) return kExitVanished;
@@ -256,6 +259,10 @@ int RunSync(CLI::App& cmd, const SyncFlags& f) {
   if (opt.perms) ::umask(0);
   if (protocol::ParseRemote(f.paths.front()) || protocol::ParseRemote(f.paths.back())) {
     return RunRemote(f, opt);
+  }
+  if (f.streams > 1) {
+    std::fprintf(stderr, "ferry: --streams needs a remote SRC or DST (a local sync uses -j)\n");
+    return kExitSyntax;
   }
 
   // With --json, stdout carries only JSON lines: -i/-v text is replaced by
@@ -395,6 +402,9 @@ void AddSyncCommand(CLI::App& app, int* exit_code) {
       ->default_str("ferry");
   cmd->add_flag("-z,--compress", f->compress, "compress the remote stream (zstd)");
   cmd->add_option("--compress-level", f->compress_level, "zstd level 1..19 with -z (default 3)");
+  cmd->add_option("--streams", f->streams,
+                  "N parallel remote sessions sharing the file list (1..64, default 1)")
+      ->check(CLI::Range(1, 64));
   cmd->callback([cmd, f, exit_code] { *exit_code = RunSync(*cmd, *f); });
 }
 

@@ -35,6 +35,7 @@ inline constexpr uint32_t kBlockSizeMax = uint32_t{1} << 30;
 inline constexpr uint64_t kSignatureBlocksMax = uint64_t{1} << 24;
 inline constexpr uint32_t kFileIndexMax = 0xFFFFFFFEu;  // list holds <= 2^32-1
 inline constexpr size_t kErrorMessageMax = 4096;
+inline constexpr uint32_t kStreamsMax = 64;  // --streams N: N <= 64
 
 // The one-byte type tag of a frame. Values are permanent (PROTOCOL.md).
 enum class MsgType : uint8_t {
@@ -115,6 +116,11 @@ struct SessionOptions {
   uint32_t fixed_block_size = 0;  // kFixed only: 1..kBlockSizeMax
   uint32_t max_frame = 0;         // <= both Hello.max_frame
   uint64_t window = 0;            // initial flow-control credit, bytes
+  // --streams: this session is stream `stream_index` of `stream_count`
+  // parallel sessions sharing one transfer (PROTOCOL.md "Streams"); 0: not a
+  // stream. Valid: 2 <= stream_count <= kStreamsMax, stream_index < count.
+  uint32_t stream_index = 0;
+  uint32_t stream_count = 0;
   bool operator==(const SessionOptions&) const = default;
 };
 

@@ -12,6 +12,7 @@
 
 #include "protocol/session/receiver.h"
 #include "protocol/session/sender.h"
+#include "protocol/session/streams.h"
 
 namespace ferry::protocol {
 
@@ -140,12 +141,25 @@ SessionOptions ProposeOptions(const SyncOptions& opt, const RemoteOptions& ro) {
   o.compress_level = ro.compress ? ro.compress_level : 0;
   o.max_frame = ro.max_frame;
   o.window = ro.window;
+  o.stream_index = ro.stream_index;
+  o.stream_count = ro.stream_count;
   return o;
 }
 
 Result<RemoteResult> RunRemoteSync(const std::string& src, const std::string& dst,
                                    const SyncOptions& opt, const RemoteOptions& ro,
                                    SyncStats& stats, SyncEvents& events) {
+  if (ro.streams > 1 && ro.stream_count == 0) {
+    auto one = [&](uint32_t k, uint32_t n, const SyncOptions& so, SyncStats& st,
+                   SyncEvents& ev) {
+      RemoteOptions r = ro;
+      r.streams = 1;
+      r.stream_index = k;
+      r.stream_count = n;
+      return RunRemoteSync(src, dst, so, r, st, ev);
+    };
+    return RunStreams(ro.streams, opt, one, stats, events);
+  }
   auto rs = ParseRemote(src);
   auto rd = ParseRemote(dst);
   if (rs.has_value() == rd.has_value()) {

@@ -43,6 +43,12 @@ struct RemoteOptions {
   std::string remote_io;               // non-empty: passed as --io to the remote
   uint32_t max_frame = kDefaultMaxFrame;
   uint64_t window = kDefaultWindow;
+  // --streams N: N > 1 runs the transfer as N parallel sessions then a final
+  // one (streams.h). stream_index/stream_count: this session is one of them
+  // (set by RunStreams' sessions, 0 of 0 otherwise).
+  uint32_t streams = 1;
+  uint32_t stream_index = 0;
+  uint32_t stream_count = 0;
 };
 
 // The argv that starts the remote side (exposed for tests and --dry-run

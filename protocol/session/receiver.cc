@@ -23,6 +23,7 @@
 #include "protocol/session/common.h"
 #include "protocol/session/dst_ops.h"
 #include "protocol/session/receiver_impl.h"
+#include "protocol/session/streams.h"
 
 namespace ferry::protocol::receiver_internal {
 
@@ -82,7 +83,8 @@ std::shared_ptr<Dir> Receiver::DirFor(const std::string& parent) {
   }
   // Leftovers of an interrupted run (ours or the local engine's).
   for (const Entry& e : *listing) {
-    if (e.is_reg() && IsTempName(e.name)) (void)io_->UnlinkAt(d->fd.get(), e.name.c_str(), 0);
+    if (e.is_reg() && IsTempName(e.name) && RemovesLeftovers(opt_))
+      (void)io_->UnlinkAt(d->fd.get(), e.name.c_str(), 0);
   }
   std::erase_if(*listing, [](const Entry& e) { return e.is_reg() && IsTempName(e.name); });
   d->listing = std::move(*listing);
@@ -135,6 +137,10 @@ Status Receiver::OnEntry(const FileEntry& w) {
       Status s;
       if (existing) s = RemoveEntry(*io_, dir->fd.get(), *existing);
       if (s.ok()) s = io_->MkdirAt(dir->fd.get(), name, 0700);
+      if (!s.ok() && StreamLostMkdirRace(opt_, *io_, dir->fd.get(), name, s)) {
+        dirs_.push_back(index);
+        break;
+      }
       if (!s.ok()) {
         failed_dirs_.insert(w.path);
         Fail(r.path, s.WithContext(r.path), std::nullopt);

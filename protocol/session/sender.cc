@@ -17,6 +17,7 @@
 #include "engine/io/posix_backend.h"
 #include "engine/tree/scan.h"
 #include "protocol/session/common.h"
+#include "protocol/session/streams.h"
 #include "protocol/signature_assembler.h"
 
 namespace ferry::protocol {
@@ -148,7 +149,7 @@ Status Sender::OpenRoot() {
 }
 
 Status Sender::Emit(io::IoBackend& io, int dirfd, const Entry& e, const std::string& path) {
-  if (!Wanted(opt_, e)) return Status::Ok();
+  if (!Wanted(opt_, e) || !StreamSends(opt_, e, path)) return Status::Ok();
   const char* name = path == "." ? "." : e.name.c_str();
   std::vector<io::Xattr> xattrs;
   if (opt_.xattrs || opt_.acls) {
