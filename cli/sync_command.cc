@@ -6,6 +6,7 @@
 #include <unistd.h>
 
 #include <cstdio>
+#include <cstdlib>
 #include <memory>
 #include <string>
 #include <vector>
@@ -134,6 +135,17 @@ int RunRemote(const SyncFlags& f, const SyncOptions& opt) {
   ro.compress = f.compress;
   ro.compress_level = f.compress_level;
   ro.streams = static_cast<uint32_t>(f.streams);
+  // A seam for tests and tuning: the size from which --streams splits files.
+  if (const char* v = std::getenv("FERRY_STREAMS_SPLIT_MIN"); v && *v) {
+    char* end = nullptr;
+    const unsigned long long n = std::strtoull(v, &end, 10);
+    if (*end != '\0' || (n != 0 && n < protocol::kSplitMinFloor)) {
+      std::fprintf(stderr, "ferry: FERRY_STREAMS_SPLIT_MIN=%s is not 0 or a byte count >= %llu\n",
+                   v, static_cast<unsigned long long>(protocol::kSplitMinFloor));
+      return kExitSyntax;
+    }
+    ro.split_min = n;
+  }
   if (f.io != "auto") ro.remote_io = f.io;
   CliEvents events(f.itemize > 0, f.verbose, f.quiet);
   SyncStats stats;

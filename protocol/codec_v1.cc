@@ -63,6 +63,8 @@ void PutOptions(Writer& w, const SessionOptions& o) {
   if (o.stream_count != 0) {
     w.Varint(o.stream_index);
     w.Varint(o.stream_count);
+    w.Varint(o.split_min);
+    w.Varint(o.run_id);
   }
 }
 
@@ -266,13 +268,19 @@ Status GetOptions(Reader& r, SessionOptions* o) {
                    " is smaller than max_frame " + std::to_string(o->max_frame));
   }
   if (flags & kOptStream) {
-    RETURN_IF_ERROR(r.U32("stream_index", kStreamsMax - 1, &o->stream_index));
+    RETURN_IF_ERROR(r.U32("stream_index", kStreamsMax, &o->stream_index));
     RETURN_IF_ERROR(r.U32("stream_count", kStreamsMax, &o->stream_count));
-    if (o->stream_count < 2 || o->stream_index >= o->stream_count) {
+    if (o->stream_count < 2 || o->stream_index > o->stream_count) {
       return r.Error("stream " + std::to_string(o->stream_index) + " of " +
-                     std::to_string(o->stream_count) + " is outside 0 <= k < N, 2 <= N <= " +
+                     std::to_string(o->stream_count) + " is outside 0 <= k <= N, 2 <= N <= " +
                      std::to_string(kStreamsMax));
     }
+    RETURN_IF_ERROR(r.VarintMax("split_min", uint64_t{1} << 62, &o->split_min));
+    if (o->split_min != 0 && o->split_min < kSplitMinFloor) {
+      return r.Error("split_min " + std::to_string(o->split_min) + " is below " +
+                     std::to_string(kSplitMinFloor));
+    }
+    RETURN_IF_ERROR(r.U32("run_id", kU32Max, &o->run_id));
   }
   return Status::Ok();
 }

@@ -4,6 +4,7 @@
 #include <sys/stat.h>
 
 #include <chrono>
+#include <cstdio>
 #include <memory>
 #include <mutex>
 #include <set>
@@ -11,6 +12,7 @@
 #include <vector>
 
 #include "engine/base/hash.h"
+#include "protocol/session/common.h"
 
 namespace ferry::protocol {
 
@@ -101,8 +103,15 @@ void Merge(RemoteResult& total, const RemoteResult& r) {
 
 }  // namespace
 
+bool IsStream(const SessionOptions& o) {
+  return o.stream_count != 0 && o.stream_index < o.stream_count;
+}
+
 bool StreamSends(const SessionOptions& o, const Entry& e, const std::string& path) {
-  if (o.stream_count == 0 || e.is_dir()) return true;
+  if (!IsStream(o) || e.is_dir()) return true;
+  // Split by ranges: every stream lists it (a follower too, so that every
+  // stream's list agrees on the leader).
+  if (e.is_reg() && o.split_min != 0 && e.size >= o.split_min) return true;
   if (o.hard_links && e.is_reg() && e.nlink > 1) {
     const uint64_t key[2] = {e.dev, e.ino};
     return Pick(std::as_bytes(std::span(key)), o.stream_count) == o.stream_index;
@@ -113,14 +122,46 @@ bool StreamSends(const SessionOptions& o, const Entry& e, const std::string& pat
 
 bool StreamLostMkdirRace(const SessionOptions& o, io::IoBackend& io, int dirfd,
                          const char* name, const Status& mkdir_error) {
-  if (o.stream_count == 0 || mkdir_error.sys_errno() != EEXIST) return false;
+  if (!IsStream(o) || mkdir_error.sys_errno() != EEXIST) return false;
   auto st = io.StatAt(dirfd, name, AT_SYMLINK_NOFOLLOW);
   return st.ok() && S_ISDIR(st->st_mode);
 }
 
-bool RemovesLeftovers(const SessionOptions& o) { return o.stream_count == 0; }
+bool RemovesLeftovers(const SessionOptions& o) { return !IsStream(o); }
 
-bool AppliesDirMeta(const SessionOptions& o) { return o.stream_count == 0; }
+bool AppliesDirMeta(const SessionOptions& o) { return !IsStream(o); }
+
+std::optional<ByteRange> SplitRange(const SessionOptions& o, uint64_t size, bool follower) {
+  if (!IsStream(o) || o.split_min == 0 || size < o.split_min || follower) return std::nullopt;
+  constexpr uint64_t kAlign = 64 << 10;
+  auto start = [&](uint32_t k) -> uint64_t {
+    if (k == 0) return 0;
+    if (k >= o.stream_count) return size;
+    // size * k / N without overflow.
+    const uint64_t n = o.stream_count;
+    const uint64_t at = size / n * k + size % n * k / n;
+    return at / kAlign * kAlign;
+  };
+  const uint64_t lo = start(o.stream_index);
+  return ByteRange{lo, start(o.stream_index + 1) - lo};
+}
+
+namespace {
+std::string RunSuffix(const SessionOptions& o) {
+  char buf[16];
+  std::snprintf(buf, sizeof buf, "%08x", o.run_id);
+  return buf;
+}
+}  // namespace
+
+std::string SplitTempName(const SessionOptions& o, const std::string& name) {
+  return TempName(name, RunSuffix(o));
+}
+
+bool IsSplitTemp(const SessionOptions& o, const std::string& temp) {
+  if (o.stream_count == 0 || o.stream_index != o.stream_count || o.split_min == 0) return false;
+  return IsTempName(temp) && temp.ends_with("." + RunSuffix(o));
+}
 
 Result<RemoteResult> RunStreams(uint32_t streams, const SyncOptions& opt,
                                 const StreamSession& session, SyncStats& stats,
@@ -154,7 +195,7 @@ Result<RemoteResult> RunStreams(uint32_t streams, const SyncOptions& opt,
   }
   // The final pass: --delete, directory metadata, whatever a stream missed.
   SyncStats last;
-  auto fin = session(0, 0, opt, last, serial);
+  auto fin = session(streams, streams, opt, last, serial);
   AddWork(stats, last);
   SetScan(stats, last);
   if (!fin.ok()) {

@@ -9,13 +9,22 @@
 // (device, inode) for a regular file with several links under -H, so a
 // hard-link group stays in one stream, else the hash of its path. Streams
 // run without --delete, keep other streams' temporaries and leave directory
-// metadata alone. When every stream succeeded, one final session, not a
-// stream, runs with the user's options: it finds the files up to date (a
-// no-change pass), does --delete, directory metadata (after all contents)
-// and anything a stream missed (a file that changed meanwhile).
+// metadata alone. When every stream succeeded, one final session (stream N
+// of N: not a stream, but it knows the run) runs with the user's options: it
+// finds the files up to date (a no-change pass), does --delete, directory
+// metadata (after all contents) and anything a stream missed (a file that
+// changed meanwhile).
 //
-// Not done: splitting one large file across streams by byte ranges; a large
-// file travels whole in the one stream its hash picks.
+// Large files (>= split_min, not a hard-link follower) are listed by every
+// stream and split by byte ranges (SplitRange): stream k sends its range
+// (whole, or as a delta against the same range of DST's old copy) with
+// offsets and FileDone relative to the range, and its receiver writes it
+// into one shared temporary (SplitTempName, named after the run) without
+// landing it. The final pass lists the file as usual; its receiver takes
+// this run's shared temporary as the delta basis (IsSplitTemp), so only the
+// signature and copy ops cross the wire, and the file lands by the usual
+// path: after the whole-file XXH3-128 matched the sender's. An interrupted
+// run leaves only temporaries, which the next final pass removes.
 //
 // Errors: a failed stream fails the run with its Status, prefixed
 // "stream K of N: "; the final pass is then not run. Per-path errors of
@@ -27,6 +36,7 @@
 
 #include <cstdint>
 #include <functional>
+#include <optional>
 #include <string>
 
 #include "engine/base/status.h"
@@ -43,6 +53,26 @@ namespace ferry::protocol {
 // the session is not a stream; else as the header says.
 bool StreamSends(const SessionOptions& o, const Entry& e, const std::string& path);
 
+// Whether the session is one of the parallel streams (not the final pass).
+bool IsStream(const SessionOptions& o);
+
+// The part of a regular file of `size` bytes this stream carries, when the
+// file is split across the streams (a stream, split_min set, size >=
+// split_min, not a hard-link follower); nullopt when it travels whole. The
+// ranges of streams 0..N-1 tile the file in order, boundaries on 64 KiB.
+struct ByteRange {
+  uint64_t offset = 0;
+  uint64_t length = 0;
+};
+std::optional<ByteRange> SplitRange(const SessionOptions& o, uint64_t size, bool follower);
+
+// The shared temporary of a split file `name` in its directory, the same in
+// every stream of the run (and in the final pass).
+std::string SplitTempName(const SessionOptions& o, const std::string& name);
+// Whether `temp` (a name IsTempName accepts) is a shared temporary of this
+// run, as the final pass sees it: the delta basis of its file.
+bool IsSplitTemp(const SessionOptions& o, const std::string& temp);
+
 // Whether a failed mkdir of `name` in `dirfd` only lost a race with another
 // stream of the same transfer: the session is a stream, the error is EEXIST
 // and `name` is now a directory.
@@ -57,9 +87,9 @@ bool RemovesLeftovers(const SessionOptions& o);
 // streams still write into the directories); the final pass does.
 bool AppliesDirMeta(const SessionOptions& o);
 
-// One session of the transfer: stream `index` of `count`, or with count 0 the
-// final session. `opt` is what that session runs with (no --delete for a
-// stream).
+// One session of the transfer: stream `index` of `count`, or with index ==
+// count the final session. `opt` is what that session runs with (no
+// --delete for a stream).
 using StreamSession = std::function<Result<RemoteResult>(
     uint32_t index, uint32_t count, const SyncOptions& opt, SyncStats& stats,
     SyncEvents& events)>;

@@ -6,6 +6,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <map>
 #include <string>
 #include <vector>
@@ -204,6 +205,73 @@ TEST_F(RemoteStreamsTest, CutStreamFailsTheRunAndRerunCompletes) {
   ASSERT_EQ(pagain.code, 0) << pagain.Dump();
   EXPECT_EQ(Oracle(), "");
   EXPECT_FALSE(HasTemporaries());
+}
+
+TEST_F(RemoteStreamsTest, LargeFileIsSplitAcrossStreamsByRanges) {
+  constexpr size_t kBig = (6 << 20) + 4321;
+  std::string big = Pattern(kBig, 77);
+  WriteFile(S("db/big.bin"), big);
+  ASSERT_EQ(::link(S("db/big.bin").c_str(), S("db/big.hardlink").c_str()), 0);
+  WriteFile(S("small"), "small");
+  ::setenv("FERRY_STREAMS_SPLIT_MIN", "1048576", 1);
+  Proc p = Push({"--streams", "3", "--stats"});
+  ASSERT_EQ(p.code, 0) << p.Dump();
+  EXPECT_EQ(Oracle(), "");
+  EXPECT_FALSE(HasTemporaries());
+  EXPECT_EQ(LStat(D("db/big.bin")).st_ino, LStat(D("db/big.hardlink")).st_ino);
+  // The ranges carry the data once; the final pass rebuilds the file from
+  // the shared temporary (all matched) and checks its whole-file hash.
+  const int64_t literal = StatNumber(p.out, "Literal data");
+  EXPECT_GE(literal, static_cast<int64_t>(kBig)) << p.out;
+  EXPECT_LT(literal, static_cast<int64_t>(kBig) + (64 << 10)) << "sent more than once: " << p.out;
+  EXPECT_GE(StatNumber(p.out, "Matched data"), static_cast<int64_t>(kBig) - (64 << 10))
+      << "the final pass rebuilt the file from the ranges: " << p.out;
+  EXPECT_LT(StatNumber(p.out, "Total bytes sent"), static_cast<int64_t>(kBig) + (512 << 10))
+      << p.out;
+
+  // A change in the middle: each stream sends a delta against its range.
+  big.replace(3 << 20, 100, std::string(100, '#'));
+  WriteFile(S("db/big.bin"), big);
+  Proc d = Push({"--streams", "3", "--stats"});
+  ASSERT_EQ(d.code, 0) << d.Dump();
+  EXPECT_EQ(Oracle(), "");
+  EXPECT_LT(StatNumber(d.out, "Literal data"), 256 << 10) << d.out;
+  EXPECT_LT(StatNumber(d.out, "Total bytes sent"), 1 << 20) << d.out;
+
+  // Pull, into an empty DST.
+  ferry::testing::RemoveTree(dst_);
+  Proc q = Pull({"--streams", "3"});
+  ::unsetenv("FERRY_STREAMS_SPLIT_MIN");
+  ASSERT_EQ(q.code, 0) << q.Dump();
+  EXPECT_EQ(Oracle(), "");
+  EXPECT_FALSE(HasTemporaries());
+  EXPECT_EQ(ReadFile(D("db/big.bin")), big);
+}
+
+TEST_F(RemoteStreamsTest, CutWhileSplittingLeavesNothingTorn) {
+  const std::string big = Pattern((8 << 20) + 3, 5);
+  WriteFile(S("db/big.bin"), big);
+  ::setenv("FERRY_STREAMS_SPLIT_MIN", "1048576", 1);
+  ::setenv("FERRY_STANDIN_CUT_IN", "1500000", 1);
+  Proc cut = Push({"--streams", "3"});
+  ::unsetenv("FERRY_STANDIN_CUT_IN");
+  EXPECT_EQ(cut.code, 12) << cut.Dump();
+  EXPECT_FALSE(Exists(D("db/big.bin"))) << "a split file lands only after all ranges";
+  // Each stream got 1.5 MB through: the start of its own range is in the
+  // shared temporary, at its offset (ranges start on 64 KiB: 2752512 and
+  // 5570560 for this size and 3 streams).
+  std::string temps;
+  ferry::testing::Shell("ls -a '" + D("db") + "' | grep '^.~ferry.big.bin.'", &temps);
+  ASSERT_EQ(Lines(temps).size(), 1u) << temps;
+  const std::string shared = ReadFile(D("db/" + Lines(temps)[0]));
+  ASSERT_EQ(shared.size(), big.size());
+  for (size_t at : {size_t{0}, size_t{2752512}, size_t{5570560}})
+    EXPECT_EQ(shared.substr(at, 65536), big.substr(at, 65536)) << "range at " << at;
+  Proc again = Push({"--streams", "3"});
+  ::unsetenv("FERRY_STREAMS_SPLIT_MIN");
+  ASSERT_EQ(again.code, 0) << again.Dump();
+  EXPECT_EQ(Oracle(), "");
+  EXPECT_FALSE(HasTemporaries()) << "the final pass removes the cut run's temporaries";
 }
 
 TEST_F(RemoteStreamsTest, BadStreamCountsAreUsageErrors) {

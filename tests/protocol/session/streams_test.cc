@@ -36,7 +36,10 @@ Result<Message> RoundTrip(const SessionOptions& o) {
 }
 
 TEST(StreamOption, RoundTripsAndPlainSessionsStayUnmarked) {
-  for (const SessionOptions& o : {Stream(2, 3), Stream(0, 64), Stream(0, 0)}) {
+  SessionOptions split = Stream(1, 4);
+  split.split_min = 1 << 20;
+  split.run_id = 0xdeadbeef;
+  for (const SessionOptions& o : {Stream(2, 3), Stream(0, 64), Stream(0, 0), Stream(3, 3), split}) {
     auto back = RoundTrip(o);
     ASSERT_TRUE(back.ok()) << back.status().message();
     EXPECT_EQ(std::get<SessionOptions>(*back), o);
@@ -44,9 +47,9 @@ TEST(StreamOption, RoundTripsAndPlainSessionsStayUnmarked) {
 }
 
 TEST(StreamOption, OutOfRangeStreamsAreRefusedByName) {
-  auto index_past_count = RoundTrip(Stream(3, 3));
+  auto index_past_count = RoundTrip(Stream(4, 3));
   ASSERT_FALSE(index_past_count.ok());
-  EXPECT_NE(index_past_count.status().message().find("stream 3 of 3"), std::string::npos)
+  EXPECT_NE(index_past_count.status().message().find("stream 4 of 3"), std::string::npos)
       << index_past_count.status().message();
   auto one = RoundTrip(Stream(0, 1));
   ASSERT_FALSE(one.ok());
@@ -55,6 +58,12 @@ TEST(StreamOption, OutOfRangeStreamsAreRefusedByName) {
   ASSERT_FALSE(too_many.ok());
   EXPECT_NE(too_many.status().message().find("stream_count"), std::string::npos)
       << too_many.status().message();
+  SessionOptions tiny = Stream(0, 2);
+  tiny.split_min = 4096;
+  auto tiny_split = RoundTrip(tiny);
+  ASSERT_FALSE(tiny_split.ok());
+  EXPECT_NE(tiny_split.status().message().find("split_min 4096"), std::string::npos)
+      << tiny_split.status().message();
   auto huge_index = RoundTrip(Stream(100, 3));
   ASSERT_FALSE(huge_index.ok());
   EXPECT_NE(huge_index.status().message().find("stream_index"), std::string::npos)
@@ -118,6 +127,33 @@ TEST(StreamSends, HardLinkGroupStaysInOneStream) {
   }
 }
 
+TEST(SplitRange, RangesTileALargeFileAndSmallFilesTravelWhole) {
+  constexpr uint64_t kSize = (uint64_t{5} << 30) + 12345;  // 5 GiB and a bit
+  uint64_t next = 0;
+  for (uint32_t k = 0; k < 3; ++k) {
+    SessionOptions o = Stream(k, 3);
+    o.split_min = 64 << 20;
+    auto r = SplitRange(o, kSize, false);
+    ASSERT_TRUE(r.has_value()) << k;
+    EXPECT_EQ(r->offset, next) << "stream " << k << " starts where the previous ended";
+    EXPECT_EQ(r->offset % (64 << 10), 0u);
+    EXPECT_GT(r->length, kSize / 3 - (64 << 10));
+    EXPECT_LT(r->length, kSize / 3 + (64 << 10));
+    next = r->offset + r->length;
+    Entry big = File(k + 1);
+    big.size = kSize;
+    EXPECT_TRUE(StreamSends(o, big, "any/path")) << "every stream lists it";
+    EXPECT_FALSE(SplitRange(o, (64 << 20) - 1, false)) << "below split_min";
+    EXPECT_FALSE(SplitRange(o, kSize, true)) << "a hard-link follower is linked, not sent";
+  }
+  EXPECT_EQ(next, kSize);
+  SessionOptions fin = Stream(3, 3);
+  fin.split_min = 64 << 20;
+  EXPECT_FALSE(SplitRange(fin, kSize, false)) << "the final pass sends whole files";
+  SessionOptions off = Stream(0, 3);
+  EXPECT_FALSE(SplitRange(off, kSize, false)) << "split_min 0: never split";
+}
+
 struct Call {
   uint32_t index, count;
   bool del;
@@ -135,12 +171,12 @@ TEST(RunStreams, StreamsWithoutDeleteThenOneFinalPassWithTheUsersOptions) {
       calls.push_back({k, n, so.del});
     }
     st.files = 100;  // every session scans the whole tree
-    st.transferred_files = n == 0 ? 0 : 10 + k;
-    st.deleted = n == 0 ? 4 : 0;
+    st.transferred_files = k == n ? 0 : 10 + k;
+    st.deleted = k == n ? 4 : 0;
     ev.OnWarning("skipping device files: only root can create them");
     RemoteResult r;
     r.bytes_sent = 1000;
-    r.outcome.partial = k == 1 && n != 0;
+    r.outcome.partial = k == 1;
     return r;
   };
   struct Counting : SyncEvents {
@@ -158,7 +194,8 @@ TEST(RunStreams, StreamsWithoutDeleteThenOneFinalPassWithTheUsersOptions) {
     streams.insert(calls[i].index);
   }
   EXPECT_EQ(streams, (std::set<uint32_t>{0, 1, 2}));
-  EXPECT_EQ(calls[3].count, 0u) << "the final pass is not a stream";
+  EXPECT_EQ(calls[3].count, 3u);
+  EXPECT_EQ(calls[3].index, 3u) << "the final pass is stream N of N: not a stream";
   EXPECT_TRUE(calls[3].del);
   EXPECT_EQ(stats.transferred_files.load(), 10u + 11u + 12u);
   EXPECT_EQ(stats.deleted.load(), 4u);
@@ -172,8 +209,8 @@ TEST(RunStreams, FailedStreamFailsTheRunAndSkipsTheFinalPass) {
   std::atomic<int> finals{0};
   auto session = [&](uint32_t k, uint32_t n, const SyncOptions&, SyncStats&,
                      SyncEvents&) -> Result<RemoteResult> {
-    if (n == 0) ++finals;
-    if (n != 0 && k == 1) return Status(ErrorCode::kIo, "connection closed by the receiver");
+    if (k == n) ++finals;
+    if (k == 1) return Status(ErrorCode::kIo, "connection closed by the receiver");
     return RemoteResult{};
   };
   SyncEvents events;
