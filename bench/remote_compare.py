@@ -2,7 +2,8 @@
 """ferry vs rsync over a remote shell: a delta pass after changes.
 
     remote_compare.py WORKDIR --ferry BUILD/cli/ferry [--kinds web,db,maildir]
-                      [--runs 3] [--files N] [--size-mib N] [--out bench/results/remote.md]
+                      [--runs 3] [--files N] [--size-mib N] [--streams N]
+                      [--out bench/results/remote.md]
 
 For each workload kind: generate SRC (bench/gen_workload.py), copy it to a
 baseline DST, change SRC (bench/mutate_workload.py), then, RUNS times each and
@@ -12,6 +13,9 @@ on this machine, so both tools pay for two processes and pipes):
 
     ferry sync --delete --stats -e STANDIN --remote-ferry FERRY SRC/ host:DST/
     rsync -aHAX --delete --stats -e STANDIN SRC/ host:DST/
+
+With --streams N (> 1), `ferry sync --streams N` runs as well, in its own
+row ("KIND --streams N") against the same rsync runs.
 
 Reports median wall time and bytes on the wire: ferry's own count (its
 --stats "Total bytes sent" + "received") against rsync's --stats "Total bytes
@@ -70,6 +74,7 @@ def main() -> None:
     ap.add_argument("--runs", type=int, default=3)
     ap.add_argument("--files", type=int, default=None)
     ap.add_argument("--size-mib", type=int, default=None)
+    ap.add_argument("--streams", type=int, default=1)
     ap.add_argument("--out", default=None)
     a = ap.parse_args()
     ferry = os.path.abspath(a.ferry)
@@ -91,14 +96,17 @@ def main() -> None:
         subprocess.run(["cp", "-a", src, baseline], check=True)
         subprocess.run([sys.executable, os.path.join(HERE, "mutate_workload.py"), src,
                         "--kind", kind], check=True, capture_output=True)
-        times = {"ferry": [], "rsync": []}
+        tools = ("ferry", "rsync") + (("ferry-streams",) if a.streams > 1 else ())
+        times = {t: [] for t in tools}
         wire = {}
         for _ in range(a.runs):
-            for tool in ("ferry", "rsync"):
+            for tool in tools:
                 restore(baseline, dst)
-                if tool == "ferry":
+                if tool.startswith("ferry"):
                     cmd = [ferry, "sync", "--no-progress", "--delete", "--stats", "-e", standin,
                            "--remote-ferry", ferry, src + "/", "bench:" + dst + "/"]
+                    if tool == "ferry-streams":
+                        cmd[2:2] = ["--streams", str(a.streams)]
                 else:
                     cmd = ["rsync", "-aHAX", "--delete", "--stats", "-e", standin,
                            src + "/", "bench:" + dst + "/"]
@@ -112,6 +120,12 @@ def main() -> None:
         rows.append((kind, f, r, wire["ferry"], wire["rsync"]))
         print(f"{kind}: ferry {f:.2f}s rsync {r:.2f}s ({r / f:.2f}x); "
               f"wire ferry {wire['ferry']:,} rsync {wire['rsync']:,}", flush=True)
+        if a.streams > 1:
+            s = statistics.median(times["ferry-streams"])
+            rows.append((f"{kind} --streams {a.streams}", s, r, wire["ferry-streams"],
+                         wire["rsync"]))
+            print(f"{kind} --streams {a.streams}: ferry {s:.2f}s ({r / s:.2f}x rsync); "
+                  f"wire {wire['ferry-streams']:,}", flush=True)
     lines = [
         "# Remote delta pass: ferry vs rsync over a remote-shell stand-in",
         "",

@@ -6,6 +6,7 @@
 #include <unistd.h>
 
 #include <cstdio>
+#include <cstdlib>
 #include <memory>
 #include <string>
 #include <vector>
@@ -55,6 +56,7 @@ struct SyncFlags {
   bool compress = false;
   int compress_level = 3;
   std::string password_file;
+  int streams = 1;
 };
 
 class CliEvents : public SyncEvents {
@@ -151,11 +153,24 @@ int RunRemote(const SyncFlags& f, const SyncOptions& opt) {
   ro.remote_ferry = f.remote_ferry;
   ro.compress = f.compress;
   ro.compress_level = f.compress_level;
+  ro.streams = static_cast<uint32_t>(f.streams);
+  // A seam for tests and tuning: the size from which --streams splits files.
+  if (const char* v = std::getenv("FERRY_STREAMS_SPLIT_MIN"); v && *v) {
+    char* end = nullptr;
+    const unsigned long long n = std::strtoull(v, &end, 10);
+    if (*end != '\0' || (n != 0 && n < protocol::kSplitMinFloor)) {
+      std::fprintf(stderr, "ferry: FERRY_STREAMS_SPLIT_MIN=%s is not 0 or a byte count >= %llu\n",
+                   v, static_cast<unsigned long long>(protocol::kSplitMinFloor));
+      return kExitSyntax;
+    }
+    ro.split_min = n;
+  }
   if (f.io != "auto") ro.remote_io = f.io;
   CliEvents events(f.itemize > 0, f.verbose, f.quiet);
   SyncStats stats;
   const bool daemon =
       protocol::IsDaemonTarget(f.paths[0]) || protocol::IsDaemonTarget(f.paths[1]);
+  if (daemon && f.streams > 1) return refuse("--streams with a daemon target");
   auto r = daemon ? RunDaemonClient(f, opt, ro, stats, events)
                   : protocol::RunRemoteSync(f.paths[0], f.paths[1], opt, ro, stats, events);
   if (!r.ok()) {
@@ -178,6 +193,7 @@ int RunRemote(const SyncFlags& f, const SyncOptions& opt) {
     std::fputs(("\n" + StatsText(stats, o)).c_str(), stdout);
     std::fprintf(stdout, "Total bytes sent: %s\nTotal bytes received: %s\n",
                  Grouped(r->bytes_sent).c_str(), Grouped(r->bytes_received).c_str());
+    if (f.streams > 1) std::fprintf(stdout, "streams: %d\n", f.streams);
   }
   if (o.partial) return kExitPartial;
   if (o.vanished) return kExitVanished;
@@ -281,6 +297,10 @@ int RunSync(CLI::App& cmd, const SyncFlags& f) {
   if (protocol::ParseRemote(f.paths.front()) || protocol::ParseRemote(f.paths.back()) ||
       protocol::IsDaemonTarget(f.paths.front()) || protocol::IsDaemonTarget(f.paths.back())) {
     return RunRemote(f, opt);
+  }
+  if (f.streams > 1) {
+    std::fprintf(stderr, "ferry: --streams needs a remote SRC or DST (a local sync uses -j)\n");
+    return kExitSyntax;
   }
 
   // With --json, stdout carries only JSON lines: -i/-v text is replaced by
@@ -424,6 +444,9 @@ void AddSyncCommand(CLI::App& app, int* exit_code) {
   cmd->add_option("--compress-level", f->compress_level, "zstd level 1..19 with -z (default 3)");
   cmd->add_option("--password-file", f->password_file,
                   "secret for a daemon module (first line; else $FERRY_PASSWORD)");
+  cmd->add_option("--streams", f->streams,
+                  "N parallel remote sessions sharing the file list (1..64, default 1)")
+      ->check(CLI::Range(1, 64));
   cmd->callback([cmd, f, exit_code] { *exit_code = RunSync(*cmd, *f); });
 }
 

@@ -23,8 +23,10 @@ constexpr uint64_t kOptXattrs = uint64_t{1} << 9;
 constexpr uint64_t kOptAcls = uint64_t{1} << 10;
 constexpr uint64_t kOptNumericIds = uint64_t{1} << 11;
 constexpr uint64_t kOptDelete = uint64_t{1} << 12;
+// --streams: stream_index and stream_count follow the window.
+constexpr uint64_t kOptStream = uint64_t{1} << 16;
 constexpr uint64_t kOptKnown = kPreserveKnownMask | kOptHardLinks | kOptXattrs |
-                               kOptAcls | kOptNumericIds | kOptDelete;
+                               kOptAcls | kOptNumericIds | kOptDelete | kOptStream;
 
 // FileEntry.flags bits.
 constexpr uint64_t kEntUser = 1u << 0;
@@ -49,6 +51,7 @@ void PutOptions(Writer& w, const SessionOptions& o) {
   if (o.acls) flags |= kOptAcls;
   if (o.numeric_ids) flags |= kOptNumericIds;
   if (o.del) flags |= kOptDelete;
+  if (o.stream_count != 0) flags |= kOptStream;
   w.Varint(flags);
   w.U8(static_cast<uint8_t>(o.checksum));
   w.U8(static_cast<uint8_t>(o.compression));
@@ -57,6 +60,12 @@ void PutOptions(Writer& w, const SessionOptions& o) {
   w.Varint(o.fixed_block_size);
   w.Varint(o.max_frame);
   w.Varint(o.window);
+  if (o.stream_count != 0) {
+    w.Varint(o.stream_index);
+    w.Varint(o.stream_count);
+    w.Varint(o.split_min);
+    w.Varint(o.run_id);
+  }
 }
 
 void PutEntry(Writer& w, const FileEntry& e) {
@@ -257,6 +266,21 @@ Status GetOptions(Reader& r, SessionOptions* o) {
   if (o->window < o->max_frame) {
     return r.Error("window " + std::to_string(o->window) +
                    " is smaller than max_frame " + std::to_string(o->max_frame));
+  }
+  if (flags & kOptStream) {
+    RETURN_IF_ERROR(r.U32("stream_index", kStreamsMax, &o->stream_index));
+    RETURN_IF_ERROR(r.U32("stream_count", kStreamsMax, &o->stream_count));
+    if (o->stream_count < 2 || o->stream_index > o->stream_count) {
+      return r.Error("stream " + std::to_string(o->stream_index) + " of " +
+                     std::to_string(o->stream_count) + " is outside 0 <= k <= N, 2 <= N <= " +
+                     std::to_string(kStreamsMax));
+    }
+    RETURN_IF_ERROR(r.VarintMax("split_min", uint64_t{1} << 62, &o->split_min));
+    if (o->split_min != 0 && o->split_min < kSplitMinFloor) {
+      return r.Error("split_min " + std::to_string(o->split_min) + " is below " +
+                     std::to_string(kSplitMinFloor));
+    }
+    RETURN_IF_ERROR(r.U32("run_id", kU32Max, &o->run_id));
   }
   return Status::Ok();
 }

@@ -35,6 +35,8 @@ inline constexpr uint32_t kBlockSizeMax = uint32_t{1} << 30;
 inline constexpr uint64_t kSignatureBlocksMax = uint64_t{1} << 24;
 inline constexpr uint32_t kFileIndexMax = 0xFFFFFFFEu;  // list holds <= 2^32-1
 inline constexpr size_t kErrorMessageMax = 4096;
+inline constexpr uint32_t kStreamsMax = 64;  // --streams N: N <= 64
+inline constexpr uint64_t kSplitMinFloor = 65536;  // split_min: 0 or >= this
 
 // The one-byte type tag of a frame. Values are permanent (PROTOCOL.md).
 enum class MsgType : uint8_t {
@@ -115,6 +117,16 @@ struct SessionOptions {
   uint32_t fixed_block_size = 0;  // kFixed only: 1..kBlockSizeMax
   uint32_t max_frame = 0;         // <= both Hello.max_frame
   uint64_t window = 0;            // initial flow-control credit, bytes
+  // --streams: this session is stream `stream_index` of `stream_count`
+  // parallel sessions sharing one transfer, or with stream_index ==
+  // stream_count the final pass after them (PROTOCOL.md section 12); count 0:
+  // a plain session. Valid: 2 <= stream_count <= kStreamsMax, index <= count.
+  // Regular files of at least `split_min` bytes (0: none) are split across
+  // the streams by byte ranges into a temporary named after `run_id`.
+  uint32_t stream_index = 0;
+  uint32_t stream_count = 0;
+  uint64_t split_min = 0;
+  uint32_t run_id = 0;
   bool operator==(const SessionOptions&) const = default;
 };
 

@@ -8,10 +8,12 @@
 #include <cerrno>
 #include <chrono>
 #include <cstring>
+#include <random>
 #include <sstream>
 
 #include "protocol/session/receiver.h"
 #include "protocol/session/sender.h"
+#include "protocol/session/streams.h"
 
 namespace ferry::protocol {
 
@@ -140,6 +142,12 @@ SessionOptions ProposeOptions(const SyncOptions& opt, const RemoteOptions& ro) {
   o.compress_level = ro.compress ? ro.compress_level : 0;
   o.max_frame = ro.max_frame;
   o.window = ro.window;
+  o.stream_index = ro.stream_index;
+  o.stream_count = ro.stream_count;
+  if (ro.stream_count != 0) {
+    o.split_min = ro.split_min;
+    o.run_id = ro.run_id;
+  }
   return o;
 }
 
@@ -176,6 +184,19 @@ Result<RemoteResult> RunClientSession(int in_fd, int out_fd, bool push,
 Result<RemoteResult> RunRemoteSync(const std::string& src, const std::string& dst,
                                    const SyncOptions& opt, const RemoteOptions& ro,
                                    SyncStats& stats, SyncEvents& events) {
+  if (ro.streams > 1 && ro.stream_count == 0) {
+    const uint32_t run_id = std::random_device{}();
+    auto one = [&](uint32_t k, uint32_t n, const SyncOptions& so, SyncStats& st,
+                   SyncEvents& ev) {
+      RemoteOptions r = ro;
+      r.streams = 1;
+      r.stream_index = k;
+      r.stream_count = n;
+      r.run_id = run_id;
+      return RunRemoteSync(src, dst, so, r, st, ev);
+    };
+    return RunStreams(ro.streams, opt, one, stats, events);
+  }
   auto rs = ParseRemote(src);
   auto rd = ParseRemote(dst);
   if (rs.has_value() == rd.has_value()) {

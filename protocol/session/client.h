@@ -34,6 +34,10 @@ struct RemoteSpec {
 // nullopt for a local path ("./a:b", "/x:y", "a/b:c").
 std::optional<RemoteSpec> ParseRemote(const std::string& arg);
 
+// --streams: files from this size on are split across the streams by byte
+// ranges (FERRY_STREAMS_SPLIT_MIN overrides it).
+inline constexpr uint64_t kDefaultSplitMin = uint64_t{64} << 20;
+
 struct RemoteOptions {
   std::string rsh = "ssh";             // -e/--rsh: words split on blanks
   std::string remote_ferry = "ferry";  // --remote-ferry
@@ -43,6 +47,16 @@ struct RemoteOptions {
   std::string remote_io;               // non-empty: passed as --io to the remote
   uint32_t max_frame = kDefaultMaxFrame;
   uint64_t window = kDefaultWindow;
+  // --streams N: N > 1 runs the transfer as N parallel sessions then a final
+  // one (streams.h). stream_index/stream_count: this session is one of them
+  // (set by RunStreams' sessions, 0 of 0 otherwise).
+  uint32_t streams = 1;
+  uint32_t stream_index = 0;
+  uint32_t stream_count = 0;
+  // With streams: files of at least this many bytes are split by ranges
+  // across the streams (0: never); the run's id names their temporaries.
+  uint64_t split_min = kDefaultSplitMin;
+  uint32_t run_id = 0;
 };
 
 // The argv that starts the remote side (exposed for tests and --dry-run

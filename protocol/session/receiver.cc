@@ -23,6 +23,7 @@
 #include "protocol/session/common.h"
 #include "protocol/session/dst_ops.h"
 #include "protocol/session/receiver_impl.h"
+#include "protocol/session/streams.h"
 
 namespace ferry::protocol::receiver_internal {
 
@@ -86,7 +87,12 @@ std::shared_ptr<Dir> Receiver::DirFor(const std::string& parent) {
   }
   // Leftovers of an interrupted run (ours or the local engine's).
   for (const Entry& e : *listing) {
-    if (e.is_reg() && IsTempName(e.name)) (void)io_->UnlinkAt(d->fd.get(), e.name.c_str(), 0);
+    if (!e.is_reg() || !IsTempName(e.name) || !RemovesLeftovers(opt_)) continue;
+    if (IsSplitTemp(opt_, e.name)) {
+      auto keep = io_->OpenAt(d->fd.get(), e.name.c_str(), O_RDONLY | O_NOFOLLOW, 0);
+      if (keep.ok()) split_basis_[parent + "/" + e.name] = std::move(*keep);
+    }
+    (void)io_->UnlinkAt(d->fd.get(), e.name.c_str(), 0);
   }
   std::erase_if(*listing, [](const Entry& e) { return e.is_reg() && IsTempName(e.name); });
   d->listing = std::move(*listing);
@@ -139,6 +145,10 @@ Status Receiver::OnEntry(const FileEntry& w) {
       Status s;
       if (existing) s = RemoveEntry(*io_, dir->fd.get(), *existing);
       if (s.ok()) s = io_->MkdirAt(dir->fd.get(), name, 0700);
+      if (!s.ok() && StreamLostMkdirRace(opt_, *io_, dir->fd.get(), name, s)) {
+        dirs_.push_back(index);
+        break;
+      }
       if (!s.ok()) {
         failed_dirs_.insert(w.path);
         Fail(r.path, s.WithContext(r.path), std::nullopt);
@@ -181,7 +191,8 @@ Status Receiver::OnEntry(const FileEntry& w) {
     }
     case FileKind::kRegular: {
       if (r.leader) {
-        followers_.push_back(index);
+        // A stream leaves links to a split leader to the final pass.
+        if (!SplitRange(opt_, list_[*r.leader].meta.size, false)) followers_.push_back(index);
         break;
       }
       const bool same_size = existing && existing->is_reg() && existing->size == w.size;
@@ -212,11 +223,11 @@ Status Receiver::Pump() {
 }
 
 Status Receiver::SendSignature(uint32_t index, InFlight& f) {
-  const uint64_t size = f.basis.bytes().size();
+  const uint64_t size = f.basis_view.size();
   delta::SignatureParams p = delta::DefaultSignatureParams(size);
   if (opt_.block_rule == BlockRule::kFixed) p.block_size = opt_.fixed_block_size;
   while (delta::BlockCount(size, p.block_size) > kSignatureBlocksMax) p.block_size *= 2;
-  ASSIGN_OR_RETURN(delta::Signature sig, delta::ComputeSignature(f.basis.bytes(), p, 0));
+  ASSIGN_OR_RETURN(delta::Signature sig, delta::ComputeSignature(f.basis_view, p, 0));
   RETURN_IF_ERROR(ch_.Send(FileRequest{index, true}));
   SignatureHeader h;
   h.file_index = index;
@@ -254,7 +265,20 @@ Status Receiver::StartRequest(uint32_t index, bool whole) {
   const bool checksum = checksum_of_[index];
   checksum_of_.erase(index);
   const int dirfd = f->dir->fd.get();
-  auto out = io_->OpenAt(dirfd, ".", O_TMPFILE | O_WRONLY, 0600);
+  const std::optional<ByteRange> range = SplitRange(opt_, r.meta.size, false);
+  auto out = range ? io_->OpenAt(dirfd, SplitTempName(opt_, f->name).c_str(),
+                                 O_CREAT | O_WRONLY | O_NOFOLLOW, 0600)
+                   : io_->OpenAt(dirfd, ".", O_TMPFILE | O_WRONLY, 0600);
+  if (range && out.ok()) {
+    f->range_offset = range->offset;
+    f->shared = true;
+    Status t = io_->FTruncate(out->get(), r.meta.size);
+    if (!t.ok()) out = t;
+  }
+  if (!out.ok() && range) {
+    Fail(index, out.status().WithContext(r.path));
+    return Status::Ok();
+  }
   if (!out.ok()) {
     f->tmp = TempName(f->name, suffix_);
     out = io_->OpenAt(dirfd, f->tmp.c_str(), O_CREAT | O_EXCL | O_WRONLY | O_NOFOLLOW, 0600);
@@ -265,9 +289,21 @@ Status Receiver::StartRequest(uint32_t index, bool whole) {
     }
   }
   f->out = std::move(*out);
-  bool delta = !whole && !cfg_.whole_file && f->existing && f->existing->is_reg() &&
-               f->existing->size > 0;
-  if (delta) {
+  // --streams, final pass: this run's shared temporary is the basis.
+  bool split_basis = false;
+  if (auto it = split_basis_.find(f->dir->path + "/" + SplitTempName(opt_, f->name));
+      it != split_basis_.end()) {
+    auto st = io_->FStat(it->second.get());
+    if (!whole && st.ok() && st->st_size > 0 &&
+        f->basis.Map(it->second.get(), static_cast<size_t>(st->st_size)).ok()) {
+      f->basis_fd = std::move(it->second);
+      split_basis = true;
+    }
+    split_basis_.erase(it);
+  }
+  bool delta = split_basis || (!whole && !cfg_.whole_file && f->existing &&
+                               f->existing->is_reg() && f->existing->size > 0);
+  if (delta && !split_basis) {
     auto b = io_->OpenAt(dirfd, f->name.c_str(), O_RDONLY | O_NOFOLLOW, 0);
     delta = false;
     if (b.ok()) {
@@ -279,10 +315,18 @@ Status Receiver::StartRequest(uint32_t index, bool whole) {
       }
     }
   }
-  if (delta && checksum) f->basis_hash = HashBytes(f->basis.bytes());
+  f->basis_view = f->basis.bytes();
+  if (range) {
+    // A stream's delta is against the same range of DST's old copy.
+    const uint64_t have = f->basis_view.size();
+    const uint64_t from = std::min(range->offset, have);
+    f->basis_view = f->basis_view.subspan(from, std::min(range->length, have - from));
+    if (f->basis_view.empty()) delta = false;
+  }
+  if (delta && checksum && !split_basis && !range) f->basis_hash = HashBytes(f->basis.bytes());
   InFlight* fp = f.get();
   f->incoming = std::make_unique<IncomingFile>(
-      index, list_[index].meta.size, delta, fp->basis.bytes(),
+      index, range ? range->length : list_[index].meta.size, delta, fp->basis_view,
       [fp, this](std::span<const std::byte> b) { return Write(*fp, b); });
   in_flight_[index] = std::move(f);
   if (delta) return SendSignature(index, *fp);
@@ -294,7 +338,7 @@ Status Receiver::Write(InFlight& f, std::span<const std::byte> bytes) {
   if (!f.local_error.ok()) return f.local_error;
   size_t pos = 0;
   while (pos < bytes.size()) {
-    const uint64_t off = f.written + pos;
+    const uint64_t off = f.range_offset + f.written + pos;
     size_t n = std::min(bytes.size() - pos, kHoleGrain - static_cast<size_t>(off % kHoleGrain));
     if (AllZero(bytes.data() + pos, n)) {
       pos += n;
@@ -368,6 +412,11 @@ Status Receiver::OnDone(const FileDone& d) {
 }
 
 void Receiver::Land(InFlight& f, const Hash128& hash) {
+  if (f.shared) {
+    // --streams: the range matched; the final pass lands the whole file.
+    f.out.reset();
+    return;
+  }
   Listed& r = list_[f.index];
   const int dirfd = f.dir->fd.get();
   const char* name = f.name.c_str();

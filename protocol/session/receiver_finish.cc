@@ -5,6 +5,7 @@
 #include "protocol/session/common.h"
 #include "protocol/session/dst_ops.h"
 #include "protocol/session/receiver_impl.h"
+#include "protocol/session/streams.h"
 
 namespace ferry::protocol::receiver_internal {
 
@@ -63,7 +64,7 @@ void Receiver::Finish() {
   if (opt_.del) Deletes();
   HardLinks();
   stats_.phase = SyncPhase::kFinish;
-  DirMeta();
+  if (AppliesDirMeta(opt_)) DirMeta();
 }
 
 void Receiver::Deletes() {

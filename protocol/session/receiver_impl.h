@@ -54,6 +54,11 @@ struct InFlight {
   io::UniqueFd basis_fd;
   io::MappedFile basis;
   std::optional<Hash128> basis_hash;  // --checksum: the old content's hash
+  std::span<const std::byte> basis_view;  // the part of `basis` the delta is against
+  // --streams: this stream's byte range of a split file, written at
+  // range_offset into the run's shared temporary, which is never landed here.
+  uint64_t range_offset = 0;
+  bool shared = false;
   std::unique_ptr<IncomingFile> incoming;
   uint64_t written = 0;
   Status local_error;  // a write failed: drain the data, land nothing
@@ -123,6 +128,9 @@ class Receiver {
   std::map<uint32_t, bool> checksum_of_;
   std::deque<std::pair<uint32_t, bool>> pending_;  // index, whole
   std::map<uint32_t, std::unique_ptr<InFlight>> in_flight_;
+  // --streams, final pass: this run's shared temporaries of split files
+  // ("dir/temp name" -> open fd), the delta basis of their files.
+  std::map<std::string, io::UniqueFd> split_basis_;
   std::vector<uint32_t> redo_;
   bool list_ended_ = false;
   bool awaiting_eop_ = false;

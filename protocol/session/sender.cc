@@ -17,6 +17,7 @@
 #include "engine/io/posix_backend.h"
 #include "engine/tree/scan.h"
 #include "protocol/session/common.h"
+#include "protocol/session/streams.h"
 #include "protocol/signature_assembler.h"
 
 namespace ferry::protocol {
@@ -33,6 +34,7 @@ struct SentEntry {
   FileKind kind = FileKind::kRegular;
   uint64_t size = 0;
   uint64_t dev = 0, ino = 0;
+  bool follower = false;  // a hard link to an earlier entry
 };
 
 struct Job {
@@ -154,7 +156,7 @@ Status Sender::OpenRoot() {
 }
 
 Status Sender::Emit(io::IoBackend& io, int dirfd, const Entry& e, const std::string& path) {
-  if (!Wanted(opt_, e)) return Status::Ok();
+  if (!Wanted(opt_, e) || !StreamSends(opt_, e, path)) return Status::Ok();
   const char* name = path == "." ? "." : e.name.c_str();
   std::vector<io::Xattr> xattrs;
   if (opt_.xattrs || opt_.acls) {
@@ -190,7 +192,7 @@ Status Sender::Emit(io::IoBackend& io, int dirfd, const Entry& e, const std::str
       auto [it, fresh] = leaders_.emplace(std::make_pair(e.dev, e.ino), index);
       if (!fresh) w.link_leader = it->second;
     }
-    list_.push_back(SentEntry{path, w.kind, w.size, e.dev, e.ino});
+    list_.push_back(SentEntry{path, w.kind, w.size, e.dev, e.ino, w.link_leader.has_value()});
     stats_.files++;
     if (e.is_reg()) {
       stats_.reg_files++;
@@ -320,18 +322,23 @@ Status Sender::Serve(io::IoBackend& io, Job& job) {
     return Status::Ok();
   }
   Hash128 hash;
+  // --streams: a split file's part is this stream's byte range (streams.h).
+  const std::optional<ByteRange> range = SplitRange(opt_, e.size, e.follower);
+  const uint64_t first = range ? range->offset : 0;
+  const uint64_t end = range ? range->offset + range->length : e.size;
   if (job.sig) {
     io::MappedFile map;
     RETURN_IF_ERROR(map.Map(fd->get(), e.size));
+    const std::span<const std::byte> part = map.bytes().subspan(first, end - first);
     delta::MatcherOptions mo;
-    mo.threads = e.size >= kParallelMatch ? 0 : 1;
-    auto d = delta::ComputeDelta(*job.sig, map.bytes(), mo);
+    mo.threads = part.size() >= kParallelMatch ? 0 : 1;
+    auto d = delta::ComputeDelta(*job.sig, part, mo);
     if (!d.ok()) {
       PathError(job.index, e.path, d.status());
       return Status::Ok();
     }
     RETURN_IF_ERROR(SendDelta(job.index, *d));
-    hash = HashBytes(map.bytes());
+    hash = HashBytes(part);
     stats_.literal_bytes += d->stats.literal_bytes;
     stats_.matched_bytes += d->stats.matched_bytes;
   } else {
@@ -339,10 +346,10 @@ Status Sender::Serve(io::IoBackend& io, Job& job) {
     FileData m;
     m.file_index = job.index;
     const size_t chunk = ch_.max_payload() - kChunkHeader;
-    uint64_t off = 0;
-    while (off < e.size) {
-      m.offset = off;
-      m.data.resize(static_cast<size_t>(std::min<uint64_t>(chunk, e.size - off)));
+    uint64_t off = first;
+    while (off < end) {
+      m.offset = off - first;
+      m.data.resize(static_cast<size_t>(std::min<uint64_t>(chunk, end - off)));
       auto n = io.PRead(fd->get(), m.data, off);
       if (!n.ok()) {
         PathError(job.index, e.path, n.status());
@@ -359,13 +366,15 @@ Status Sender::Serve(io::IoBackend& io, Job& job) {
       off += *n;
     }
     hash = hasher.Finish();
-    stats_.literal_bytes += e.size;
+    stats_.literal_bytes += end - first;
   }
-  files_sent_++;
-  bytes_sent_ += e.size;
-  stats_.transferred_files++;
-  stats_.transferred_bytes += e.size;
-  return ch_.Send(FileDone{job.index, e.size, hash});
+  if (first == 0) {
+    files_sent_++;
+    stats_.transferred_files++;
+  }
+  bytes_sent_ += end - first;
+  stats_.transferred_bytes += end - first;
+  return ch_.Send(FileDone{job.index, end - first, hash});
 }
 
 void Sender::Worker() {
