@@ -205,6 +205,7 @@ struct EncodeVisitor {
     return Status::Ok();
   }
   Status operator()(const Keepalive&) const { return Status::Ok(); }
+  Status operator()(const EndOfSession&) const { return Status::Ok(); }
 };
 
 // --- decoders ------------------------------------------------------------------
@@ -576,6 +577,8 @@ Result<Message> DecodeBody(uint8_t tag, Reader& r, const DecodeLimits& limits) {
     }
     case MsgType::kKeepalive:
       return Message(Keepalive{});
+    case MsgType::kEndOfSession:
+      return Message(EndOfSession{});
   }
   return Corrupt("frame with unknown type " + TypeName(tag));
 }

@@ -57,6 +57,7 @@ enum class MsgType : uint8_t {
   kEndOfPass = 0x60,
   kCredit = 0x61,
   kKeepalive = 0x62,
+  kEndOfSession = 0x63,
 };
 
 // Whether a tag names a message of this implementation.
@@ -290,11 +291,19 @@ struct Keepalive {
   bool operator==(const Keepalive&) const = default;
 };
 
+// Receiver -> sender, the last message of a session: the receiver got the
+// sender's final EndOfPass and closes its direction now. The sender ends on
+// it instead of waiting for the end of the stream, which a wrapper around
+// the remote shell (a ProxyCommand, `cat | ssh`) may hold open.
+struct EndOfSession {
+  bool operator==(const EndOfSession&) const = default;
+};
+
 using Message = std::variant<Hello, SessionOptions, OptionsAck, FileEntry,
                              FileListEnd, FileRequest, SignatureHeader,
                              SignatureBlocks, FileData, DeltaOps, FileDone,
                              MetadataUpdate, DeleteRequest, Error, EndOfPass,
-                             Credit, Keepalive>;
+                             Credit, Keepalive, EndOfSession>;
 
 MsgType TypeOf(const Message& m);
 

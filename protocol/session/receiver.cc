@@ -550,6 +550,9 @@ Status Receiver::Dispatch(Incoming& in) {
     awaiting_eop_ = false;
     if (final_pass_) {
       done_ = true;
+      // If it cannot be sent, the sender sees the end of the stream after
+      // its final EndOfPass instead: a successful session either way.
+      (void)ch_.Send(EndOfSession{});
       return Status::Ok();
     }
     ++pass_;

@@ -479,6 +479,13 @@ Result<SyncOutcome> Sender::Run() {
       }
       stats_.errors++;
       partial_ = true;
+    } else if (std::holds_alternative<EndOfSession>(m)) {
+      // The receiver's last message: the end, as the end of the stream is.
+      if (!end_seen) {
+        s = Corrupt("EndOfSession before the end of the transfer");
+      } else {
+        break;
+      }
     } else if (auto* eop = std::get_if<EndOfPass>(&m)) {
       if (pending) {
         s = Corrupt("EndOfPass while a signature is incomplete");

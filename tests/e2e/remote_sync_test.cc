@@ -278,6 +278,23 @@ TEST_F(RemoteSyncTest, CutConnectionOnPullFailsCleanlyAndRerunCompletes) {
   EXPECT_EQ(Oracle(), "");
 }
 
+// A wrapper around the remote shell that outlives the remote ferry (as an
+// ssh ProxyCommand or `cat | ssh` can: it holds the pipe open until the
+// client closes its side). The push must end on the receiver's EndOfSession,
+// not wait for the end of the stream; before that it hung until the first
+// Keepalive (10 s) killed the wrapper. `timeout 8` turns a hang into a failure.
+TEST_F(RemoteSyncTest, PushEndsWhenAWrapperHoldsThePipeOpen) {
+  BuildTree();
+  const std::string wrapper = tmp_ / "wrapped_rsh.sh";
+  WriteFile(wrapper, std::string("#!/bin/sh\ncat | '") + FERRY_STANDIN + "' \"$@\"\n");
+  ASSERT_EQ(::chmod(wrapper.c_str(), 0755), 0);
+  Proc p = RunProcess({"/usr/bin/timeout", "8", Ferry(), "sync", "--no-progress", "-a", "-e", wrapper,
+                       "--remote-ferry", Ferry(), src_ + "/", "testhost:" + dst_ + "/"},
+                      tmp_.path());
+  ASSERT_EQ(p.code, 0) << "124 means it hung until the timeout\n" << p.Dump();
+  EXPECT_EQ(Oracle(), "");
+}
+
 TEST_F(RemoteSyncTest, MissingRemoteFerryIsAClearError) {
   WriteFile(S("a"), "a");
   Proc p = RunProcess({Ferry(), "sync", "--no-progress", "-e", FERRY_STANDIN, "--remote-ferry",

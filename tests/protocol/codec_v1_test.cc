@@ -109,6 +109,7 @@ TEST(CodecV1, EveryMessageRoundTrips) {
   ExpectRoundTrip(EndOfPass{2, 1000, uint64_t{1} << 50});
   ExpectRoundTrip(Credit{1 << 20});
   ExpectRoundTrip(Keepalive{});
+  ExpectRoundTrip(EndOfSession{});
 }
 
 TEST(CodecV1, HelloIsNotACodecMessage) {
