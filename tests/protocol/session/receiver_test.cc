@@ -119,12 +119,17 @@ TEST_F(ReceiverTest, AFileLandsWhenItsHashMatches) {
 
 // Regression: the receiver sent a second EndOfPass after the sender's last
 // one and exited; a sender answering it wrote into a closed pipe (exit 12).
-TEST_F(ReceiverTest, NothingFollowsTheLastEndOfPass) {
+TEST_F(ReceiverTest, OnlyEndOfSessionFollowsTheLastEndOfPass) {
   ASSERT_TRUE(sender_->Send(Dir(".")).ok());
   ASSERT_TRUE(sender_->Send(FileListEnd{1}).ok());
   EndPass(1);
   auto r = result_.get();
   ASSERT_TRUE(r.ok()) << r.status().message();
+  auto last = sender_->Receive();
+  ASSERT_TRUE(last.ok()) << last.status().message();
+  ASSERT_FALSE(last->eof);
+  EXPECT_TRUE(std::holds_alternative<EndOfSession>(last->message))
+      << TypeName(static_cast<uint8_t>(TypeOf(last->message)));
   auto after = sender_->Receive();
   ASSERT_TRUE(after.ok()) << after.status().message();
   EXPECT_TRUE(after->eof) << TypeName(static_cast<uint8_t>(TypeOf(after->message)));
