@@ -16,6 +16,7 @@
 #include "engine/io/mapped_file.h"
 #include "engine/io/posix_backend.h"
 #include "engine/tree/scan.h"
+#include "protocol/path_check.h"
 #include "protocol/session/common.h"
 #include "protocol/signature_assembler.h"
 
@@ -64,6 +65,9 @@ class Sender {
 
  private:
   Status OpenRoot();
+  std::unique_ptr<io::IoBackend> Backend() const {
+    return cfg_.backend_factory ? cfg_.backend_factory() : SessionBackend(cfg_.io);
+  }
   void ListThread();
   Status Walk(io::IoBackend& io, int dirfd, const std::string& rel);
   Status Emit(io::IoBackend& io, int dirfd, const Entry& e, const std::string& path);
@@ -130,7 +134,7 @@ void Sender::PathError(std::optional<uint32_t> index, const std::string& path,
 
 Status Sender::OpenRoot() {
   std::string p = cfg_.path.empty() ? "." : cfg_.path;
-  auto io = SessionBackend(cfg_.io);
+  auto io = Backend();
   const bool contents = p.back() == '/' || p == "." || p == ".." ||
                         p.ends_with("/.") || p.ends_with("/..");
   if (contents) {
@@ -221,7 +225,7 @@ Status Sender::Walk(io::IoBackend& io, int dirfd, const std::string& rel) {
 }
 
 void Sender::ListThread() {
-  auto io = SessionBackend(cfg_.io);
+  auto io = Backend();
   Status s = [&]() -> Status {
     auto st = io->StatAt(root_.get(), top_.c_str(), AT_SYMLINK_NOFOLLOW);
     if (!st.ok()) return st.status();
@@ -363,7 +367,7 @@ Status Sender::Serve(io::IoBackend& io, Job& job) {
 }
 
 void Sender::Worker() {
-  auto io = SessionBackend(cfg_.io);
+  auto io = Backend();
   while (true) {
     Job job;
     {
@@ -431,8 +435,8 @@ Result<SyncOutcome> Sender::Run() {
         s = Corrupt("FileRequest: file_index " + std::to_string(r->file_index) +
                     " out of range (" + std::to_string(list_.size()) + " entries sent)");
       } else if (list_[r->file_index].kind != FileKind::kRegular) {
-        s = Corrupt("FileRequest: file " + std::to_string(r->file_index) +
-                    " is not a regular file");
+        s = Corrupt("FileRequest: file_index " + std::to_string(r->file_index) + " " +
+                    QuotePath(list_[r->file_index].path) + " is not a regular file");
       } else if (r->delta) {
         pending = PendingSig{r->file_index, std::nullopt};
       } else {

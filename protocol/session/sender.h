@@ -24,6 +24,8 @@
 // serialised by the session.
 #pragma once
 
+#include <functional>
+#include <memory>
 #include <string>
 
 #include "engine/base/status.h"
@@ -43,6 +45,9 @@ struct SenderConfig {
   // Report the receiver's per-path Error messages through events (the
   // client does; a server leaves that to the client).
   bool show_peer_errors = true;
+  // Tests inject backends (a file that shrinks while read) here; overrides
+  // `io` for every thread of the sender.
+  std::function<std::unique_ptr<io::IoBackend>()> backend_factory;
 };
 
 Result<SyncOutcome> RunSender(Channel& ch, const SenderConfig& config, SyncStats& stats,
