@@ -15,6 +15,7 @@
 #include "engine/delta/matcher.h"
 #include "engine/io/mapped_file.h"
 #include "engine/io/posix_backend.h"
+#include "engine/tree/safe_link.h"
 #include "engine/tree/scan.h"
 #include "protocol/path_check.h"
 #include "protocol/session/common.h"
@@ -171,6 +172,12 @@ Status Sender::Emit(io::IoBackend& io, int dirfd, const Entry& e, const std::str
       return Status::Ok();
     }
     w.symlink_target = std::move(*t);
+    if (opt_.safe_links && cfg_.report_unsafe_links && IsUnsafeSymlink(w.symlink_target, path)) {
+      std::lock_guard<std::mutex> l(events_mu_);
+      events_.OnWarning("ignoring unsafe symlink " + QuotePath(path) + " -> " +
+                        QuotePath(w.symlink_target));
+      stats_.unsafe_links++;
+    }
   }
   if (!opt_.numeric_ids) {
     std::lock_guard<std::mutex> l(list_mu_);

@@ -52,6 +52,7 @@ Result<SyncOutcome> ServeSession(int in_fd, int out_fd, const ServeRequest& requ
   sc.path = *resolved;
   sc.io = options.io;
   sc.show_peer_errors = false;
+  sc.report_unsafe_links = false;
   return RunSender(*ch, sc, stats, events);
 }
 

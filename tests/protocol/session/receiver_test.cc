@@ -346,5 +346,45 @@ TEST_F(ReceiverDeleteTest, ADeleteRequestInAFileEntryIsRefused) {
   EXPECT_TRUE(Exists(tmp_ / "victim"));
 }
 
+// --- CVE-2024-12088 class: --safe-links enforced on what a sender sends -------
+
+class ReceiverSafeLinksTest : public ReceiverTest {
+ protected:
+  SessionOptions Options() const override {
+    SessionOptions o = ReceiverTest::Options();
+    o.safe_links = true;
+    return o;
+  }
+};
+
+FileEntry Link(const std::string& path, const std::string& target) {
+  FileEntry e;
+  e.path = path;
+  e.kind = FileKind::kSymlink;
+  e.perms = 0777;
+  e.symlink_target = target;
+  return e;
+}
+
+TEST_F(ReceiverSafeLinksTest, CVE_2024_12088_UnsafeLinksFromTheSenderAreNotCreated) {
+  ASSERT_TRUE(sender_->Send(Dir(".")).ok());
+  ASSERT_TRUE(sender_->Send(Dir("d")).ok());
+  ASSERT_TRUE(sender_->Send(Link("a", ".")).ok());
+  ASSERT_TRUE(sender_->Send(Link("y", "a/../../outside")).ok());  // chain
+  ASSERT_TRUE(sender_->Send(Link("d/x", "../../outside")).ok());  // direct
+  ASSERT_TRUE(sender_->Send(Link("abs", tmp_ / "outside")).ok());
+  ASSERT_TRUE(sender_->Send(Link("d/ok", "../a")).ok());
+  ASSERT_TRUE(sender_->Send(FileListEnd{7}).ok());
+  EndPass(1);
+  auto r = result_.get();
+  ASSERT_TRUE(r.ok()) << r.status().message();
+  EXPECT_TRUE(Exists(dst_ + "/a"));
+  EXPECT_TRUE(Exists(dst_ + "/d/ok"));
+  EXPECT_FALSE(Exists(dst_ + "/y"));
+  EXPECT_FALSE(Exists(dst_ + "/d/x"));
+  EXPECT_FALSE(Exists(dst_ + "/abs"));
+  EXPECT_EQ(stats_.unsafe_links.load(), 3u);
+}
+
 }  // namespace
 }  // namespace ferry::protocol
