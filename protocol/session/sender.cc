@@ -305,8 +305,8 @@ Status Sender::Serve(io::IoBackend& io, Job& job) {
                 true);
     } else if (err == ELOOP) {
       PathError(job.index, e.path,
-                Status(ErrorCode::kChanged, e.path + " is no longer a regular file "
-                                                     "(a symlink now; not followed)"));
+                Status(ErrorCode::kChanged, e.path + " or a directory above it is a "
+                                                     "symlink now; not followed"));
     } else {
       PathError(job.index, e.path, fd.status());
     }

@@ -374,6 +374,8 @@ TEST_F(SenderTest, CVE_2024_12747_ADirectorySwappedForASymlinkIsNotFollowed) {
   ASSERT_NE(e, nullptr);
   EXPECT_EQ(e->file_index, std::optional<uint32_t>(i));
   EXPECT_EQ(e->path, "d/g");
+  EXPECT_EQ(e->code, WireError::kChanged);
+  EXPECT_NE(e->message.find("symlink now; not followed"), std::string::npos) << e->message;
 }
 
 TEST_F(SenderTest, ADeltaAgainstTheReceiversSignatureStillWorks) {
