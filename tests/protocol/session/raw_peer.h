@@ -55,7 +55,7 @@ class RawPeer {
   // Half-closes: the peer reads the end of the stream.
   void CloseWrite();
 
-  // All bytes received since the greeting, as one string.
+  // All bytes received after the handshake, as one string.
   std::string transcript() const;
   uint32_t max_frame() const { return max_frame_; }
 

@@ -244,6 +244,14 @@ TEST_F(ReceiverTest, CVE_2024_12087_AControlCharacterInAPathIsRefused) {
   EXPECT_FALSE(Exists(dst_ + "/evil\x1b[2Jname"));
 }
 
+TEST_F(ReceiverTest, CVE_2024_12084_APathLongerThanPathMaxIsRefused) {
+  ASSERT_TRUE(sender_->Send(Dir(".")).ok());
+  std::string longer;
+  while (longer.size() < kPathMax) longer += "abcdefghij/";
+  (void)sender_->Send(Reg(longer + "f", 4));
+  ExpectRefused("4095");
+}
+
 TEST_F(ReceiverTest, CVE_2024_12087_ASecondEntryForADirectoryIsRefused) {
   ASSERT_TRUE(sender_->Send(Dir(".")).ok());
   ASSERT_TRUE(sender_->Send(Dir("d")).ok());
