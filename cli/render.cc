@@ -141,6 +141,8 @@ std::string StatsText(const SyncStats& s, const SyncOutcome& o) {
   line("Errors", Grouped(s.errors.load()) + " (vanished: " + Grouped(s.vanished.load()) + ")");
   if (s.delete_skipped.load())
     line("Deletions skipped (--max-delete)", Grouped(s.delete_skipped.load()));
+  if (s.unsafe_links.load())
+    line("Unsafe symlinks ignored (--safe-links)", Grouped(s.unsafe_links.load()));
   char buf[64];
   std::snprintf(buf, sizeof buf, "%.3f s", o.seconds);
   line("Elapsed", buf);
@@ -175,6 +177,7 @@ std::string StatsJson(const SyncStats& s, const SyncOutcome& o, int exit_code) {
       {"errors", s.errors.load()},
       {"vanished", s.vanished.load()},
       {"delete_skipped", s.delete_skipped.load()},
+      {"unsafe_links", s.unsafe_links.load()},
       {"partial", o.partial},
   };
   return j.dump();

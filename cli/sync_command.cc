@@ -45,6 +45,7 @@ struct SyncFlags {
   bool no_detect_renames = false, no_detect_appends = false;
   bool del = false;
   int64_t max_delete = -1;
+  bool safe_links = false;
   bool dry_run = false, verbose = false, quiet = false;
   int itemize = 0;
   bool stats = false, json = false, progress = false, no_progress = false;
@@ -237,6 +238,7 @@ int RunSync(CLI::App& cmd, const SyncFlags& f) {
   // -a and friends are the defaults; the --no-X forms turn them off.
   opt.recursive = !f.no_recursive;
   opt.links = !f.no_links;
+  opt.safe_links = f.safe_links;
   opt.perms = !f.no_perms;
   opt.times = !f.no_times;
   opt.group = !f.no_group;
@@ -400,6 +402,8 @@ void AddSyncCommand(CLI::App& app, int* exit_code) {
   cmd->add_option("--chown", f->chown, "USER:GROUP: same as --usermap=*:USER --groupmap=*:GROUP");
   cmd->add_flag("--no-recursive,--no-r", f->no_recursive, "do not recurse");
   cmd->add_flag("--no-links,--no-l", f->no_links, "skip symlinks");
+  cmd->add_flag("--safe-links", f->safe_links,
+                "ignore symlinks that point outside the transferred tree");
   cmd->add_flag("--no-perms,--no-p", f->no_perms, "do not preserve permissions");
   cmd->add_flag("--no-times,--no-t", f->no_times, "do not preserve mtimes");
   cmd->add_flag("--no-group,--no-g", f->no_group, "do not preserve group");

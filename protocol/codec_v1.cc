@@ -23,10 +23,12 @@ constexpr uint64_t kOptXattrs = uint64_t{1} << 9;
 constexpr uint64_t kOptAcls = uint64_t{1} << 10;
 constexpr uint64_t kOptNumericIds = uint64_t{1} << 11;
 constexpr uint64_t kOptDelete = uint64_t{1} << 12;
+constexpr uint64_t kOptSafeLinks = uint64_t{1} << 13;
 // --streams: stream_index and stream_count follow the window.
 constexpr uint64_t kOptStream = uint64_t{1} << 16;
 constexpr uint64_t kOptKnown = kPreserveKnownMask | kOptHardLinks | kOptXattrs |
-                               kOptAcls | kOptNumericIds | kOptDelete | kOptStream;
+                               kOptAcls | kOptNumericIds | kOptDelete | kOptSafeLinks |
+                               kOptStream;
 
 // FileEntry.flags bits.
 constexpr uint64_t kEntUser = 1u << 0;
@@ -52,6 +54,7 @@ void PutOptions(Writer& w, const SessionOptions& o) {
   if (o.numeric_ids) flags |= kOptNumericIds;
   if (o.del) flags |= kOptDelete;
   if (o.stream_count != 0) flags |= kOptStream;
+  if (o.safe_links) flags |= kOptSafeLinks;
   w.Varint(flags);
   w.U8(static_cast<uint8_t>(o.checksum));
   w.U8(static_cast<uint8_t>(o.compression));
@@ -234,6 +237,7 @@ Status GetOptions(Reader& r, SessionOptions* o) {
   o->acls = flags & kOptAcls;
   o->numeric_ids = flags & kOptNumericIds;
   o->del = flags & kOptDelete;
+  o->safe_links = flags & kOptSafeLinks;
   uint8_t b = 0;
   RETURN_IF_ERROR(r.U8("checksum", &b));
   if (b > 1) return r.Error("checksum mode " + std::to_string(b) + " is unknown");

@@ -111,6 +111,9 @@ struct SessionOptions {
   bool acls = false;         // -A
   bool numeric_ids = false;  // --numeric-ids: user/group names are not sent
   bool del = false;          // --delete
+  // --safe-links: the receiver ignores symlinks whose target leaves the
+  // transferred tree (engine/tree/safe_link.h), whatever the sender sends.
+  bool safe_links = false;
   ChecksumMode checksum = ChecksumMode::kSizeMtime;
   Compression compression = Compression::kNone;
   int32_t compress_level = 0;  // 1..19 with zstd, 0 without

@@ -7,6 +7,7 @@
 
 #include "engine/transfer/context.h"
 #include "engine/transfer/reuse.h"
+#include "engine/tree/safe_link.h"
 #include "engine/tree/scan.h"
 
 namespace ferry::transfer {
@@ -34,6 +35,26 @@ ItemFlags MetaItem(const MetaDiff& d, char update, const Entry& s) {
   return f;
 }
 
+void ReportUnsafeLink(Context& ctx, const std::string& rel, const std::string& target) {
+  ctx.Warn("ignoring unsafe symlink '" + rel + "' -> '" + target + "'");
+  ctx.stats.unsafe_links.fetch_add(1, std::memory_order_relaxed);
+}
+
+// --safe-links: an unsafe link is reported and left out before anything
+// happens to DST's entry of that name (rsync leaves that entry alone, and
+// --delete keeps it, since the name is in the source list).
+bool IgnoredUnsafeLink(Context& ctx, DirNode& node, DirFds& fds, uint32_t i) {
+  const Entry& s = node.src[i];
+  if (!ctx.opt.safe_links || !s.is_lnk()) return false;
+  auto t = ctx.io().ReadLinkAt(fds.src.get(), ctx.SrcName(node, s));
+  if (!t.ok()) return false;  // CreateOther reports it
+  const std::string rel = node.Join(s.name);
+  if (!IsUnsafeSymlink(*t, rel)) return false;
+  ReportUnsafeLink(ctx, rel, *t);
+  node.action[i] = Action::kNone;
+  return true;
+}
+
 // Creates a symlink, device or special file under a temporary name, applies
 // its metadata and renames it over whatever DST has under the final name.
 void CreateOther(Context& ctx, DirNode& node, DirFds& fds, uint32_t i,
@@ -51,6 +72,13 @@ void CreateOther(Context& ctx, DirNode& node, DirFds& fds, uint32_t i,
       return;
     }
     target = std::move(t).value();
+    // Judged again on the target read here, the one that would be created:
+    // the link may have changed since IgnoredUnsafeLink read it.
+    if (ctx.opt.safe_links && IsUnsafeSymlink(target, rel)) {
+      ReportUnsafeLink(ctx, rel, target);
+      node.action[i] = Action::kNone;
+      return;
+    }
     if (d && d->is_lnk()) {
       auto dt = io.ReadLinkAt(fds.dst.get(), s.name.c_str());
       if (dt.ok() && *dt == target) {
@@ -255,6 +283,7 @@ void ExecDir(Context& ctx, DirNode* node) {
   for (uint32_t i = 0; i < node->src.size(); ++i) {
     const Entry& s = node->src[i];
     const Entry* d = node->dst_exists ? FindEntry(node->dst, s.name) : nullptr;
+    if (IgnoredUnsafeLink(ctx, *node, *fds, i)) continue;
     if (d && !ClearTypeConflict(ctx, *node, *fds, s, *d)) {
       node->action[i] = Action::kFailed;
       skip_child[i] = true;

@@ -21,6 +21,9 @@ struct SyncOptions {
   // What to preserve (-r -l -p -t -g -o -D -H -A -X; --atimes).
   bool recursive = true;
   bool links = true;        // -l: copy symlinks as symlinks
+  // --safe-links: symlinks whose target leaves the transferred tree are not
+  // copied (engine/tree/safe_link.h), each reported and counted.
+  bool safe_links = false;
   bool perms = true;        // -p
   bool times = true;        // -t
   bool group = true;        // -g

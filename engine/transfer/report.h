@@ -58,6 +58,7 @@ struct SyncStats {
   std::atomic<uint64_t> errors{0};
   std::atomic<uint64_t> vanished{0};
   std::atomic<uint64_t> delete_skipped{0};  // stopped by --max-delete
+  std::atomic<uint64_t> unsafe_links{0};    // --safe-links: symlinks not copied
 };
 
 // Receives what the user sees. Default implementations do nothing, except

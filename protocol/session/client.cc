@@ -137,6 +137,7 @@ SessionOptions ProposeOptions(const SyncOptions& opt, const RemoteOptions& ro) {
   o.acls = opt.acls;
   o.numeric_ids = ro.numeric_ids;
   o.del = opt.del;
+  o.safe_links = opt.safe_links;
   o.checksum = opt.checksum ? ChecksumMode::kXxh3 : ChecksumMode::kSizeMtime;
   o.compression = ro.compress ? Compression::kZstd : Compression::kNone;
   o.compress_level = ro.compress ? ro.compress_level : 0;

@@ -16,10 +16,12 @@
 #include "engine/delta/signature.h"
 #include "engine/io/mapped_file.h"
 #include "engine/io/posix_backend.h"
+#include "engine/tree/safe_link.h"
 #include "engine/tree/scan.h"
 #include "protocol/file_list_validator.h"
 #include "protocol/id_resolver.h"
 #include "protocol/incoming_file.h"
+#include "protocol/path_check.h"
 #include "protocol/session/common.h"
 #include "protocol/session/dst_ops.h"
 #include "protocol/session/receiver_impl.h"
@@ -160,6 +162,14 @@ Status Receiver::OnEntry(const FileEntry& w) {
       break;
     }
     case FileKind::kSymlink: {
+      // --safe-links is enforced here, on what arrives: a hostile sender
+      // cannot plant a link out of DST by not judging it itself.
+      if (opt_.safe_links && IsUnsafeSymlink(w.symlink_target, w.path)) {
+        events_.OnWarning("ignoring unsafe symlink " + QuotePath(w.path) + " -> " +
+                          QuotePath(w.symlink_target));
+        stats_.unsafe_links++;
+        break;
+      }
       if (existing && existing->is_lnk()) {
         auto t = io_->ReadLinkAt(dir->fd.get(), name);
         if (t.ok() && *t == w.symlink_target) {

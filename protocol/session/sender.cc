@@ -15,7 +15,9 @@
 #include "engine/delta/matcher.h"
 #include "engine/io/mapped_file.h"
 #include "engine/io/posix_backend.h"
+#include "engine/tree/safe_link.h"
 #include "engine/tree/scan.h"
+#include "protocol/path_check.h"
 #include "protocol/session/common.h"
 #include "protocol/session/streams.h"
 #include "protocol/signature_assembler.h"
@@ -66,6 +68,9 @@ class Sender {
 
  private:
   Status OpenRoot();
+  std::unique_ptr<io::IoBackend> Backend() const {
+    return cfg_.backend_factory ? cfg_.backend_factory() : SessionBackend(cfg_.io);
+  }
   void ListThread();
   Status Walk(io::IoBackend& io, int dirfd, const std::string& rel);
   Status Emit(io::IoBackend& io, int dirfd, const Entry& e, const std::string& path);
@@ -132,7 +137,7 @@ void Sender::PathError(std::optional<uint32_t> index, const std::string& path,
 
 Status Sender::OpenRoot() {
   std::string p = cfg_.path.empty() ? "." : cfg_.path;
-  auto io = SessionBackend(cfg_.io);
+  auto io = Backend();
   const bool contents = p.back() == '/' || p == "." || p == ".." ||
                         p.ends_with("/.") || p.ends_with("/..");
   // Confined to base_fd: "." is base_fd itself, every component beneath it.
@@ -175,6 +180,12 @@ Status Sender::Emit(io::IoBackend& io, int dirfd, const Entry& e, const std::str
       return Status::Ok();
     }
     w.symlink_target = std::move(*t);
+    if (opt_.safe_links && cfg_.report_unsafe_links && IsUnsafeSymlink(w.symlink_target, path)) {
+      std::lock_guard<std::mutex> l(events_mu_);
+      events_.OnWarning("ignoring unsafe symlink " + QuotePath(path) + " -> " +
+                        QuotePath(w.symlink_target));
+      stats_.unsafe_links++;
+    }
   }
   if (!opt_.numeric_ids) {
     std::lock_guard<std::mutex> l(list_mu_);
@@ -229,7 +240,7 @@ Status Sender::Walk(io::IoBackend& io, int dirfd, const std::string& rel) {
 }
 
 void Sender::ListThread() {
-  auto io = SessionBackend(cfg_.io);
+  auto io = Backend();
   Status s = [&]() -> Status {
     auto st = io->StatAt(root_.get(), top_.c_str(), AT_SYMLINK_NOFOLLOW);
     if (!st.ok()) return st.status();
@@ -302,8 +313,8 @@ Status Sender::Serve(io::IoBackend& io, Job& job) {
                 true);
     } else if (err == ELOOP) {
       PathError(job.index, e.path,
-                Status(ErrorCode::kChanged, e.path + " is no longer a regular file "
-                                                     "(a symlink now; not followed)"));
+                Status(ErrorCode::kChanged, e.path + " or a directory above it is a "
+                                                     "symlink now; not followed"));
     } else {
       PathError(job.index, e.path, fd.status());
     }
@@ -378,7 +389,7 @@ Status Sender::Serve(io::IoBackend& io, Job& job) {
 }
 
 void Sender::Worker() {
-  auto io = SessionBackend(cfg_.io);
+  auto io = Backend();
   while (true) {
     Job job;
     {
@@ -446,8 +457,8 @@ Result<SyncOutcome> Sender::Run() {
         s = Corrupt("FileRequest: file_index " + std::to_string(r->file_index) +
                     " out of range (" + std::to_string(list_.size()) + " entries sent)");
       } else if (list_[r->file_index].kind != FileKind::kRegular) {
-        s = Corrupt("FileRequest: file " + std::to_string(r->file_index) +
-                    " is not a regular file");
+        s = Corrupt("FileRequest: file_index " + std::to_string(r->file_index) + " " +
+                    QuotePath(list_[r->file_index].path) + " is not a regular file");
       } else if (r->delta) {
         pending = PendingSig{r->file_index, std::nullopt};
       } else {

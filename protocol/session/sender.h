@@ -24,6 +24,8 @@
 // serialised by the session.
 #pragma once
 
+#include <functional>
+#include <memory>
 #include <string>
 
 #include "engine/base/status.h"
@@ -48,6 +50,14 @@ struct SenderConfig {
   // Report the receiver's per-path Error messages through events (the
   // client does; a server leaves that to the client).
   bool show_peer_errors = true;
+  // With --safe-links agreed: report each unsafe symlink through events
+  // (the client does, so the user sees them; a server leaves that to the
+  // receiving client). The link is listed all the same - the receiver
+  // enforces --safe-links, and its name keeps DST's entry from --delete.
+  bool report_unsafe_links = true;
+  // Tests inject backends (a file that shrinks while read) here; overrides
+  // `io` for every thread of the sender.
+  std::function<std::unique_ptr<io::IoBackend>()> backend_factory;
 };
 
 Result<SyncOutcome> RunSender(Channel& ch, const SenderConfig& config, SyncStats& stats,

@@ -103,6 +103,7 @@ Result<SyncOutcome> ServeSession(int in_fd, int out_fd, const ServeRequest& requ
   sc.base_fd = root.valid() ? root.get() : -1;
   sc.io = options.io;
   sc.show_peer_errors = false;
+  sc.report_unsafe_links = false;
   return RunSender(*ch, sc, stats, events);
 }
 

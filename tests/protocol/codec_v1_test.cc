@@ -64,7 +64,7 @@ FileEntry FullEntry() {
 SessionOptions SomeOptions() {
   SessionOptions o;
   o.preserve = kPreservePerms | kPreserveTimes | kPreserveOwner | kPreserveAtimes;
-  o.hard_links = o.xattrs = o.acls = o.del = true;
+  o.hard_links = o.xattrs = o.acls = o.del = o.safe_links = true;
   o.checksum = ChecksumMode::kXxh3;
   o.compression = Compression::kZstd;
   o.compress_level = 19;

@@ -60,15 +60,36 @@ class ReceiverTest : public ::testing::Test {
       rc.path = dst_;
       return RunReceiver(*ch, rc, stats_, events_);
     });
-    SessionOptions o;
-    o.preserve = kPreservePerms | kPreserveTimes | kPreserveLinks;
-    o.max_frame = kMinMaxFrame;
-    o.window = kDefaultWindow;
+    const SessionOptions o = Options();
     ChannelConfig cc;
     cc.timeout = std::chrono::milliseconds(5000);
     auto ch = Channel::Connect(sv[0], sv[0], cc, o);
     ASSERT_TRUE(ch.ok()) << ch.status().message();
     sender_ = std::move(ch).value();
+  }
+
+  virtual SessionOptions Options() const {
+    SessionOptions o;
+    o.preserve = kPreservePerms | kPreserveTimes | kPreserveLinks;
+    o.max_frame = kMinMaxFrame;
+    o.window = kDefaultWindow;
+    return o;
+  }
+
+  // The receiver's Status after a hostile entry or request: a protocol
+  // error naming `what`, and the sender told so.
+  void ExpectRefused(const std::string& what) {
+    auto r = result_.get();
+    ASSERT_FALSE(r.ok());
+    EXPECT_EQ(r.status().code(), ErrorCode::kCorrupt) << r.status().message();
+    EXPECT_NE(r.status().message().find(what), std::string::npos) << r.status().message();
+    bool told = false;
+    while (true) {
+      auto in = sender_->Receive();
+      if (!in.ok() || in->eof) break;
+      if (auto* e = std::get_if<Error>(&in->message)) told |= e->code == WireError::kProtocol;
+    }
+    EXPECT_TRUE(told) << "the sender was not told why";
   }
 
   Message Next() {
@@ -194,6 +215,188 @@ TEST_F(ReceiverTest, DataForAFileNotRequestedIsAProtocolError) {
   ASSERT_FALSE(r.ok());
   EXPECT_EQ(r.status().code(), ErrorCode::kCorrupt);
   EXPECT_NE(r.status().message().find("7"), std::string::npos) << r.status().message();
+}
+
+// --- CVE-2024-12087 class: paths from the wire ---------------------------------
+
+TEST_F(ReceiverTest, CVE_2024_12087_AnAbsolutePathIsRefused) {
+  const std::string target = tmp_ / "abs-escape";
+  ASSERT_TRUE(sender_->Send(Dir(".")).ok());
+  (void)sender_->Send(Reg(target, 4));
+  ExpectRefused("is absolute");
+  EXPECT_FALSE(Exists(target));
+}
+
+TEST_F(ReceiverTest, CVE_2024_12087_AnEmptyComponentIsRefused) {
+  ASSERT_TRUE(sender_->Send(Dir(".")).ok());
+  ASSERT_TRUE(sender_->Send(Dir("a")).ok());
+  (void)sender_->Send(Reg("a//b", 4));
+  ExpectRefused("has an empty component");
+  EXPECT_FALSE(Exists(dst_ + "/a/b"));
+}
+
+TEST_F(ReceiverTest, CVE_2024_12087_ANulInAPathIsRefused) {
+  ASSERT_TRUE(sender_->Send(Dir(".")).ok());
+  (void)sender_->Send(Reg(std::string("f\0/../../x", 11), 4));
+  ExpectRefused("NUL");
+  EXPECT_FALSE(Exists(dst_ + "/f"));
+}
+
+TEST_F(ReceiverTest, CVE_2024_12087_AControlCharacterInAPathIsRefused) {
+  ASSERT_TRUE(sender_->Send(Dir(".")).ok());
+  (void)sender_->Send(Reg("evil\x1b[2Jname", 4));
+  ExpectRefused("control character");
+  EXPECT_FALSE(Exists(dst_ + "/evil\x1b[2Jname"));
+}
+
+TEST_F(ReceiverTest, CVE_2024_12084_APathLongerThanPathMaxIsRefused) {
+  ASSERT_TRUE(sender_->Send(Dir(".")).ok());
+  std::string longer;
+  while (longer.size() < kPathMax) longer += "abcdefghij/";
+  (void)sender_->Send(Reg(longer + "f", 4));
+  ExpectRefused("4095");
+}
+
+TEST_F(ReceiverTest, CVE_2024_12087_ASecondEntryForADirectoryIsRefused) {
+  ASSERT_TRUE(sender_->Send(Dir(".")).ok());
+  ASSERT_TRUE(sender_->Send(Dir("d")).ok());
+  FileEntry again = Dir("d");
+  again.kind = FileKind::kSymlink;
+  again.symlink_target = tmp_ / "outside";
+  ASSERT_TRUE(sender_->Send(again).ok());
+  ExpectRefused("a second entry for a path already sent");
+  struct stat st {};
+  ASSERT_EQ(::lstat((dst_ + "/d").c_str(), &st), 0);
+  EXPECT_TRUE(S_ISDIR(st.st_mode)) << "d was replaced";
+}
+
+// --- owners, deletes and data the session did not negotiate -----------------
+
+TEST_F(ReceiverTest, AnUnknownUserNameIsNeverMappedToRoot) {
+  ASSERT_TRUE(sender_->Send(Dir(".")).ok());
+  FileEntry f = Reg("f", 5);
+  f.uid = 0;
+  f.user_name = "ferry-no-such-user-7d3e";
+  ASSERT_TRUE(sender_->Send(f).ok());
+  ExpectRefused("refusing to map it to uid 0");
+  EXPECT_FALSE(Exists(dst_ + "/f"));
+}
+
+TEST_F(ReceiverTest, AnUnknownGroupNameIsNeverMappedToRoot) {
+  ASSERT_TRUE(sender_->Send(Dir(".")).ok());
+  FileEntry f = Reg("f", 5);
+  f.gid = 0;
+  f.group_name = "ferry-no-such-group-7d3e";
+  ASSERT_TRUE(sender_->Send(f).ok());
+  ExpectRefused("refusing to map it to gid 0");
+  EXPECT_FALSE(Exists(dst_ + "/f"));
+}
+
+TEST_F(ReceiverTest, HardLinkDataNotNegotiatedIsRefused) {
+  ASSERT_TRUE(sender_->Send(Dir(".")).ok());
+  ASSERT_TRUE(sender_->Send(Reg("f", 5)).ok());
+  FileEntry g = Reg("g", 5);
+  g.link_leader = 1;
+  ASSERT_TRUE(sender_->Send(g).ok());
+  ExpectRefused("hard links (-H) were not negotiated");
+  EXPECT_FALSE(Exists(dst_ + "/g"));
+}
+
+TEST_F(ReceiverTest, XattrDataNotNegotiatedIsRefused) {
+  ASSERT_TRUE(sender_->Send(Dir(".")).ok());
+  FileEntry f = Reg("f", 5);
+  f.xattrs.push_back(Xattr{"user.evil", "1"});
+  ASSERT_TRUE(sender_->Send(f).ok());
+  ExpectRefused("xattr");
+  EXPECT_FALSE(Exists(dst_ + "/f"));
+}
+
+TEST_F(ReceiverTest, ADeleteRequestWithoutDeleteNegotiatedIsRefused) {
+  ferry::testing::WriteFile(dst_ + "/keep", "x");
+  ASSERT_TRUE(sender_->Send(Dir(".")).ok());
+  ASSERT_TRUE(sender_->Send(DeleteRequest{0, "keep"}).ok());
+  ExpectRefused("--delete was not negotiated");
+  EXPECT_TRUE(Exists(dst_ + "/keep"));
+}
+
+class ReceiverDeleteTest : public ReceiverTest {
+ protected:
+  SessionOptions Options() const override {
+    SessionOptions o = ReceiverTest::Options();
+    o.del = true;
+    return o;
+  }
+};
+
+TEST_F(ReceiverDeleteTest, ADeleteRequestOutsideTheTreeIsRefused) {
+  ferry::testing::WriteFile(tmp_ / "sentinel", "x");
+  ASSERT_TRUE(sender_->Send(Dir(".")).ok());
+  (void)sender_->Send(DeleteRequest{0, ".."});
+  ExpectRefused("DeleteRequest: name");
+  EXPECT_TRUE(Exists(tmp_ / "sentinel"));
+}
+
+TEST_F(ReceiverDeleteTest, ADeleteRequestWithAPathForANameIsRefused) {
+  ferry::testing::WriteFile(tmp_ / "sentinel", "x");
+  ASSERT_TRUE(sender_->Send(Dir(".")).ok());
+  (void)sender_->Send(DeleteRequest{0, "../sentinel"});
+  ExpectRefused("DeleteRequest: name");
+  EXPECT_TRUE(Exists(tmp_ / "sentinel"));
+}
+
+TEST_F(ReceiverDeleteTest, ADeleteRequestInAFileEntryIsRefused) {
+  ferry::testing::WriteFile(dst_ + "/f", "old");
+  ASSERT_TRUE(sender_->Send(Dir(".")).ok());
+  FileEntry link;
+  link.path = "l";
+  link.kind = FileKind::kSymlink;
+  link.symlink_target = tmp_.path();
+  ASSERT_TRUE(sender_->Send(link).ok());
+  ferry::testing::WriteFile(tmp_ / "victim", "x");
+  // "l" points at the directory holding victim; it is not a directory entry.
+  (void)sender_->Send(DeleteRequest{1, "victim"});
+  ExpectRefused("DeleteRequest");
+  EXPECT_TRUE(Exists(tmp_ / "victim"));
+}
+
+// --- CVE-2024-12088 class: --safe-links enforced on what a sender sends -------
+
+class ReceiverSafeLinksTest : public ReceiverTest {
+ protected:
+  SessionOptions Options() const override {
+    SessionOptions o = ReceiverTest::Options();
+    o.safe_links = true;
+    return o;
+  }
+};
+
+FileEntry Link(const std::string& path, const std::string& target) {
+  FileEntry e;
+  e.path = path;
+  e.kind = FileKind::kSymlink;
+  e.perms = 0777;
+  e.symlink_target = target;
+  return e;
+}
+
+TEST_F(ReceiverSafeLinksTest, CVE_2024_12088_UnsafeLinksFromTheSenderAreNotCreated) {
+  ASSERT_TRUE(sender_->Send(Dir(".")).ok());
+  ASSERT_TRUE(sender_->Send(Dir("d")).ok());
+  ASSERT_TRUE(sender_->Send(Link("a", ".")).ok());
+  ASSERT_TRUE(sender_->Send(Link("y", "a/../../outside")).ok());  // chain
+  ASSERT_TRUE(sender_->Send(Link("d/x", "../../outside")).ok());  // direct
+  ASSERT_TRUE(sender_->Send(Link("abs", tmp_ / "outside")).ok());
+  ASSERT_TRUE(sender_->Send(Link("d/ok", "../a")).ok());
+  ASSERT_TRUE(sender_->Send(FileListEnd{7}).ok());
+  EndPass(1);
+  auto r = result_.get();
+  ASSERT_TRUE(r.ok()) << r.status().message();
+  EXPECT_TRUE(Exists(dst_ + "/a"));
+  EXPECT_TRUE(Exists(dst_ + "/d/ok"));
+  EXPECT_FALSE(Exists(dst_ + "/y"));
+  EXPECT_FALSE(Exists(dst_ + "/d/x"));
+  EXPECT_FALSE(Exists(dst_ + "/abs"));
+  EXPECT_EQ(stats_.unsafe_links.load(), 3u);
 }
 
 }  // namespace
