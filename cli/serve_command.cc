@@ -17,7 +17,7 @@ namespace {
 
 struct ServeFlags {
   bool stdio = false;
-  std::string sender, receiver;
+  std::string sender, receiver, verify_side;
   std::string io = "auto";
 };
 
@@ -27,8 +27,10 @@ int RunServe(const ServeFlags& f) {
     std::fprintf(stderr, "ferry serve: --stdio is required (the TCP daemon is separate)\n");
     return 1;
   }
-  if (f.sender.empty() == f.receiver.empty()) {
-    std::fprintf(stderr, "ferry serve: give exactly one of --sender PATH and --receiver PATH\n");
+  if (!f.sender.empty() + !f.receiver.empty() + !f.verify_side.empty() != 1) {
+    std::fprintf(stderr,
+                 "ferry serve: give exactly one of --sender PATH, --receiver PATH and "
+                 "--verify-side PATH\n");
     return 1;
   }
   auto kind = io::ParseBackendKind(f.io);
@@ -37,8 +39,10 @@ int RunServe(const ServeFlags& f) {
     return 1;
   }
   protocol::ServeRequest req;
-  req.role = f.sender.empty() ? protocol::ServeRole::kReceiver : protocol::ServeRole::kSender;
-  req.path = f.sender.empty() ? f.receiver : f.sender;
+  req.role = !f.sender.empty()   ? protocol::ServeRole::kSender
+             : !f.receiver.empty() ? protocol::ServeRole::kReceiver
+                                   : protocol::ServeRole::kVerifySide;
+  req.path = !f.sender.empty() ? f.sender : !f.receiver.empty() ? f.receiver : f.verify_side;
   protocol::ServeOptions opt;
   opt.io = *kind;
   auto r = protocol::ServeSession(0, 1, req, opt);
@@ -60,11 +64,14 @@ void AddServeCommand(CLI::App& app, int* exit_code) {
   cmd->footer(
       "Example (what `ferry sync /srv/www/ new:/srv/www/` runs on host new):\n"
       "  ferry serve --stdio --receiver '/srv/www/'\n"
-      "and with --sender SRC for a pull; not meant to be run by hand.\n"
+      "and with --sender SRC for a pull, --verify-side PATH for `ferry verify`;\n"
+      "not meant to be run by hand.\n"
       "Exit codes: 0 ok, 1 usage, 12 protocol or connection error, 23 partial, 24 vanished.");
   cmd->add_flag("--stdio", f->stdio, "speak the protocol on stdin/stdout");
   cmd->add_option("--sender", f->sender, "send PATH (rsync's trailing-slash rule)");
   cmd->add_option("--receiver", f->receiver, "receive into PATH (created if missing)");
+  cmd->add_option("--verify-side", f->verify_side,
+                  "describe and hash PATH for `ferry verify` (read only)");
   cmd->add_option("--io", f->io, "I/O backend: auto, io_uring, posix")->default_str("auto");
   cmd->callback([f, exit_code] { *exit_code = RunServe(*f); });
 }

@@ -52,6 +52,7 @@
 #include "engine/transfer/itemize.h"
 #include "engine/tree/entry.h"
 #include "engine/tree/filter.h"
+#include "engine/tree/id_map.h"
 
 namespace ferry {
 
@@ -68,6 +69,10 @@ struct VerifyOptions {
   bool hard_links = true;  // hard-link structure
 
   std::shared_ptr<const FilterList> filter;  // may be null: everything
+  // --usermap/--groupmap/--chown of the sync that made the copy: SRC's owner
+  // and group are mapped (names looked up on this machine) before they are
+  // compared with DST's. Null: compared as they are. Must be bound.
+  std::shared_ptr<const IdMapping> id_map;
 
   int jobs = 0;  // worker threads; 0 = number of cores
   io::BackendKind io = io::BackendKind::kAuto;

@@ -14,6 +14,7 @@
 
 #include <sys/types.h>
 
+#include <memory>
 #include <optional>
 #include <string>
 
@@ -58,6 +59,20 @@ struct RemoteResult {
   uint64_t bytes_sent = 0;      // on the wire, both directions as this side sees them
   uint64_t bytes_received = 0;
 };
+
+// A started remote side (`ferry serve --stdio` through the remote shell)
+// after the handshake: other commands (verify, bench) use it as sync does.
+struct RemoteSession {
+  std::unique_ptr<Channel> channel;
+  pid_t pid = -1;  // the remote shell
+};
+// Errors as RunRemoteSync's handshake failures ("... (remote shell exited
+// with status 127)").
+Result<RemoteSession> StartRemote(const RemoteOptions& ro, const RemoteSpec& spec,
+                                  ServeRole remote_role, const SessionOptions& options);
+// Closes the channel and reaps the remote shell: "" when it exited with 0,
+// else "remote shell exited with status N" / "... killed by signal N".
+std::string FinishRemote(RemoteSession& session);
 
 // Exactly one of src and dst is remote (the caller checked with ParseRemote).
 Result<RemoteResult> RunRemoteSync(const std::string& src, const std::string& dst,

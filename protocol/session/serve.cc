@@ -5,6 +5,7 @@
 #include "protocol/path_check.h"
 #include "protocol/session/receiver.h"
 #include "protocol/session/sender.h"
+#include "protocol/session/verify_side.h"
 
 namespace ferry::protocol {
 
@@ -41,6 +42,10 @@ Result<SyncOutcome> ServeSession(int in_fd, int out_fd, const ServeRequest& requ
   ASSIGN_OR_RETURN(std::unique_ptr<Channel> ch, Channel::Accept(in_fd, out_fd, cc, policy));
   SyncStats stats;
   QuietEvents events;
+  if (request.role == ServeRole::kVerifySide) {
+    RETURN_IF_ERROR(ServeVerify(*ch, *resolved, options.io));
+    return SyncOutcome{};
+  }
   if (receiving) {
     ReceiverConfig rc;
     rc.path = *resolved;

@@ -22,7 +22,8 @@
 
 namespace ferry::protocol {
 
-enum class ServeRole : uint8_t { kSender, kReceiver };
+// kVerifySide: one side of `ferry verify` (verify_side.h).
+enum class ServeRole : uint8_t { kSender, kReceiver, kVerifySide };
 
 struct ServeRequest {
   ServeRole role = ServeRole::kSender;
