@@ -115,9 +115,10 @@ std::vector<std::string> RemoteCommand(const RemoteOptions& ro, const RemoteSpec
   argv.push_back("serve");
   argv.push_back("--stdio");
   if (!ro.remote_io.empty()) argv.push_back("--io=" + ro.remote_io);
-  argv.push_back(remote_role == ServeRole::kSender     ? "--sender"
-                 : remote_role == ServeRole::kReceiver ? "--receiver"
-                                                       : "--verify-side");
+  argv.push_back(remote_role == ServeRole::kSender       ? "--sender"
+                 : remote_role == ServeRole::kReceiver   ? "--receiver"
+                 : remote_role == ServeRole::kVerifySide ? "--verify-side"
+                                                         : "--bench-sink");
   argv.push_back(ShellQuote(spec.path.empty() ? "." : spec.path));
   return argv;
 }

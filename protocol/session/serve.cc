@@ -3,6 +3,7 @@
 #include <unistd.h>
 
 #include "protocol/path_check.h"
+#include "protocol/session/bench_transport.h"
 #include "protocol/session/receiver.h"
 #include "protocol/session/sender.h"
 #include "protocol/session/verify_side.h"
@@ -44,6 +45,10 @@ Result<SyncOutcome> ServeSession(int in_fd, int out_fd, const ServeRequest& requ
   QuietEvents events;
   if (request.role == ServeRole::kVerifySide) {
     RETURN_IF_ERROR(ServeVerify(*ch, *resolved, options.io));
+    return SyncOutcome{};
+  }
+  if (request.role == ServeRole::kBenchSink) {
+    RETURN_IF_ERROR(ServeBenchSink(*ch));
     return SyncOutcome{};
   }
   if (receiving) {

@@ -22,8 +22,9 @@
 
 namespace ferry::protocol {
 
-// kVerifySide: one side of `ferry verify` (verify_side.h).
-enum class ServeRole : uint8_t { kSender, kReceiver, kVerifySide };
+// kVerifySide: one side of `ferry verify` (verify_side.h); kBenchSink: the
+// far end of `ferry bench --remote` (bench_transport.h).
+enum class ServeRole : uint8_t { kSender, kReceiver, kVerifySide, kBenchSink };
 
 struct ServeRequest {
   ServeRole role = ServeRole::kSender;
