@@ -53,9 +53,12 @@ class RemoteTree {
       auto it = dirs_.find(dir);
       return ended_ || (it != dirs_.end() && it->second.done);
     });
-    auto err = errors_.find(dir.empty() ? "." : dir);
-    if (err != errors_.end() && !dir.empty()) return err->second;
+    // A directory that could not be listed comes as an Error and an empty
+    // listing (an Error beside entries was about its xattrs).
     auto it = dirs_.find(dir);
+    auto err = errors_.find(dir.empty() ? "." : dir);
+    if (err != errors_.end() && !dir.empty() && (it == dirs_.end() || it->second.nodes.empty()))
+      return err->second;
     if (it == dirs_.end() || !it->second.done) return Missing(dir, "listing");
     return &it->second;
   }
