@@ -30,7 +30,8 @@
 // nothing can be compared (a root cannot be opened, bad arguments).
 //
 // Remote sides: the comparison itself (VerifySides in engine/verify/side.h)
-// only talks to the SideDir interface; VerifyTrees binds it to local paths.
+// only talks to the SideDir interface; VerifyTrees binds it to local paths,
+// protocol/session/verify_remote.h to one local and one remote side.
 //
 // Thread safety: runs its own worker threads (options.jobs); events are
 // serialised (one callback at a time).

@@ -39,6 +39,7 @@ struct DirListing {
 class RemoteTree {
  public:
   explicit RemoteTree(Channel& ch) : ch_(ch) {}
+  ~RemoteTree() { Join(); }  // callers end the channel first
 
   void Start() { reader_ = std::thread([this] { ReadLoop(); }); }
   void Join() {
