@@ -4,12 +4,17 @@
     python3 bench/verify_compare.py --ferry build/release/cli/ferry \
         [--workload account] [--files N] [--size-mib M] [--jobs 1,0]
         [--runs 5] [--out bench/results/verify.md] [--workdir DIR]
+        [--remote-standin tests/remote_shell_standin.sh]
 
 Generates SRC once (gen_workload.py), copies it to DST with `ferry sync`, reads
 both trees once (warm page cache), then times, interleaved with the order
 rotating each run:
   ferry verify -j N   `ferry verify --jobs N SRC/ DST/` for each N of --jobs
                       (0 = ferry's default: all cores); must exit 0
+  ferry verify remote `ferry verify -e STANDIN --remote-ferry FERRY SRC/ host:DST/`
+                      (with --remote-standin): DST walked and hashed by a second
+                      ferry process (`serve --verify-side`) over pipes, as over
+                      ssh minus the network; must exit 0
   xxhsum serial       `find SRC DST -type f -print0 | xargs -0 xxhsum -H2`:
                       XXH128 of the same files, one file after another
   rsync -c dry run    `rsync -aHAXc --dry-run --itemize-changes --delete SRC/ DST/`:
@@ -72,6 +77,12 @@ def make_tools(args, src: str, dst: str) -> list[Tool]:
         argv = [args.ferry, "verify"] + (["--jobs", str(j)] if j else []) + extra + [src + "/", dst + "/"]
         shown = "ferry verify " + (f"--jobs {j} " if j else "") + (" ".join(extra) + " " if extra else "") + "SRC/ DST/"
         tools.append(Tool(label, argv, shown, ferry_ok))
+    if args.remote_standin:
+        sa = os.path.abspath(args.remote_standin)
+        argv = [args.ferry, "verify", "-e", sa, "--remote-ferry", args.ferry] + extra + \
+            [src + "/", "benchhost:" + dst + "/"]
+        shown = "ferry verify -e STANDIN " + (" ".join(extra) + " " if extra else "") + "SRC/ host:DST/"
+        tools.append(Tool("ferry verify remote DST", argv, shown, ferry_ok))
     xx = f"find {shlex.quote(src)} {shlex.quote(dst)} -type f -print0 | xargs -0 xxhsum -H2"
     tools.append(Tool("xxhsum serial", ["sh", "-c", xx],
                       "find SRC DST -type f -print0 | xargs -0 xxhsum -H2", xxhsum_ok))
@@ -89,6 +100,9 @@ def main() -> None:
     ap.add_argument("--seed", type=int, default=1)
     ap.add_argument("--jobs", default="1,0", help="comma-separated ferry --jobs values; 0 = default (all cores)")
     ap.add_argument("--ferry-args", default="", help="extra arguments for every ferry verify, e.g. '--io=posix'")
+    ap.add_argument("--remote-standin", default="",
+                    help="also time verify with DST remote through this ssh stand-in "
+                         "(tests/remote_shell_standin.sh)")
     ap.add_argument("--runs", type=int, default=5)
     ap.add_argument("--out", default=os.path.join(HERE, "results", "verify.md"))
     ap.add_argument("--workdir", default=os.path.join(os.environ.get("TMPDIR", "/tmp"), "ferry-verify-bench"))

@@ -4,6 +4,7 @@
 // and, given a tree, how long stage one and each delta pass should take.
 // The measuring is engine/probe's; this file parses, calls and renders a
 // table or one JSON object.
+#include <signal.h>
 #include <unistd.h>
 
 #include <nlohmann/json.hpp>
@@ -25,12 +26,13 @@
 #include "engine/probe/disk_probe.h"
 #include "engine/probe/scratch_dir.h"
 #include "engine/probe/tree_estimate.h"
+#include "protocol/session/bench_transport.h"
 
 namespace ferry::cli {
 
 namespace {
 
-constexpr const char* kNoTransport = "remote sync not available in this build";
+constexpr const char* kNoTransport = "give --remote [user@]host[:PATH] to measure it";
 
 struct BenchFlags {
   std::string path;
@@ -41,6 +43,10 @@ struct BenchFlags {
   double window_hours = 24;
   bool json = false;
   int jobs = 0;
+  std::string remote;
+  std::string rsh = "ssh", remote_ferry = "ferry";
+  uint64_t remote_size = 64ull << 20;
+  int compress_level = 3;
 };
 
 struct BenchReport {
@@ -55,6 +61,9 @@ struct BenchReport {
   probe::TreeCounts counts;
   std::optional<probe::PassPlan> plan;
   probe::Prediction prediction;
+  // --remote: without and with zstd.
+  std::string remote;
+  std::vector<protocol::TransportResult> transport;
 };
 
 std::string Rate(double bps) { return HumanBytes(bps) + "/s"; }
@@ -97,8 +106,15 @@ std::string Table(const BenchReport& r) {
                   Rate(r.cpu.zstd_compress_bps), ratio});
   rows.push_back({"zstd -" + std::to_string(r.cpu.zstd_level) + " decompress",
                   Rate(r.cpu.zstd_decompress_bps), "per core"});
-  // The transport row: measured once remote sync exists.
-  rows.push_back({"transport", "not measured", kNoTransport});
+  if (r.transport.empty()) rows.push_back({"transport", "not measured", kNoTransport});
+  for (const protocol::TransportResult& t : r.transport) {
+    char how[256];
+    std::snprintf(how, sizeof how, "to %s, %s of text-like data, %s on the wire%s",
+                  r.remote.c_str(), HumanBytes(static_cast<double>(t.payload_bytes)).c_str(),
+                  HumanBytes(static_cast<double>(t.wire_bytes)).c_str(),
+                  t.compressed ? "" : ", as sync frames it");
+    rows.push_back({t.compressed ? "transport -z" : "transport", Rate(t.payload_bps()), how});
+  }
 
   std::string t = "ferry bench: disk rates measured in " + r.path + "\n";
   for (const Row& row : rows) {
@@ -150,8 +166,22 @@ nlohmann::json Json(const BenchReport& r) {
         {"zstd_compress_bytes_per_s_per_core", r.cpu.zstd_compress_bps},
         {"zstd_decompress_bytes_per_s_per_core", r.cpu.zstd_decompress_bps},
         {"zstd_ratio", r.cpu.zstd_ratio}}},
-      {"transport", {{"measured", false}, {"reason", kNoTransport}}},
   };
+  if (r.transport.empty()) {
+    j["transport"] = {{"measured", false}, {"reason", kNoTransport}};
+  } else {
+    j["transport"] = {{"measured", true}, {"remote", r.remote}};
+    for (const protocol::TransportResult& t : r.transport) {
+      j["transport"][t.compressed ? "zstd" : "plain"] = {
+          {"compress_level", t.compress_level},
+          {"payload_bytes", t.payload_bytes},
+          {"wire_bytes", t.wire_bytes},
+          {"seconds", t.seconds},
+          {"setup_seconds", t.setup_seconds},
+          {"payload_bytes_per_s", t.payload_bps()},
+          {"wire_bytes_per_s", t.wire_bps()}};
+    }
+  }
   if (r.has_estimate) {
     const probe::TreeCounts& c = r.counts;
     const probe::Prediction& p = r.prediction;
@@ -229,6 +259,32 @@ int RunBench(const BenchFlags& f) {
       r.plan = *plan;
     }
   }
+  if (!f.remote.empty()) {
+    // First: an unreachable host should fail before the disk probes.
+    ::signal(SIGPIPE, SIG_IGN);
+    auto spec = protocol::ParseRemote(f.remote.find(':') == std::string::npos ? f.remote + ":"
+                                                                              : f.remote);
+    if (!spec) return Fail(InvalidArgument("--remote " + f.remote + ": expected [user@]host[:PATH]"));
+    if (f.remote_size == 0) return Fail(InvalidArgument("--remote-size must be at least 1 byte"));
+    if (f.compress_level < 1 || f.compress_level > 19)
+      return Fail(InvalidArgument("--compress-level " + std::to_string(f.compress_level) +
+                                  " is outside 1..19"));
+    r.remote = f.remote;
+    for (bool z : {false, true}) {
+      protocol::RemoteOptions ro;
+      ro.rsh = f.rsh;
+      ro.remote_ferry = f.remote_ferry;
+      ro.compress = z;
+      ro.compress_level = f.compress_level;
+      auto t = protocol::MeasureTransport(ro, *spec, f.remote_size);
+      if (!t.ok()) {
+        std::fprintf(stderr, "ferry bench: transport to %s: %s\n", f.remote.c_str(),
+                     t.status().message().c_str());
+        return t.status().code() == ErrorCode::kInvalidArgument ? kExitSyntax : kExitProtocol;
+      }
+      r.transport.push_back(*t);
+    }
+  }
   auto io = io::MakeBackend(io::BackendKind::kAuto);
   if (!io.ok()) return Fail(io.status());
   auto disk = probe::MeasureSequential(**io, r.path, f.size);
@@ -263,8 +319,14 @@ void AddBenchCommand(CLI::App& app, int* exit_code) {
       "  ferry bench --json --size 1G --path /srv/new\n"
       "  ferry bench --estimate /home/alice/         # delta pass from the last 24 h of mtimes\n"
       "  ferry bench --estimate /home/alice/ /mnt/new/home/alice/  # dry run against DST\n"
+      "  ferry bench --remote new.example.com        # + transport to new, plain and -z\n"
+      "  ferry bench --remote root@new -e 'ssh -p 2222' --remote-size 256M --json\n"
       "Temporary files are written under --path as .ferry-bench.* and removed.\n"
-      "Exit codes: 0 ok, 1 usage, 11 a measurement failed (file I/O).");
+      "--remote starts `ferry serve --stdio --bench-sink` there through ssh (or -e), as\n"
+      "sync would, and streams --remote-size bytes through the session's framing and\n"
+      "flow control, held in memory on both ends (no disk on either side).\n"
+      "Exit codes: 0 ok, 1 usage, 11 a measurement failed (file I/O), 12 the\n"
+      "transport failed (remote shell, protocol or connection).");
   cmd->add_option("--path", f->path,
                   "directory to measure the disk in (default: DST, else SRC's parent, else .)");
   cmd->add_option("--size", f->size, "bytes written then read sequentially (e.g. 512M, 2G)")
@@ -283,6 +345,16 @@ void AddBenchCommand(CLI::App& app, int* exit_code) {
                   "hours of SRC mtimes that count as the change rate without DST")
       ->default_str("24");
   cmd->add_flag("--json", f->json, "print one JSON object instead of the table");
+  cmd->add_option("--remote", f->remote,
+                  "[user@]host[:PATH]: also measure the transport to host (plain and -z)");
+  cmd->add_option("-e,--rsh", f->rsh, "remote shell for --remote (default ssh)")
+      ->default_str("ssh");
+  cmd->add_option("--remote-ferry", f->remote_ferry, "the ferry binary on the remote host")
+      ->default_str("ferry");
+  cmd->add_option("--remote-size", f->remote_size, "bytes sent per transport measurement")
+      ->transform(CLI::AsSizeValue(false))
+      ->default_str("64M");
+  cmd->add_option("--compress-level", f->compress_level, "zstd level of the -z row (default 3)");
   cmd->add_option("-j,--jobs", f->jobs, "worker threads for the sync probes (default: cores)")
       ->check(CLI::NonNegativeNumber);
   cmd->callback([f, exit_code] { *exit_code = RunBench(*f); });

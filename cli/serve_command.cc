@@ -25,7 +25,7 @@ namespace {
 
 struct ServeFlags {
   bool stdio = false;
-  std::string sender, receiver;
+  std::string sender, receiver, verify_side, bench_sink;
   std::string io = "auto";
   DaemonFlags daemon;
   bool daemon_given = false;  // --listen, --config or --check-config
@@ -44,10 +44,11 @@ int RunServe(const ServeFlags& f) {
     return kExitSyntax;
   }
   if (f.daemon_given) {
-    if (!f.sender.empty() || !f.receiver.empty()) {
+    if (!f.sender.empty() || !f.receiver.empty() || !f.verify_side.empty() ||
+        !f.bench_sink.empty()) {
       std::fprintf(stderr,
-                   "ferry serve: --sender/--receiver go with --stdio; a daemon's clients "
-                   "name the module and path\n");
+                   "ferry serve: --sender/--receiver/--verify-side/--bench-sink go with --stdio; "
+                   "a daemon's clients name the module and path\n");
       return kExitSyntax;
     }
     auto kind = io::ParseBackendKind(f.io);
@@ -60,8 +61,12 @@ int RunServe(const ServeFlags& f) {
       return protocol::ServeDaemonSession(ctx, backend, kRequestTimeout);
     });
   }
-  if (f.sender.empty() == f.receiver.empty()) {
-    std::fprintf(stderr, "ferry serve: give exactly one of --sender PATH and --receiver PATH\n");
+  if (!f.sender.empty() + !f.receiver.empty() + !f.verify_side.empty() +
+          !f.bench_sink.empty() !=
+      1) {
+    std::fprintf(stderr,
+                 "ferry serve: give exactly one of --sender PATH, --receiver PATH, "
+                 "--verify-side PATH and --bench-sink PATH\n");
     return 1;
   }
   auto kind = io::ParseBackendKind(f.io);
@@ -70,8 +75,14 @@ int RunServe(const ServeFlags& f) {
     return 1;
   }
   protocol::ServeRequest req;
-  req.role = f.sender.empty() ? protocol::ServeRole::kReceiver : protocol::ServeRole::kSender;
-  req.path = f.sender.empty() ? f.receiver : f.sender;
+  req.role = !f.sender.empty()   ? protocol::ServeRole::kSender
+             : !f.receiver.empty() ? protocol::ServeRole::kReceiver
+             : !f.verify_side.empty() ? protocol::ServeRole::kVerifySide
+                                      : protocol::ServeRole::kBenchSink;
+  req.path = !f.sender.empty()        ? f.sender
+             : !f.receiver.empty()    ? f.receiver
+             : !f.verify_side.empty() ? f.verify_side
+                                      : f.bench_sink;
   protocol::ServeOptions opt;
   opt.io = *kind;
   auto r = protocol::ServeSession(0, 1, req, opt);
@@ -95,13 +106,19 @@ void AddServeCommand(CLI::App& app, int* exit_code) {
       "  ferry serve --listen 0.0.0.0:8730 --config /etc/ferry/ferryd.toml\n"
       "  ferry serve --config /etc/ferry/ferryd.toml --check-config\n"
       "  ferry serve --stdio --receiver '/srv/www/'   (what `ferry sync /srv/www/ new:/srv/www/`\n"
-      "      runs on host new through ssh; not meant to be run by hand)\n"
+      "      runs on host new through ssh; not meant to be run by hand; likewise --sender\n"
+      "      SRC for a pull, --verify-side PATH for `ferry verify`, --bench-sink PATH for\n"
+      "      `ferry bench --remote`)\n"
       "Clients: ferry sync SRC/ ferry://[user@]host[:port]/module/path/ or host::module/path/\n"
       "Exit codes: 0 ok, 1 usage or config, 10 socket, 12 protocol or connection error,\n"
       "23 partial, 24 vanished.");
   cmd->add_flag("--stdio", f->stdio, "speak the protocol on stdin/stdout");
   cmd->add_option("--sender", f->sender, "send PATH (rsync's trailing-slash rule)");
   cmd->add_option("--receiver", f->receiver, "receive into PATH (created if missing)");
+  cmd->add_option("--verify-side", f->verify_side,
+                  "describe and hash PATH for `ferry verify` (read only)");
+  cmd->add_option("--bench-sink", f->bench_sink,
+                  "count and discard data for `ferry bench --remote` (PATH is not written)");
   cmd->add_option("--io", f->io, "I/O backend: auto, io_uring, posix")->default_str("auto");
   AddDaemonFlags(cmd, &f->daemon);
   cmd->callback([cmd, f, exit_code] {

@@ -14,6 +14,7 @@
 #include "cli/commands.h"
 #include "cli/exit_codes.h"
 #include "cli/filter_flags.h"
+#include "cli/id_map_flags.h"
 #include "cli/json_events.h"
 #include "cli/render.h"
 #include "engine/transfer/sync.h"
@@ -205,33 +206,6 @@ int RunRemote(const SyncFlags& f, const SyncOptions& opt) {
   return 0;
 }
 
-// --usermap, --groupmap and --chown into one mapping, with every TO name
-// looked up on DST now: a bad pair or an unknown name is a usage error.
-Result<std::shared_ptr<const IdMapping>> BuildIdMapping(const SyncFlags& f) {
-  auto m = std::make_shared<IdMapping>();
-  if (!f.chown.empty()) {
-    if (!f.usermap.empty() || !f.groupmap.empty())
-      return InvalidArgument("--chown cannot be combined with --usermap or --groupmap");
-    RETURN_IF_ERROR(ParseChown(f.chown, &m->users, &m->groups));
-  }
-  if (!f.usermap.empty()) {
-    ASSIGN_OR_RETURN(m->users, IdMap::Parse(f.usermap, IdKind::kUser, "--usermap"));
-  }
-  if (!f.groupmap.empty()) {
-    ASSIGN_OR_RETURN(m->groups, IdMap::Parse(f.groupmap, IdKind::kGroup, "--groupmap"));
-  }
-  if (m->empty()) return std::shared_ptr<const IdMapping>();
-  auto bound = m->Bind();
-  if (!bound.ok()) {
-    std::string flag = !f.chown.empty() ? "--chown" : "";
-    if (flag.empty())
-      flag = bound.status().message().starts_with("user") ? "--usermap" : "--groupmap";
-    return InvalidArgument(flag + ": " + bound.status().message());
-  }
-  return std::shared_ptr<const IdMapping>(
-      std::make_shared<IdMapping>(std::move(*bound)));
-}
-
 int RunSync(CLI::App& cmd, const SyncFlags& f) {
   ExitOnSignals();
   SyncOptions opt;
@@ -280,7 +254,7 @@ int RunSync(CLI::App& cmd, const SyncFlags& f) {
     return kExitSyntax;
   }
   opt.filter = *filter;
-  auto ids = BuildIdMapping(f);
+  auto ids = BuildIdMapping(f.usermap, f.groupmap, f.chown);
   if (!ids.ok()) {
     std::fprintf(stderr, "ferry: %s\n", ids.status().message().c_str());
     return kExitSyntax;

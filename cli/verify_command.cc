@@ -2,6 +2,7 @@
 // metadata `ferry sync` preserves), prints each difference as an rsync -i
 // line or, with --json, as one JSON object per line, and exits non-zero when
 // anything differs.
+#include <signal.h>
 #include <sys/stat.h>
 
 #include <nlohmann/json.hpp>
@@ -14,8 +15,10 @@
 #include "cli/commands.h"
 #include "cli/exit_codes.h"
 #include "cli/filter_flags.h"
+#include "cli/id_map_flags.h"
 #include "cli/render.h"
 #include "engine/verify/verify.h"
+#include "protocol/session/verify_remote.h"
 
 namespace ferry::cli {
 
@@ -33,6 +36,10 @@ struct VerifyFlags {
   int jobs = 0;
   std::string io = "auto";
   FilterFlags filters;
+  std::string usermap, groupmap, chown;
+  std::string rsh = "ssh", remote_ferry = "ferry";
+  bool compress = false;
+  int compress_level = 3;
 };
 
 const char* TypeName(uint32_t mode) {
@@ -176,12 +183,49 @@ int RunVerify(CLI::App& cmd, const VerifyFlags& f) {
     return kExitSyntax;
   }
   opt.filter = *filter;
+  auto ids = BuildIdMapping(f.usermap, f.groupmap, f.chown);
+  if (!ids.ok()) {
+    std::fprintf(stderr, "ferry: %s\n", ids.status().message().c_str());
+    return kExitSyntax;
+  }
+  opt.id_map = *ids;
 
   CliEvents events(f.json, f.quiet);
-  auto r = VerifyTrees(VerifyRequest{f.paths[0], f.paths[1]}, opt, events);
+  const VerifyRequest req{f.paths[0], f.paths[1]};
+  const bool remote = protocol::ParseRemote(req.src) || protocol::ParseRemote(req.dst);
+  Result<VerifyOutcome> r = Status(ErrorCode::kInternal, "not run");
+  if (remote) {
+    ::signal(SIGPIPE, SIG_IGN);
+    if (f.compress_level < 1 || f.compress_level > 19) {
+      std::fprintf(stderr, "ferry: --compress-level %d is outside 1..19\n", f.compress_level);
+      return kExitSyntax;
+    }
+    if (opt.id_map && protocol::ParseRemote(req.src)) {
+      // The source's names would have to come from the remote host.
+      std::fprintf(stderr,
+                   "ferry: --usermap/--groupmap/--chown are not supported with a remote SRC "
+                   "yet\n");
+      return kExitSyntax;
+    }
+    protocol::RemoteOptions ro;
+    ro.rsh = f.rsh;
+    ro.remote_ferry = f.remote_ferry;
+    ro.compress = f.compress;
+    ro.compress_level = f.compress_level;
+    if (f.io != "auto") ro.remote_io = f.io;
+    auto rr = protocol::RunRemoteVerify(req, opt, ro, events);
+    if (rr.ok()) r = rr->outcome;
+    else r = rr.status();
+  } else {
+    r = VerifyTrees(req, opt, events);
+  }
   if (!r.ok()) {
     std::fprintf(stderr, "ferry: %s\n", r.status().message().c_str());
     int code = ExitCodeFor(r.status());
+    // The session broke (remote shell, handshake, stream): as `ferry sync`.
+    if (remote && (r.status().code() == ErrorCode::kIo ||
+                   r.status().code() == ErrorCode::kCorrupt))
+      code = kExitProtocol;
     if (f.json) {
       VerifyOutcome none;
       none.errors = 1;
@@ -215,10 +259,19 @@ void AddVerifyCommand(CLI::App& app, int* exit_code) {
       "  ferry verify --json /var/www/ /srv/www/ | jq -c 'select(.event==\"difference\")'\n"
       "  ferry verify --exclude 'cache/' --no-times -j 8 src/ dst/\n"
       "  ferry verify --stats /home/ /mnt/new/home/ > differences.txt\n"
+      "  ferry verify /var/www/ new.example.com:/var/www/   # the remote side hashes there\n"
+      "  ferry verify -e 'ssh -p 2222' --remote-ferry /opt/ferry/bin/ferry old:/home/ /home/\n"
+      "  ferry verify --usermap=alice:alice2 /home/alice/ new:/home/alice2/  # as the sync\n"
+      "\n"
+      "One side may be remote ([user@]host:PATH): ferry runs `ferry serve --stdio\n"
+      "--verify-side PATH` there through ssh (or -e), which walks and hashes its tree\n"
+      "in parallel and sends only metadata and hashes; the output is the same.\n"
       "\n"
       "Exit codes: 0 identical; 8 differences found; 23 some paths could not be\n"
       "read (each on stderr with its cause; 23 wins over 8); 24 a source file\n"
-      "vanished while verifying; 1 usage error; 11 a root could not be opened.");
+      "vanished while verifying; 1 usage error; 11 a root could not be opened;\n"
+      "12 the remote side failed (remote shell, protocol or connection; the remote\n"
+      "shell's status is in the message).");
   cmd->add_option("paths", f->paths, "SRC DST (SRC/ compares the contents of SRC)")
       ->required()
       ->expected(2);
@@ -237,6 +290,16 @@ void AddVerifyCommand(CLI::App& app, int* exit_code) {
   cmd->add_option("-j,--jobs", f->jobs, "worker threads (default: number of cores)")
       ->check(CLI::NonNegativeNumber);
   cmd->add_option("--io", f->io, "I/O backend: auto, io_uring, posix")->default_str("auto");
+  cmd->add_option("--usermap", f->usermap,
+                  "FROM:TO[,...]: map SRC owners before comparing (as ferry sync --usermap)");
+  cmd->add_option("--groupmap", f->groupmap, "FROM:TO[,...]: map SRC groups, as --usermap");
+  cmd->add_option("--chown", f->chown, "USER:GROUP: same as --usermap=*:USER --groupmap=*:GROUP");
+  cmd->add_option("-e,--rsh", f->rsh, "remote shell for host:PATH (default ssh)")
+      ->default_str("ssh");
+  cmd->add_option("--remote-ferry", f->remote_ferry, "the ferry binary on the remote host")
+      ->default_str("ferry");
+  cmd->add_flag("-z,--compress", f->compress, "compress the remote side's stream (zstd)");
+  cmd->add_option("--compress-level", f->compress_level, "zstd level 1..19 with -z (default 3)");
   cmd->callback([cmd, f, exit_code] { *exit_code = RunVerify(*cmd, *f); });
 }
 

@@ -209,6 +209,33 @@ struct EncodeVisitor {
   }
   Status operator()(const Keepalive&) const { return Status::Ok(); }
   Status operator()(const EndOfSession&) const { return Status::Ok(); }
+  Status operator()(const VerifyOpen& m) const {
+    w.Varint((m.follow ? 1u : 0u) | (m.single_file ? 2u : 0u));
+    w.String(m.name);
+    return Status::Ok();
+  }
+  Status operator()(const VerifyListing& m) const {
+    w.String(m.dir);
+    w.U8(m.done ? 1 : 0);
+    w.Varint(m.items.size());
+    for (const VerifyItem& it : m.items) {
+      PutEntry(w, it.entry);
+      w.Varint(it.dev);
+      w.Varint(it.ino);
+      w.Varint(it.nlink);
+    }
+    return Status::Ok();
+  }
+  Status operator()(const VerifyHashes& m) const {
+    w.String(m.dir);
+    w.Varint(m.hashes.size());
+    for (const VerifyHash& h : m.hashes) {
+      w.String(h.name);
+      w.FixedLE(h.hash.lo, 8);
+      w.FixedLE(h.hash.hi, 8);
+    }
+    return Status::Ok();
+  }
 };
 
 // --- decoders ------------------------------------------------------------------
@@ -377,6 +404,81 @@ Status GetEntry(Reader& r, const DecodeLimits& limits, FileEntry* e) {
     }
   }
   return Status::Ok();
+}
+
+// A verify directory: "" (the root message), "." or a wire path.
+Status GetVerifyDir(Reader& r, std::string* dir) {
+  RETURN_IF_ERROR(r.String("dir", kPathMax - 1, dir));
+  if (!dir->empty() && *dir != ".") RETURN_IF_ERROR(CheckWirePath(*dir, "dir"));
+  return Status::Ok();
+}
+
+// An entry name of a verify directory: one component, or "." in the root
+// message (dir "").
+Status CheckVerifyName(Reader& r, const std::string& dir, const std::string& name) {
+  if (dir.empty()) {
+    if (name != ".") return r.Error("root entry " + QuotePath(name) + " is not \".\"");
+    return Status::Ok();
+  }
+  return CheckWireName(name, "name");
+}
+
+Result<Message> DecodeVerify(uint8_t tag, Reader& r, const DecodeLimits& limits) {
+  switch (static_cast<MsgType>(tag)) {
+    case MsgType::kVerifyOpen: {
+      VerifyOpen m;
+      uint64_t flags = 0;
+      RETURN_IF_ERROR(r.VarintMax("flags", 3, &flags));
+      m.follow = flags & 1;
+      m.single_file = flags & 2;
+      RETURN_IF_ERROR(r.String("name", kNameMax, &m.name));
+      if (!m.name.empty()) RETURN_IF_ERROR(CheckWireName(m.name, "VerifyOpen: name"));
+      return Message(std::move(m));
+    }
+    case MsgType::kVerifyListing: {
+      VerifyListing m;
+      RETURN_IF_ERROR(GetVerifyDir(r, &m.dir));
+      RETURN_IF_ERROR(GetBool(r, "done", &m.done));
+      uint64_t count = 0;
+      RETURN_IF_ERROR(r.Varint("count", &count));
+      // An item takes at least 12 bytes (flags, name, kind, ids, mtime, identity).
+      if (count > r.remaining() / 12 || (m.dir.empty() && count > 1)) {
+        return r.Error("count " + std::to_string(count) + " does not fit the " +
+                       std::to_string(r.remaining()) + " remaining bytes" +
+                       (m.dir.empty() ? " or the root message's 0..1" : ""));
+      }
+      m.items.resize(count);
+      for (VerifyItem& it : m.items) {
+        RETURN_IF_ERROR(GetEntry(r, limits, &it.entry));
+        RETURN_IF_ERROR(CheckVerifyName(r, m.dir, it.entry.path));
+        if (it.entry.link_leader) return r.Error("link_leader is not used by verify");
+        RETURN_IF_ERROR(r.Varint("dev", &it.dev));
+        RETURN_IF_ERROR(r.Varint("ino", &it.ino));
+        RETURN_IF_ERROR(r.U32("nlink", kU32Max, &it.nlink));
+      }
+      return Message(std::move(m));
+    }
+    case MsgType::kVerifyHashes: {
+      VerifyHashes m;
+      RETURN_IF_ERROR(GetVerifyDir(r, &m.dir));
+      uint64_t count = 0;
+      RETURN_IF_ERROR(r.Varint("count", &count));
+      if (count > r.remaining() / 17) {  // name length byte + 16 hash bytes
+        return r.Error("count " + std::to_string(count) + " does not fit the " +
+                       std::to_string(r.remaining()) + " remaining bytes");
+      }
+      m.hashes.resize(count);
+      for (VerifyHash& h : m.hashes) {
+        RETURN_IF_ERROR(r.String("name", kNameMax, &h.name));
+        RETURN_IF_ERROR(CheckVerifyName(r, m.dir, h.name));
+        RETURN_IF_ERROR(r.FixedLE("hash", 8, &h.hash.lo));
+        RETURN_IF_ERROR(r.FixedLE("hash", 8, &h.hash.hi));
+      }
+      return Message(std::move(m));
+    }
+    default:
+      return Corrupt("frame with unknown type " + TypeName(tag));
+  }
 }
 
 Result<Message> DecodeBody(uint8_t tag, Reader& r, const DecodeLimits& limits) {
@@ -583,6 +685,10 @@ Result<Message> DecodeBody(uint8_t tag, Reader& r, const DecodeLimits& limits) {
       return Message(Keepalive{});
     case MsgType::kEndOfSession:
       return Message(EndOfSession{});
+    case MsgType::kVerifyOpen:
+    case MsgType::kVerifyListing:
+    case MsgType::kVerifyHashes:
+      return DecodeVerify(tag, r, limits);
   }
   return Corrupt("frame with unknown type " + TypeName(tag));
 }

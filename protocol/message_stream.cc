@@ -10,6 +10,7 @@ bool IsCompressible(uint8_t tag) {
     case MsgType::kFileData:
     case MsgType::kDeltaOps:
     case MsgType::kMetadataUpdate:
+    case MsgType::kVerifyListing:
       return true;
     default:
       return false;

@@ -24,6 +24,9 @@ bool IsKnownType(uint8_t tag) {
     case MsgType::kCredit:
     case MsgType::kKeepalive:
     case MsgType::kEndOfSession:
+    case MsgType::kVerifyOpen:
+    case MsgType::kVerifyListing:
+    case MsgType::kVerifyHashes:
       return true;
   }
   return false;
@@ -49,6 +52,9 @@ std::string TypeName(uint8_t tag) {
     case MsgType::kCredit: return "Credit";
     case MsgType::kKeepalive: return "Keepalive";
     case MsgType::kEndOfSession: return "EndOfSession";
+    case MsgType::kVerifyOpen: return "VerifyOpen";
+    case MsgType::kVerifyListing: return "VerifyListing";
+    case MsgType::kVerifyHashes: return "VerifyHashes";
   }
   char buf[16];
   std::snprintf(buf, sizeof buf, "tag 0x%02x", tag);
@@ -63,7 +69,8 @@ MsgType TypeOf(const Message& m) {
       MsgType::kSignatureHeader, MsgType::kSignatureBlocks, MsgType::kFileData,
       MsgType::kDeltaOps,        MsgType::kFileDone,       MsgType::kMetadataUpdate,
       MsgType::kDeleteRequest,   MsgType::kError,          MsgType::kEndOfPass,
-      MsgType::kCredit,          MsgType::kKeepalive,      MsgType::kEndOfSession};
+      MsgType::kCredit,          MsgType::kKeepalive,      MsgType::kEndOfSession,
+      MsgType::kVerifyOpen,      MsgType::kVerifyListing,  MsgType::kVerifyHashes};
   static_assert(std::size(kTypes) == std::variant_size_v<Message>);
   return kTypes[m.index()];
 }

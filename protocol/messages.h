@@ -58,6 +58,10 @@ enum class MsgType : uint8_t {
   kCredit = 0x61,
   kKeepalive = 0x62,
   kEndOfSession = 0x63,
+  // 0x70-0x72: the TCP daemon's pre-session exchange (daemon_wire.h).
+  kVerifyOpen = 0x80,
+  kVerifyListing = 0x81,
+  kVerifyHashes = 0x82,
 };
 
 // Whether a tag names a message of this implementation.
@@ -302,11 +306,59 @@ struct EndOfSession {
   bool operator==(const EndOfSession&) const = default;
 };
 
+// --- verify (`ferry verify` with a remote side; PROTOCOL.md section 13) ------
+// Client -> server, once, first: which entry of the served PATH is the root
+// the server walks and describes.
+struct VerifyOpen {
+  bool follow = false;  // resolve PATH with stat (a directory's contents), not lstat
+  // Non-empty (one path component): the root is PATH/name when PATH is a
+  // directory or ends in '/'; else, with single_file, PATH itself.
+  std::string name;
+  bool single_file = false;
+  bool operator==(const VerifyOpen&) const = default;
+};
+
+// One entry as verify compares it: the FileEntry fields (path = the entry's
+// name) plus its identity for hard links.
+struct VerifyItem {
+  FileEntry entry;
+  uint64_t dev = 0;
+  uint64_t ino = 0;
+  uint32_t nlink = 0;
+  bool operator==(const VerifyItem&) const = default;
+};
+
+// Server -> client: entries of directory `dir` ("." the root directory,
+// else relative to it); `dir` empty is the root message: the root itself
+// (one item named ".") or nothing when the root does not exist. A directory
+// may take several messages; the last has `done`.
+struct VerifyListing {
+  std::string dir;
+  bool done = false;
+  std::vector<VerifyItem> items;
+  bool operator==(const VerifyListing&) const = default;
+};
+
+struct VerifyHash {
+  std::string name;
+  Hash128 hash;
+  bool operator==(const VerifyHash&) const = default;
+};
+
+// Server -> client: XXH3-128 of regular files of directory `dir` (dir empty:
+// the root itself, name ".").
+struct VerifyHashes {
+  std::string dir;
+  std::vector<VerifyHash> hashes;
+  bool operator==(const VerifyHashes&) const = default;
+};
+
 using Message = std::variant<Hello, SessionOptions, OptionsAck, FileEntry,
                              FileListEnd, FileRequest, SignatureHeader,
                              SignatureBlocks, FileData, DeltaOps, FileDone,
                              MetadataUpdate, DeleteRequest, Error, EndOfPass,
-                             Credit, Keepalive, EndOfSession>;
+                             Credit, Keepalive, EndOfSession, VerifyOpen, VerifyListing,
+                             VerifyHashes>;
 
 MsgType TypeOf(const Message& m);
 

@@ -9,6 +9,8 @@
 
 #include <atomic>
 #include <mutex>
+#include <optional>
+#include <unordered_map>
 #include <utility>
 
 #include "engine/verify/hard_links.h"
@@ -51,6 +53,15 @@ class Walk {
   MetaPolicy policy;
   tbb::task_group tasks;
   std::atomic<uint64_t> entries{0}, files_hashed{0}, bytes_hashed{0};
+
+  // SRC's entry with the owner and group DST should have (id maps).
+  Entry Mapped(const Entry& s) {
+    if (!opt.id_map) return s;
+    Entry e = s;
+    e.uid = MapId(IdKind::kUser, s.uid);
+    e.gid = MapId(IdKind::kGroup, s.gid);
+    return e;
+  }
 
   bool Excluded(const std::string& path, bool is_dir) const {
     return opt.filter && opt.filter->Excluded(path, is_dir);
@@ -97,7 +108,25 @@ class Walk {
   }
 
  private:
+  uint32_t MapId(IdKind kind, uint32_t id) {
+    std::lock_guard<std::mutex> l(ids_mu_);
+    auto& cache = kind == IdKind::kUser ? uids_ : gids_;
+    if (auto it = cache.find(id); it != cache.end()) return it->second;
+    const IdMap& m = kind == IdKind::kUser ? opt.id_map->users : opt.id_map->groups;
+    uint32_t to = id;
+    if (!m.empty()) {
+      static const SystemIdNames kSystem;
+      const IdNames& names = opt.id_map->src_names ? *opt.id_map->src_names : kSystem;
+      std::optional<std::string> name = names.Name(kind, id);
+      to = m.Map(id, name ? &*name : nullptr);
+    }
+    cache.emplace(id, to);
+    return to;
+  }
+
   VerifyEvents& events_;
+  std::mutex ids_mu_;
+  std::unordered_map<uint32_t, uint32_t> uids_, gids_;
   std::mutex mu_;
   uint64_t differences_ = 0, errors_ = 0, vanished_ = 0;
   std::mutex links_mu_;
@@ -247,13 +276,14 @@ void ComparePair(Walk& w, const DirPair& p, const Entry& s, const Entry& d,
       dx = std::move(b).value();
     }
   }
-  MetaDiff md = CompareMeta(w.policy, s, d, sx, dx);
+  const Entry sm = w.Mapped(s);
+  MetaDiff md = CompareMeta(w.policy, sm, d, sx, dx);
   f.perms = md.perms;
   f.time = md.time;
   f.group = md.group;
   f.acl = md.acl;
   f.xattr = md.xattr;
-  f.owner = w.opt.owner && s.uid != d.uid;  // also when not root: only read
+  f.owner = w.opt.owner && sm.uid != d.uid;  // also when not root: only read
 
   if (s.is_reg()) {
     if (w.opt.hard_links && (s.nlink > 1 || d.nlink > 1))
@@ -424,7 +454,8 @@ void CompareRootDirs(Walk& w, const SideRoot& src, const SideRoot& dst) {
       w.Error("./", a.ok() ? b.status() : a.status());
     }
   }
-  MetaDiff md = CompareMeta(w.policy, *s, *d, sx, dx);
+  const Entry sm = w.Mapped(*s);
+  MetaDiff md = CompareMeta(w.policy, sm, *d, sx, dx);
   Difference diff;
   diff.kind = DiffKind::kChanged;
   diff.path = "./";
@@ -434,7 +465,7 @@ void CompareRootDirs(Walk& w, const SideRoot& src, const SideRoot& dst) {
   diff.item.group = md.group;
   diff.item.acl = md.acl;
   diff.item.xattr = md.xattr;
-  diff.item.owner = w.opt.owner && s->uid != d->uid;
+  diff.item.owner = w.opt.owner && sm.uid != d->uid;
   if (diff.item.any_attr()) {
     diff.src = *s;
     diff.dst = *d;

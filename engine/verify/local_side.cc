@@ -5,6 +5,7 @@
 #include <tbb/parallel_for.h>
 
 #include <algorithm>
+#include <cerrno>
 #include <mutex>
 
 #include "engine/io/posix_backend.h"
@@ -245,6 +246,17 @@ Result<std::shared_ptr<SideDir>> LocalSide::OpenRoot(const std::string& path) {
   if (fd < 0) return PosixError("open directory", path, errno);
   return std::shared_ptr<SideDir>(
       std::make_shared<LocalDir>(shared_from_this(), io::UniqueFd(fd)));
+}
+
+Result<std::shared_ptr<SideDir>> OpenDestinationDir(LocalSide& side, const std::string& path,
+                                                    const std::string& shown) {
+  struct stat st;
+  if (::stat(path.c_str(), &st) != 0) {
+    if (errno == ENOENT) return std::shared_ptr<SideDir>();
+    return PosixError("destination", shown, errno);
+  }
+  if (!S_ISDIR(st.st_mode)) return PosixError("destination", shown, ENOTDIR);
+  return side.OpenRoot(path);
 }
 
 }  // namespace ferry::verify

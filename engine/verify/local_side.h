@@ -47,4 +47,10 @@ class LocalSide : public std::enable_shared_from_this<LocalSide> {
   tbb::enumerable_thread_specific<std::unique_ptr<io::IoBackend>> backends_;
 };
 
+// DST's root directory at `path`, or null when it does not exist (everything
+// is then missing, as `rsync -n` would list it). Errors name `shown` (the
+// path as the user wrote it): not a directory, unreadable.
+Result<std::shared_ptr<SideDir>> OpenDestinationDir(LocalSide& side, const std::string& path,
+                                                    const std::string& shown);
+
 }  // namespace ferry::verify

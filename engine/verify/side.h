@@ -1,9 +1,10 @@
 // The two sides of a verification as the comparison sees them: directories
 // that list their entries, read xattrs and link targets, and hash file
 // contents. LocalSide (local_side.h) implements them on local paths through
-// the IoBackend seam; a remote side (a ferry peer, once the protocol exists)
-// implements the same calls by asking the peer, which then hashes its files
-// where they are and sends only listings and hashes.
+// the IoBackend seam; the remote side (protocol/session/verify_remote.cc)
+// implements the same calls over the stream of a ferry peer
+// (`serve --verify-side`), which hashes its files where they are and sends
+// only listings and hashes.
 //
 // Thread safety: every SideDir method may be called from several worker
 // threads at once (the comparison hashes batches of one directory in

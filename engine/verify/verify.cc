@@ -6,7 +6,6 @@
 #include <tbb/global_control.h>
 
 #include <algorithm>
-#include <cerrno>
 #include <chrono>
 #include <thread>
 
@@ -15,24 +14,6 @@
 #include "engine/verify/side.h"
 
 namespace ferry {
-
-namespace {
-
-// DST's root directory, or null when it does not exist (everything is then
-// missing, as `rsync -n` would list it).
-Result<std::shared_ptr<verify::SideDir>> OpenDstDir(verify::LocalSide& side,
-                                                    const std::string& path,
-                                                    const std::string& shown) {
-  struct stat st;
-  if (::stat(path.c_str(), &st) != 0) {
-    if (errno == ENOENT) return std::shared_ptr<verify::SideDir>();
-    return PosixError("destination", shown, errno);
-  }
-  if (!S_ISDIR(st.st_mode)) return PosixError("destination", shown, ENOTDIR);
-  return side.OpenRoot(path);
-}
-
-}  // namespace
 
 Result<VerifyOutcome> VerifyTrees(const VerifyRequest& req, const VerifyOptions& opt,
                                   VerifyEvents& events) {
@@ -57,7 +38,7 @@ Result<VerifyOutcome> VerifyTrees(const VerifyRequest& req, const VerifyOptions&
   verify::SideRoot s, d;
   if (contents) {
     ASSIGN_OR_RETURN(s.dir, side->OpenRoot(src));
-    ASSIGN_OR_RETURN(d.dir, OpenDstDir(*side, dst, req.dst));
+    ASSIGN_OR_RETURN(d.dir, verify::OpenDestinationDir(*side, dst, req.dst));
   } else {
     std::string dst_dir = dst, dst_name = src_name;
     struct stat dstst;
@@ -67,7 +48,7 @@ Result<VerifyOutcome> VerifyTrees(const VerifyRequest& req, const VerifyOptions&
       std::tie(dst_dir, dst_name) = SplitParent(dst);
     }
     ASSIGN_OR_RETURN(s.dir, side->OpenRoot(src_parent));
-    ASSIGN_OR_RETURN(d.dir, OpenDstDir(*side, dst_dir, req.dst));
+    ASSIGN_OR_RETURN(d.dir, verify::OpenDestinationDir(*side, dst_dir, req.dst));
     s.entry = src_name;
     d.entry = dst_name;
   }

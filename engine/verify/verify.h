@@ -30,7 +30,8 @@
 // nothing can be compared (a root cannot be opened, bad arguments).
 //
 // Remote sides: the comparison itself (VerifySides in engine/verify/side.h)
-// only talks to the SideDir interface; VerifyTrees binds it to local paths.
+// only talks to the SideDir interface; VerifyTrees binds it to local paths,
+// protocol/session/verify_remote.h to one local and one remote side.
 //
 // Thread safety: runs its own worker threads (options.jobs); events are
 // serialised (one callback at a time).
@@ -52,6 +53,7 @@
 #include "engine/transfer/itemize.h"
 #include "engine/tree/entry.h"
 #include "engine/tree/filter.h"
+#include "engine/tree/id_map.h"
 
 namespace ferry {
 
@@ -68,6 +70,10 @@ struct VerifyOptions {
   bool hard_links = true;  // hard-link structure
 
   std::shared_ptr<const FilterList> filter;  // may be null: everything
+  // --usermap/--groupmap/--chown of the sync that made the copy: SRC's owner
+  // and group are mapped (names looked up on this machine) before they are
+  // compared with DST's. Null: compared as they are. Must be bound.
+  std::shared_ptr<const IdMapping> id_map;
 
   int jobs = 0;  // worker threads; 0 = number of cores
   io::BackendKind io = io::BackendKind::kAuto;

@@ -117,7 +117,10 @@ std::vector<std::string> RemoteCommand(const RemoteOptions& ro, const RemoteSpec
   argv.push_back("serve");
   argv.push_back("--stdio");
   if (!ro.remote_io.empty()) argv.push_back("--io=" + ro.remote_io);
-  argv.push_back(remote_role == ServeRole::kSender ? "--sender" : "--receiver");
+  argv.push_back(remote_role == ServeRole::kSender       ? "--sender"
+                 : remote_role == ServeRole::kReceiver   ? "--receiver"
+                 : remote_role == ServeRole::kVerifySide ? "--verify-side"
+                                                         : "--bench-sink");
   argv.push_back(ShellQuote(spec.path.empty() ? "." : spec.path));
   return argv;
 }
@@ -180,6 +183,39 @@ Result<RemoteResult> RunClientSession(int in_fd, int out_fd, bool push,
   if (!r.ok()) return r.status();
   out.outcome = *r;
   return out;
+}
+
+Result<RemoteSession> StartRemote(const RemoteOptions& ro, const RemoteSpec& spec,
+                                  ServeRole remote_role, const SessionOptions& options) {
+  ASSIGN_OR_RETURN(Child child, Spawn(RemoteCommand(ro, spec, remote_role)));
+  ChannelConfig cc;
+  cc.role = Role::kClient;
+  auto ch = Channel::Connect(child.in_fd, child.out_fd, cc, options);
+  if (!ch.ok()) {
+    const std::string why = ExitText(child.pid, true);
+    if (why.empty()) {
+      ::kill(child.pid, SIGTERM);
+      ::waitpid(child.pid, nullptr, 0);
+    }
+    Status s = ch.status();
+    return Status(s.code(), s.message() + (why.empty() ? "" : " (" + why + ")"));
+  }
+  RemoteSession out;
+  out.channel = std::move(ch).value();
+  out.pid = child.pid;
+  return out;
+}
+
+std::string FinishRemote(RemoteSession& session) {
+  session.channel.reset();
+  if (session.pid < 0) return "";
+  std::string why = ExitText(session.pid, true);
+  if (why.empty()) {
+    ::kill(session.pid, SIGTERM);
+    ::waitpid(session.pid, nullptr, 0);
+  }
+  session.pid = -1;
+  return why.ends_with("status 0") ? "" : why;
 }
 
 Result<RemoteResult> RunRemoteSync(const std::string& src, const std::string& dst,

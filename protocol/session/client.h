@@ -14,6 +14,7 @@
 
 #include <sys/types.h>
 
+#include <memory>
 #include <optional>
 #include <string>
 
@@ -84,6 +85,20 @@ Result<RemoteResult> RunClientSession(int in_fd, int out_fd, bool push,
                                       const std::string& local_path, const SyncOptions& opt,
                                       const RemoteOptions& ro, SyncStats& stats,
                                       SyncEvents& events);
+
+// A started remote side (`ferry serve --stdio` through the remote shell)
+// after the handshake: other commands (verify, bench) use it as sync does.
+struct RemoteSession {
+  std::unique_ptr<Channel> channel;
+  pid_t pid = -1;  // the remote shell
+};
+// Errors as RunRemoteSync's handshake failures ("... (remote shell exited
+// with status 127)").
+Result<RemoteSession> StartRemote(const RemoteOptions& ro, const RemoteSpec& spec,
+                                  ServeRole remote_role, const SessionOptions& options);
+// Closes the channel and reaps the remote shell: "" when it exited with 0,
+// else "remote shell exited with status N" / "... killed by signal N".
+std::string FinishRemote(RemoteSession& session);
 
 // Exactly one of src and dst is remote (the caller checked with ParseRemote).
 Result<RemoteResult> RunRemoteSync(const std::string& src, const std::string& dst,

@@ -9,8 +9,10 @@
 #include "protocol/path_check.h"
 #include "protocol/session/common.h"
 #include "protocol/session/dst_ops.h"
+#include "protocol/session/bench_transport.h"
 #include "protocol/session/receiver.h"
 #include "protocol/session/sender.h"
+#include "protocol/session/verify_side.h"
 
 namespace ferry::protocol {
 
@@ -90,6 +92,14 @@ Result<SyncOutcome> ServeSession(int in_fd, int out_fd, const ServeRequest& requ
   ASSIGN_OR_RETURN(std::unique_ptr<Channel> ch, Channel::Accept(in_fd, out_fd, cc, policy));
   SyncStats stats;
   QuietEvents events;
+  if (request.role == ServeRole::kVerifySide) {
+    RETURN_IF_ERROR(ServeVerify(*ch, *resolved, options.io));
+    return SyncOutcome{};
+  }
+  if (request.role == ServeRole::kBenchSink) {
+    RETURN_IF_ERROR(ServeBenchSink(*ch));
+    return SyncOutcome{};
+  }
   if (receiving) {
     ReceiverConfig rc;
     rc.path = *resolved;

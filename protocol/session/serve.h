@@ -22,7 +22,9 @@
 
 namespace ferry::protocol {
 
-enum class ServeRole : uint8_t { kSender, kReceiver };
+// kVerifySide: one side of `ferry verify` (verify_side.h); kBenchSink: the
+// far end of `ferry bench --remote` (bench_transport.h).
+enum class ServeRole : uint8_t { kSender, kReceiver, kVerifySide, kBenchSink };
 
 struct ServeRequest {
   ServeRole role = ServeRole::kSender;

@@ -131,9 +131,47 @@ TEST(BenchCommandTest, TableNamesEachRowAndTheMissingTransport) {
                           "hash XXH3-128", "delta sig+match", "zstd -3 compress",
                           "zstd -3 decompress", "stage one", "delta pass", "assumption"})
     EXPECT_NE(out.find(row), std::string::npos) << row << "\n" << out;
-  EXPECT_NE(out.find("transport              not measured   remote sync not available in this build"),
+  EXPECT_NE(out.find("transport              not measured   give --remote [user@]host[:PATH]"),
             std::string::npos)
       << out;
+}
+
+// --remote over the remote-shell stand-in: two real ferry processes, the
+// session's framing and flow control, with and without zstd.
+TEST(BenchCommandTest, RemoteTransportRowsOverTheStandIn) {
+  TempDir tmp;
+  const std::string remote = " -e " + Q(FERRY_STANDIN) + " --remote-ferry " + Q(FERRY_BINARY) +
+                             " --remote-size 3M --remote testhost:" + Q(tmp.path());
+  std::string out;
+  ASSERT_EQ(Bench(" --json --path " + Q(tmp.path()) + kQuick + remote, &out), 0) << out;
+  auto j = nlohmann::json::parse(out, nullptr, false);
+  ASSERT_FALSE(j.is_discarded()) << out;
+  const auto& t = j["transport"];
+  EXPECT_EQ(t["measured"], true) << out;
+  EXPECT_EQ(t["remote"], "testhost:" + tmp.path());
+  for (const char* mode : {"plain", "zstd"}) {
+    EXPECT_EQ(t[mode]["payload_bytes"], 3 << 20) << mode << ": " << out;
+    for (const char* k : {"wire_bytes", "seconds", "payload_bytes_per_s", "wire_bytes_per_s"})
+      EXPECT_TRUE(PositiveFinite(t[mode][k])) << mode << " " << k << ": " << out;
+  }
+  EXPECT_EQ(t["plain"]["compress_level"], 0);
+  EXPECT_EQ(t["zstd"]["compress_level"], 3);
+  // Framing adds bytes; zstd takes text-like data well below its size.
+  EXPECT_GE(t["plain"]["wire_bytes"].get<uint64_t>(), uint64_t{3} << 20) << out;
+  EXPECT_LT(t["zstd"]["wire_bytes"].get<uint64_t>(), uint64_t{3} << 20) << out;
+  EXPECT_EQ(Entries(tmp.path()), 0) << "the transport bench wrote to PATH";
+
+  ASSERT_EQ(Bench(" --path " + Q(tmp.path()) + kQuick + remote, &out), 0) << out;
+  EXPECT_NE(out.find("  transport  "), std::string::npos) << out;
+  EXPECT_NE(out.find("  transport -z  "), std::string::npos) << out;
+  EXPECT_EQ(out.find("not measured"), std::string::npos) << out;
+
+  // A remote shell that fails is the transport's failure (12), before any
+  // disk probe.
+  EXPECT_EQ(Bench(" --path " + Q(tmp.path()) + kQuick + " -e false --remote testhost", &out), 12)
+      << out;
+  EXPECT_NE(out.find("transport to testhost"), std::string::npos) << out;
+  EXPECT_NE(out.find("remote shell exited with status 1"), std::string::npos) << out;
 }
 
 TEST(BenchCommandTest, BadInputExitsWithACodeAndNamesThePath) {

@@ -73,6 +73,48 @@ TEST_P(CliIdMapTest, BadMapsAreUsageErrors) {
   EXPECT_NE(both.err.find("cannot be combined"), std::string::npos) << both.Dump();
 }
 
+// `ferry verify` with the maps the copy was made with: SRC's owners are
+// mapped before they are compared, so the copy is identical; without the
+// maps (or with others) each mapped owner is a difference.
+TEST_P(CliIdMapTest, VerifyWithTheSyncsMapsIsSilent) {
+  if (!AmRoot()) GTEST_SKIP() << "needs root to chown";
+  WriteFile(S("www/index.html"), "<html>");
+  WriteFile(S("mail/msg"), "From: a");
+  ASSERT_EQ(::chown(S("www/index.html").c_str(), 1, 1), 0);  // daemon:daemon
+  ASSERT_EQ(::chown(S("mail/msg").c_str(), 2, 2), 0);        // bin:bin
+  std::vector<std::string> maps = {"--usermap=daemon:sys,2:nobody", "--groupmap=d*:adm,bin:65534"};
+  auto with = [&](std::vector<std::string> f) {
+    f.push_back(src_ + "/");
+    f.push_back(dst_ + "/");
+    return f;
+  };
+  Proc sync = Sync(with(maps));
+  ASSERT_EQ(sync.code, 0) << sync.Dump();
+  auto verify = [&](std::vector<std::string> f) {
+    std::vector<std::string> argv = {Ferry(), "verify", std::string("--io=") + GetParam().name};
+    for (const std::string& a : with(f)) argv.push_back(a);
+    return RunProcess(argv, tmp_.path());
+  };
+  Proc plain = verify({});
+  EXPECT_EQ(plain.code, 8) << plain.Dump();
+  EXPECT_TRUE(HasLine(plain.out, ".f....og... www/index.html")) << plain.Dump();
+  EXPECT_TRUE(HasLine(plain.out, ".f....og... mail/msg")) << plain.Dump();
+  Proc mapped = verify(maps);
+  EXPECT_EQ(mapped.code, 0) << mapped.Dump();
+  EXPECT_EQ(mapped.out, "") << mapped.Dump();
+  // Only the owner mapped: the groups still differ.
+  Proc users_only = verify({maps[0]});
+  EXPECT_EQ(users_only.code, 8) << users_only.Dump();
+  EXPECT_TRUE(HasLine(users_only.out, ".f.....g... mail/msg")) << users_only.Dump();
+  Proc chown = verify({"--chown=sys:adm"});
+  EXPECT_EQ(chown.code, 8) << chown.Dump();
+  EXPECT_TRUE(HasLine(chown.out, ".f....og... mail/msg")) << chown.Dump();
+  EXPECT_FALSE(HasLine(chown.out, ".f....og... www/index.html")) << chown.Dump();
+  Proc bad = verify({"--usermap=alice:no-such-user-ferry"});
+  EXPECT_EQ(bad.code, 1) << bad.Dump();
+  EXPECT_NE(bad.err.find("no-such-user-ferry"), std::string::npos) << bad.Dump();
+}
+
 FERRY_E2E_INSTANTIATE(CliIdMapTest);
 
 }  // namespace
