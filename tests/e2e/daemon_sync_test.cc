@@ -533,7 +533,7 @@ TEST_F(DaemonSyncTest, ServeNeedsExactlyOneOfStdioAndListen) {
                           tmp_ / "ferryd.toml", "--sender", "/etc"},
                          tmp_.path());
   EXPECT_EQ(role.code, 1) << role.Dump();
-  EXPECT_NE(role.err.find("--sender/--receiver go with --stdio"), std::string::npos) << role.err;
+  EXPECT_NE(role.err.find("--bench-sink go with --stdio"), std::string::npos) << role.err;
   Proc check = RunProcess({Ferry(), "serve", "--config", tmp_ / "ferryd.toml", "--check-config"},
                           tmp_.path());
   EXPECT_EQ(check.code, 0) << check.Dump();
