@@ -119,10 +119,7 @@ int RunRemote(const SyncFlags& f, const SyncOptions& opt) {
     return kExitSyntax;
   };
   if (f.paths.size() != 2) return refuse("more than one SRC");
-  if (opt.filter) return refuse("--exclude/--include");
-  if (opt.dry_run) return refuse("--dry-run");
-  if (opt.id_map) return refuse("--usermap/--groupmap/--chown");
-  if (f.json) return refuse("--json");
+  if (opt.max_delete >= 0) return refuse("--max-delete");
   if (f.compress_level < 1 || f.compress_level > 19) {
     std::fprintf(stderr, "ferry: --compress-level %d is outside 1..19\n", f.compress_level);
     return kExitSyntax;
@@ -133,36 +130,56 @@ int RunRemote(const SyncFlags& f, const SyncOptions& opt) {
   ro.compress = f.compress;
   ro.compress_level = f.compress_level;
   if (f.io != "auto") ro.remote_io = f.io;
-  CliEvents events(f.itemize > 0, f.verbose, f.quiet);
+  // As a local sync: with --json, stdout carries only JSON lines. The list
+  // is streamed, so "start" comes before the totals are known (0 there;
+  // the summary has them).
+  CliEvents text(!f.json && f.itemize > 0, !f.json && f.verbose, f.quiet);
+  JsonEvents json(stdout, &text);
+  SyncEvents& events = f.json ? static_cast<SyncEvents&>(json) : text;
   SyncStats stats;
+  json.SetPass(f.paths[0], f.paths[1], opt.dry_run);
+  if (f.json) json.OnPlanned(stats);
   auto r = protocol::RunRemoteSync(f.paths[0], f.paths[1], opt, ro, stats, events);
+  int code = 0;
+  SyncOutcome o;
   if (!r.ok()) {
-    std::fprintf(stderr, "ferry: %s\n", r.status().message().c_str());
+    if (f.json) json.OnError(r.status());
+    else std::fprintf(stderr, "ferry: %s\n", r.status().message().c_str());
     switch (r.status().code()) {
       case ErrorCode::kInvalidArgument:
       case ErrorCode::kUnsupported:
-        return kExitSyntax;
+        code = kExitSyntax;
+        break;
       case ErrorCode::kIo:
       case ErrorCode::kCorrupt:
-        return kExitProtocol;
+        code = kExitProtocol;
+        break;
       default:
-        return ExitCodeFor(r.status());
+        code = ExitCodeFor(r.status());
     }
+    o.partial = true;
+  } else {
+    o = r->outcome;
+    if (o.partial) code = kExitPartial;
+    else if (o.vanished) code = kExitVanished;
   }
-  const SyncOutcome& o = r->outcome;
-  if (f.stats) {
+  if (f.stats && r.ok()) {
     std::fputs(("\n" + StatsText(stats, o)).c_str(), stdout);
     std::fprintf(stdout, "Total bytes sent: %s\nTotal bytes received: %s\n",
                  Grouped(r->bytes_sent).c_str(), Grouped(r->bytes_received).c_str());
   }
-  if (o.partial) return kExitPartial;
-  if (o.vanished) return kExitVanished;
-  return 0;
+  if (f.json) {
+    json.WriteLine(StatsJson(stats, o, code));
+    json.Flush();
+  }
+  return code;
 }
 
 // --usermap, --groupmap and --chown into one mapping, with every TO name
-// looked up on DST now: a bad pair or an unknown name is a usage error.
-Result<std::shared_ptr<const IdMapping>> BuildIdMapping(const SyncFlags& f) {
+// looked up on DST now when DST is this machine (`bind`): a bad pair or an
+// unknown name is a usage error. A remote receiver binds the maps itself
+// and refuses the session for an unknown name.
+Result<std::shared_ptr<const IdMapping>> BuildIdMapping(const SyncFlags& f, bool bind) {
   auto m = std::make_shared<IdMapping>();
   if (!f.chown.empty()) {
     if (!f.usermap.empty() || !f.groupmap.empty())
@@ -176,6 +193,7 @@ Result<std::shared_ptr<const IdMapping>> BuildIdMapping(const SyncFlags& f) {
     ASSIGN_OR_RETURN(m->groups, IdMap::Parse(f.groupmap, IdKind::kGroup, "--groupmap"));
   }
   if (m->empty()) return std::shared_ptr<const IdMapping>();
+  if (!bind) return std::shared_ptr<const IdMapping>(std::move(m));
   auto bound = m->Bind();
   if (!bound.ok()) {
     std::string flag = !f.chown.empty() ? "--chown" : "";
@@ -234,7 +252,8 @@ int RunSync(CLI::App& cmd, const SyncFlags& f) {
     return kExitSyntax;
   }
   opt.filter = *filter;
-  auto ids = BuildIdMapping(f);
+  const bool remote_dst = !f.paths.empty() && protocol::ParseRemote(f.paths.back());
+  auto ids = BuildIdMapping(f, !remote_dst);
   if (!ids.ok()) {
     std::fprintf(stderr, "ferry: %s\n", ids.status().message().c_str());
     return kExitSyntax;

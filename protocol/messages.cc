@@ -23,6 +23,7 @@ bool IsKnownType(uint8_t tag) {
     case MsgType::kEndOfPass:
     case MsgType::kCredit:
     case MsgType::kKeepalive:
+    case MsgType::kItemized:
       return true;
   }
   return false;
@@ -47,6 +48,7 @@ std::string TypeName(uint8_t tag) {
     case MsgType::kEndOfPass: return "EndOfPass";
     case MsgType::kCredit: return "Credit";
     case MsgType::kKeepalive: return "Keepalive";
+    case MsgType::kItemized: return "Itemized";
   }
   char buf[16];
   std::snprintf(buf, sizeof buf, "tag 0x%02x", tag);
@@ -61,7 +63,7 @@ MsgType TypeOf(const Message& m) {
       MsgType::kSignatureHeader, MsgType::kSignatureBlocks, MsgType::kFileData,
       MsgType::kDeltaOps,        MsgType::kFileDone,       MsgType::kMetadataUpdate,
       MsgType::kDeleteRequest,   MsgType::kError,          MsgType::kEndOfPass,
-      MsgType::kCredit,          MsgType::kKeepalive};
+      MsgType::kCredit,          MsgType::kKeepalive,      MsgType::kItemized};
   static_assert(std::size(kTypes) == std::variant_size_v<Message>);
   return kTypes[m.index()];
 }

@@ -12,6 +12,7 @@
 
 #include "protocol/session/receiver.h"
 #include "protocol/session/sender.h"
+#include "protocol/session/sync_rules.h"
 
 namespace ferry::protocol {
 
@@ -140,6 +141,7 @@ SessionOptions ProposeOptions(const SyncOptions& opt, const RemoteOptions& ro) {
   o.compress_level = ro.compress ? ro.compress_level : 0;
   o.max_frame = ro.max_frame;
   o.window = ro.window;
+  PutSyncRules(opt, &o);
   return o;
 }
 
@@ -154,11 +156,16 @@ Result<RemoteResult> RunRemoteSync(const std::string& src, const std::string& ds
   const auto start = std::chrono::steady_clock::now();
   const bool push = rd.has_value();
   const RemoteSpec& spec = push ? *rd : *rs;
+  SessionOptions proposal = ProposeOptions(opt, ro);
+  // A push learns what the remote receiver changed (for -i, -v, --json and
+  // the counts of a dry run) from its Itemized messages.
+  proposal.report_changes = push;
+  RETURN_IF_ERROR(CheckSyncRulesFit(proposal));
   ASSIGN_OR_RETURN(Child child,
                    Spawn(RemoteCommand(ro, spec, push ? ServeRole::kReceiver : ServeRole::kSender)));
   ChannelConfig cc;
   cc.role = Role::kClient;
-  auto ch = Channel::Connect(child.in_fd, child.out_fd, cc, ProposeOptions(opt, ro));
+  auto ch = Channel::Connect(child.in_fd, child.out_fd, cc, proposal);
   if (!ch.ok()) {
     const std::string why = ExitText(child.pid, true);
     if (why.empty()) {

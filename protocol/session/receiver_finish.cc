@@ -4,6 +4,7 @@
 #include "engine/tree/scan.h"
 #include "protocol/session/common.h"
 #include "protocol/session/dst_ops.h"
+#include "protocol/session/items.h"
 #include "protocol/session/receiver_impl.h"
 
 namespace ferry::protocol::receiver_internal {
@@ -16,6 +17,12 @@ void Receiver::UpdateMeta(Listed& rec, int dirfd, const char* name, const Entry&
   }
   const MetaDiff diff = CompareMeta(policy_, rec.meta, existing, rec.xattrs, have);
   if (!diff.any()) return;
+  const std::string detail = rec.meta.is_lnk() ? " -> " + rec.target : "";
+  if (dry()) {
+    stats_.meta_updates++;
+    Item(MetaItem(diff, rec.meta), rec.path, detail);
+    return;
+  }
   DstState ds;
   ds.existing = &existing;
   ds.xattrs = &have;
@@ -25,13 +32,20 @@ void Receiver::UpdateMeta(Listed& rec, int dirfd, const char* name, const Entry&
     return;
   }
   stats_.meta_updates++;
-  Item(".f.........", rec.path);
+  Item(MetaItem(diff, rec.meta), rec.path, detail);
 }
 
 // Symlinks, devices and specials: made under a temporary name with their
 // metadata, then renamed over whatever DST had.
 void Receiver::CreateNode(Listed& rec, Dir& dir, const Entry* existing,
                           const std::string& target) {
+  const std::string item = NodeItem(policy_, rec.meta, existing);
+  const std::string detail = rec.meta.is_lnk() ? " -> " + target : "";
+  if (dry()) {
+    stats_.created++;
+    Item(item, rec.path, detail);
+    return;
+  }
   const std::string tmp = TempName(rec.meta.name, suffix_);
   Status s = rec.meta.is_lnk()
                  ? io_->SymlinkAt(target.c_str(), dir.fd.get(), tmp.c_str())
@@ -53,7 +67,7 @@ void Receiver::CreateNode(Listed& rec, Dir& dir, const Entry* existing,
     return;
   }
   stats_.created++;
-  Item(rec.meta.is_lnk() ? "cL+++++++++" : "cD+++++++++", rec.path);
+  Item(item, rec.path, detail);
 }
 
 
@@ -61,7 +75,8 @@ void Receiver::Finish() {
   current_.reset();
   stats_.phase = SyncPhase::kLink;
   if (opt_.del) Deletes();
-  HardLinks();
+  if (dry()) DryLinks();
+  else HardLinks();
   stats_.phase = SyncPhase::kFinish;
   DirMeta();
 }
@@ -71,6 +86,7 @@ void Receiver::Deletes() {
     const Listed& d = list_[index];
     if (d.failed) continue;
     const std::string rel = d.path == "." ? "" : d.path;
+    if (dry() && (Absent(rel) || (rel.empty() && root_absent_))) continue;  // nothing there
     // The listing taken when the list first entered this directory, if it
     // did; else (no entries inside) a fresh one.
     std::vector<Entry> fresh;
@@ -91,7 +107,10 @@ void Receiver::Deletes() {
       listing = &fresh;
     }
     for (const Entry& e : *listing) {
-      if (paths_.count(rel.empty() ? e.name : rel + "/" + e.name) == 0) doomed.push_back(&e);
+      const std::string p = rel.empty() ? e.name : rel + "/" + e.name;
+      // rsync's receiver spares what the filter excludes (no --delete-excluded).
+      if (rules_.filter && rules_.filter->Excluded(p, e.is_dir())) continue;
+      if (paths_.count(p) == 0) doomed.push_back(&e);
     }
     if (doomed.empty()) continue;
     if (!fd.valid()) {
@@ -101,6 +120,11 @@ void Receiver::Deletes() {
     }
     for (const Entry* e : doomed) {
       const std::string p = rel.empty() ? e->name : rel + "/" + e->name;
+      if (dry()) {
+        stats_.deleted++;
+        Item("*deleting  ", e->is_dir() ? p + "/" : p);
+        continue;
+      }
       Status s = RemoveEntry(*io_, fd.get(), *e);
       if (!s.ok()) {
         Fail(p, s.WithContext(p), std::nullopt);
@@ -129,12 +153,33 @@ void Receiver::HardLinks() {
       continue;
     }
     stats_.hard_links++;
-    SyncEvents::Change c;
-    c.itemized = "hf+++++++++";
-    c.path = r.path;
-    std::string detail = " => " + leader.path;
-    c.detail = detail;
-    events_.OnChange(c);
+    Item("hf+++++++++", r.path, " => " + leader.path);
+  }
+}
+
+// Dry run: a follower is reported unless DST already has it as the
+// leader's inode (and the leader stays as it is).
+void Receiver::DryLinks() {
+  auto stat_of = [&](const std::string& path) -> std::optional<struct stat> {
+    const size_t slash = path.rfind('/');
+    const std::string parent = slash == std::string::npos ? "" : path.substr(0, slash);
+    if (root_absent_ || Absent(parent)) return std::nullopt;
+    auto dir = io_->OpenBeneath(root_.get(), parent, O_RDONLY | O_DIRECTORY, 0);
+    if (!dir.ok()) return std::nullopt;
+    const std::string name = slash == std::string::npos ? path : path.substr(slash + 1);
+    auto st = io_->StatAt(dir->get(), name.c_str(), AT_SYMLINK_NOFOLLOW);
+    if (!st.ok()) return std::nullopt;
+    return *st;
+  };
+  for (uint32_t index : followers_) {
+    const Listed& r = list_[index];
+    const Listed& leader = list_[*r.leader];
+    if (leader.failed) continue;
+    auto a = stat_of(r.path);
+    auto b = stat_of(leader.path);
+    const bool linked = a && b && a->st_ino == b->st_ino && a->st_dev == b->st_dev &&
+                        dry_sent_.count(*r.leader) == 0;
+    if (!linked) Item("hf+++++++++", r.path, " => " + leader.path);
   }
 }
 
@@ -142,6 +187,10 @@ void Receiver::DirMeta() {
   for (auto it = dirs_.rbegin(); it != dirs_.rend(); ++it) {
     Listed& d = list_[*it];
     if (d.failed) continue;
+    if (auto item = dir_items_.find(*it); item != dir_items_.end()) {
+      Item(item->second, d.path == "." ? "./" : d.path + "/");
+    }
+    if (dry()) continue;
     auto fd = io_->OpenBeneath(root_.get(), d.path == "." ? "" : d.path,
                                O_RDONLY | O_DIRECTORY, 0);
     if (!fd.ok()) {

@@ -17,6 +17,7 @@
 #include "engine/io/posix_backend.h"
 #include "engine/tree/scan.h"
 #include "protocol/session/common.h"
+#include "protocol/session/sync_rules.h"
 #include "protocol/signature_assembler.h"
 
 namespace ferry::protocol {
@@ -90,6 +91,7 @@ class Sender {
   SyncEvents& events_;
   std::mutex events_mu_;
 
+  std::shared_ptr<const FilterList> filter_;  // the agreed filter rules
   io::UniqueFd root_;
   std::string top_;  // entry of the root: "." or a name in root_
   bool top_is_dot_ = false;
@@ -207,6 +209,10 @@ Status Sender::Walk(io::IoBackend& io, int dirfd, const std::string& rel) {
     return Status::Ok();
   }
   auto join = [&](const std::string& n) { return rel == "." ? n : rel + "/" + n; };
+  // rsync's sender: what the filter excludes is neither listed nor entered.
+  if (filter_) {
+    std::erase_if(*listing, [&](const Entry& e) { return filter_->Excluded(join(e.name), e.is_dir()); });
+  }
   for (const Entry& e : *listing) RETURN_IF_ERROR(Emit(io, dirfd, e, join(e.name)));
   for (const Entry& e : *listing) {
     if (!e.is_dir()) continue;
@@ -226,6 +232,7 @@ void Sender::ListThread() {
     auto st = io->StatAt(root_.get(), top_.c_str(), AT_SYMLINK_NOFOLLOW);
     if (!st.ok()) return st.status();
     Entry top = Entry::FromStat(top_, *st);
+    if (!top_is_dot_ && filter_ && filter_->Excluded(top_, top.is_dir())) return Status::Ok();
     RETURN_IF_ERROR(Emit(*io, root_.get(), top, top_));
     if (!top.is_dir()) return Status::Ok();
     if (top_is_dot_) return Walk(*io, root_.get(), ".");
@@ -385,6 +392,8 @@ void Sender::Worker() {
 }
 
 Result<SyncOutcome> Sender::Run() {
+  ASSIGN_OR_RETURN(SyncRules rules, SyncRulesFrom(opt_, false));
+  filter_ = rules.filter;
   RETURN_IF_ERROR(OpenRoot());
   stats_.phase = SyncPhase::kCopy;
   std::thread lister([this] { ListThread(); });
@@ -464,6 +473,21 @@ Result<SyncOutcome> Sender::Run() {
       }
       stats_.errors++;
       partial_ = true;
+    } else if (auto* it = std::get_if<Itemized>(&m)) {
+      // What the receiver changed (the codec admits these only when the
+      // client asked for them): -i, -v and --json of a push show them.
+      SyncEvents::Change c;
+      c.itemized = it->item;
+      c.path = it->path;
+      c.detail = it->detail;
+      c.bytes = it->bytes;
+      if (opt_.dry_run && it->item[0] == '>') {
+        // Nothing is requested in a dry run: count what would be sent.
+        stats_.transferred_files++;
+        stats_.transferred_bytes += it->bytes;
+      }
+      std::lock_guard<std::mutex> l(events_mu_);
+      events_.OnChange(c);
     } else if (auto* eop = std::get_if<EndOfPass>(&m)) {
       if (pending) {
         s = Corrupt("EndOfPass while a signature is incomplete");

@@ -5,6 +5,7 @@
 #include "protocol/path_check.h"
 #include "protocol/session/receiver.h"
 #include "protocol/session/sender.h"
+#include "protocol/session/sync_rules.h"
 
 namespace ferry::protocol {
 
@@ -31,12 +32,14 @@ Result<SyncOutcome> ServeSession(int in_fd, int out_fd, const ServeRequest& requ
   cc.role = Role::kServer;
   auto resolved = ResolvePath(request, options);
   const bool receiving = request.role == ServeRole::kReceiver;
-  auto policy = [&](const SessionOptions&) -> Status {
+  auto policy = [&](const SessionOptions& o) -> Status {
     if (!resolved.ok()) return resolved.status();
     if (receiving && options.read_only) {
       return Status(ErrorCode::kPermission, "this module is read-only");
     }
-    return Status::Ok();
+    // Bad filter rules, or an owner map naming a user this host lacks, are
+    // refused before anything is listed.
+    return SyncRulesFrom(o, receiving).status();
   };
   ASSIGN_OR_RETURN(std::unique_ptr<Channel> ch, Channel::Accept(in_fd, out_fd, cc, policy));
   SyncStats stats;
