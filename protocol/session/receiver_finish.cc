@@ -119,22 +119,53 @@ void Receiver::Deletes() {
       fd = std::move(*opened);
     }
     for (const Entry* e : doomed) {
-      const std::string p = rel.empty() ? e->name : rel + "/" + e->name;
-      if (dry()) {
-        stats_.deleted++;
-        Item("*deleting  ", e->is_dir() ? p + "/" : p);
-        continue;
-      }
-      Status s = RemoveEntry(*io_, fd.get(), *e);
-      if (!s.ok()) {
-        Fail(p, s.WithContext(p), std::nullopt);
-        continue;
-      }
-      stats_.deleted++;
-      Item("*deleting  ", e->is_dir() ? p + "/" : p);
+      (void)DeleteTree(fd.get(), *e, rel.empty() ? e->name : rel + "/" + e->name);
     }
   }
   dst_listings_.clear();
+}
+
+// Removes dirfd/e.name (`rel` from the root), a directory depth first, each
+// entry itemized as the local engine does. What the filter excludes inside
+// is kept, and so is its directory (rsync: "cannot delete non-empty
+// directory"). Returns whether the entry is gone (or would be, dry run).
+bool Receiver::DeleteTree(int dirfd, const Entry& e, const std::string& rel) {
+  if (e.is_dir()) {
+    bool kept = false;
+    auto sub = io_->OpenAt(dirfd, e.name.c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW, 0);
+    if (!sub.ok() && sub.status().code() != ErrorCode::kNotFound) {
+      Fail(rel, sub.status().WithContext(rel), std::nullopt);
+      return false;
+    }
+    if (sub.ok()) {
+      auto listing = ListDir(*io_, sub->get(), rel);
+      if (!listing.ok()) {
+        Fail(rel, listing.status(), std::nullopt);
+        return false;
+      }
+      for (const Entry& c : *listing) {
+        const std::string crel = rel + "/" + c.name;
+        if (rules_.filter && rules_.filter->Excluded(crel, c.is_dir())) {
+          kept = true;
+          continue;
+        }
+        if (!DeleteTree(sub->get(), c, crel)) kept = true;
+      }
+    }
+    if (kept) {
+      events_.OnWarning("cannot delete non-empty directory: " + rel);
+      return false;
+    }
+  }
+  stats_.deleted++;
+  Item("*deleting  ", e.is_dir() ? rel + "/" : rel);
+  if (dry()) return true;
+  Status s = io_->UnlinkAt(dirfd, e.name.c_str(), e.is_dir() ? AT_REMOVEDIR : 0);
+  if (!s.ok() && s.code() != ErrorCode::kNotFound) {
+    Fail(rel, s.WithContext(rel), std::nullopt);
+    return false;
+  }
+  return true;
 }
 
 void Receiver::HardLinks() {

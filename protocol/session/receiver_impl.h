@@ -106,6 +106,7 @@ class Receiver {
   // Dry run: a directory that does not exist on DST (nothing to read there).
   bool Absent(const std::string& rel) const { return root_absent_ || absent_dirs_.count(rel); }
   void DryLanded(uint32_t index, const Entry* existing);
+  bool DeleteTree(int dirfd, const Entry& e, const std::string& rel);
   void DryLinks();
 
   Channel& ch_;

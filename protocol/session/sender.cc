@@ -481,8 +481,14 @@ Result<SyncOutcome> Sender::Run() {
       c.path = it->path;
       c.detail = it->detail;
       c.bytes = it->bytes;
+      // The receiver's counts reach --stats through these (this side saw
+      // neither the deletions nor, in a dry run, any request).
+      if (it->item.starts_with("*deleting")) {
+        stats_.deleted++;
+      } else if (it->item[2] == '+' && it->item[0] != 'h') {
+        stats_.created++;
+      }
       if (opt_.dry_run && it->item[0] == '>') {
-        // Nothing is requested in a dry run: count what would be sent.
         stats_.transferred_files++;
         stats_.transferred_bytes += it->bytes;
       }
