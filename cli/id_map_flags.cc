@@ -4,7 +4,8 @@ namespace ferry::cli {
 
 Result<std::shared_ptr<const IdMapping>> BuildIdMapping(const std::string& usermap,
                                                         const std::string& groupmap,
-                                                        const std::string& chown) {
+                                                        const std::string& chown,
+                                                        bool bind) {
   auto m = std::make_shared<IdMapping>();
   if (!chown.empty()) {
     if (!usermap.empty() || !groupmap.empty())
@@ -18,6 +19,7 @@ Result<std::shared_ptr<const IdMapping>> BuildIdMapping(const std::string& userm
     ASSIGN_OR_RETURN(m->groups, IdMap::Parse(groupmap, IdKind::kGroup, "--groupmap"));
   }
   if (m->empty()) return std::shared_ptr<const IdMapping>();
+  if (!bind) return std::shared_ptr<const IdMapping>(std::move(m));
   auto bound = m->Bind();
   if (!bound.ok()) {
     std::string flag = !chown.empty() ? "--chown" : "";

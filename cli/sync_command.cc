@@ -142,10 +142,7 @@ int RunRemote(const SyncFlags& f, const SyncOptions& opt) {
     return kExitSyntax;
   };
   if (f.paths.size() != 2) return refuse("more than one SRC");
-  if (opt.filter) return refuse("--exclude/--include");
-  if (opt.dry_run) return refuse("--dry-run");
-  if (opt.id_map) return refuse("--usermap/--groupmap/--chown");
-  if (f.json) return refuse("--json");
+  if (opt.max_delete >= 0) return refuse("--max-delete");
   if (f.compress_level < 1 || f.compress_level > 19) {
     std::fprintf(stderr, "ferry: --compress-level %d is outside 1..19\n", f.compress_level);
     return kExitSyntax;
@@ -168,7 +165,12 @@ int RunRemote(const SyncFlags& f, const SyncOptions& opt) {
     ro.split_min = n;
   }
   if (f.io != "auto") ro.remote_io = f.io;
-  CliEvents events(f.itemize > 0, f.verbose, f.quiet);
+  // As a local sync: with --json, stdout carries only JSON lines. The list
+  // is streamed, so "start" comes before the totals are known (0 there;
+  // the summary has them).
+  CliEvents text(!f.json && f.itemize > 0, !f.json && f.verbose, f.quiet);
+  JsonEvents json(stdout, &text);
+  SyncEvents& events = f.json ? static_cast<SyncEvents&>(json) : text;
   SyncStats stats;
   const bool daemon =
       protocol::IsDaemonTarget(f.paths[0]) || protocol::IsDaemonTarget(f.paths[1]);
@@ -177,33 +179,52 @@ int RunRemote(const SyncFlags& f, const SyncOptions& opt) {
                          "(use a remote shell, or --streams 1)\n");
     return kExitSyntax;
   }
+  json.SetPass(f.paths[0], f.paths[1], opt.dry_run);
+  if (f.json) json.OnPlanned(stats);
   auto r = daemon ? RunDaemonClient(f, opt, ro, stats, events)
                   : protocol::RunRemoteSync(f.paths[0], f.paths[1], opt, ro, stats, events);
+  int code = 0;
+  SyncOutcome o;
   if (!r.ok()) {
-    std::fprintf(stderr, "ferry: %s\n", r.status().message().c_str());
-    if (daemon && r.status().code() == ErrorCode::kPermission) return kExitStartClient;
-    if (daemon && r.status().code() == ErrorCode::kIo) return kExitSocket;
+    if (f.json) json.OnError(r.status());
+    else std::fprintf(stderr, "ferry: %s\n", r.status().message().c_str());
+  }
+  if (!r.ok() && daemon && r.status().code() == ErrorCode::kPermission) {
+    code = kExitStartClient;
+    o.partial = true;
+  } else if (!r.ok() && daemon && r.status().code() == ErrorCode::kIo) {
+    code = kExitSocket;
+    o.partial = true;
+  } else if (!r.ok()) {
     switch (r.status().code()) {
       case ErrorCode::kInvalidArgument:
       case ErrorCode::kUnsupported:
-        return kExitSyntax;
+        code = kExitSyntax;
+        break;
       case ErrorCode::kIo:
       case ErrorCode::kCorrupt:
-        return kExitProtocol;
+        code = kExitProtocol;
+        break;
       default:
-        return ExitCodeFor(r.status());
+        code = ExitCodeFor(r.status());
     }
+    o.partial = true;
+  } else {
+    o = r->outcome;
+    if (o.partial) code = kExitPartial;
+    else if (o.vanished) code = kExitVanished;
   }
-  const SyncOutcome& o = r->outcome;
-  if (f.stats) {
+  if (f.stats && r.ok()) {
     std::fputs(("\n" + StatsText(stats, o)).c_str(), stdout);
     std::fprintf(stdout, "Total bytes sent: %s\nTotal bytes received: %s\n",
                  Grouped(r->bytes_sent).c_str(), Grouped(r->bytes_received).c_str());
     if (f.streams > 1) std::fprintf(stdout, "streams: %d\n", f.streams);
   }
-  if (o.partial) return kExitPartial;
-  if (o.vanished) return kExitVanished;
-  return 0;
+  if (f.json) {
+    json.WriteLine(StatsJson(stats, o, code));
+    json.Flush();
+  }
+  return code;
 }
 
 int RunSync(CLI::App& cmd, const SyncFlags& f) {
@@ -254,7 +275,9 @@ int RunSync(CLI::App& cmd, const SyncFlags& f) {
     return kExitSyntax;
   }
   opt.filter = *filter;
-  auto ids = BuildIdMapping(f.usermap, f.groupmap, f.chown);
+  const bool remote_dst = !f.paths.empty() && (protocol::ParseRemote(f.paths.back()) ||
+                                                protocol::IsDaemonTarget(f.paths.back()));
+  auto ids = BuildIdMapping(f.usermap, f.groupmap, f.chown, !remote_dst);
   if (!ids.ok()) {
     std::fprintf(stderr, "ferry: %s\n", ids.status().message().c_str());
     return kExitSyntax;

@@ -35,6 +35,7 @@ struct DecodeLimits {
   bool acls = false;
   bool atimes = false;
   bool del = false;
+  bool itemized = false;  // report_changes: Itemized messages
 };
 
 // The limits implied by agreed options (handshake.h).

@@ -24,11 +24,13 @@ constexpr uint64_t kOptAcls = uint64_t{1} << 10;
 constexpr uint64_t kOptNumericIds = uint64_t{1} << 11;
 constexpr uint64_t kOptDelete = uint64_t{1} << 12;
 constexpr uint64_t kOptSafeLinks = uint64_t{1} << 13;
+constexpr uint64_t kOptDryRun = uint64_t{1} << 14;
+constexpr uint64_t kOptReportChanges = uint64_t{1} << 15;
 // --streams: stream_index and stream_count follow the window.
 constexpr uint64_t kOptStream = uint64_t{1} << 16;
 constexpr uint64_t kOptKnown = kPreserveKnownMask | kOptHardLinks | kOptXattrs |
                                kOptAcls | kOptNumericIds | kOptDelete | kOptSafeLinks |
-                               kOptStream;
+                               kOptDryRun | kOptReportChanges | kOptStream;
 
 // FileEntry.flags bits.
 constexpr uint64_t kEntUser = 1u << 0;
@@ -44,6 +46,16 @@ bool IsAclName(const std::string& name) {
 
 bool HasNul(const std::string& s) { return s.find('\0') != std::string::npos; }
 
+// No control byte (< 0x20, 0x7f); with `bytes`, other bytes >= 0x80 (names
+// in any encoding) are allowed, without it only ASCII.
+bool Printable(const std::string& s, bool bytes) {
+  for (char c : s) {
+    const auto u = static_cast<unsigned char>(c);
+    if (u < 0x20 || u == 0x7f || (!bytes && u > 0x7f)) return false;
+  }
+  return true;
+}
+
 // --- encoders ------------------------------------------------------------------
 
 void PutOptions(Writer& w, const SessionOptions& o) {
@@ -55,6 +67,8 @@ void PutOptions(Writer& w, const SessionOptions& o) {
   if (o.del) flags |= kOptDelete;
   if (o.stream_count != 0) flags |= kOptStream;
   if (o.safe_links) flags |= kOptSafeLinks;
+  if (o.dry_run) flags |= kOptDryRun;
+  if (o.report_changes) flags |= kOptReportChanges;
   w.Varint(flags);
   w.U8(static_cast<uint8_t>(o.checksum));
   w.U8(static_cast<uint8_t>(o.compression));
@@ -69,6 +83,10 @@ void PutOptions(Writer& w, const SessionOptions& o) {
     w.Varint(o.split_min);
     w.Varint(o.run_id);
   }
+  w.Varint(o.filter_rules.size());
+  for (const std::string& rule : o.filter_rules) w.String(rule);
+  w.String(o.usermap);
+  w.String(o.groupmap);
 }
 
 void PutEntry(Writer& w, const FileEntry& e) {
@@ -236,6 +254,13 @@ struct EncodeVisitor {
     }
     return Status::Ok();
   }
+  Status operator()(const Itemized& m) const {
+    w.String(m.item);
+    w.String(m.path);
+    w.String(m.detail);
+    w.Varint(m.bytes);
+    return Status::Ok();
+  }
 };
 
 // --- decoders ------------------------------------------------------------------
@@ -265,6 +290,8 @@ Status GetOptions(Reader& r, SessionOptions* o) {
   o->numeric_ids = flags & kOptNumericIds;
   o->del = flags & kOptDelete;
   o->safe_links = flags & kOptSafeLinks;
+  o->dry_run = flags & kOptDryRun;
+  o->report_changes = flags & kOptReportChanges;
   uint8_t b = 0;
   RETURN_IF_ERROR(r.U8("checksum", &b));
   if (b > 1) return r.Error("checksum mode " + std::to_string(b) + " is unknown");
@@ -314,6 +341,24 @@ Status GetOptions(Reader& r, SessionOptions* o) {
     }
     RETURN_IF_ERROR(r.U32("run_id", kU32Max, &o->run_id));
   }
+  uint64_t rules = 0;
+  RETURN_IF_ERROR(r.VarintMax("filter_count", kFilterRulesMax, &rules));
+  // Each rule takes at least 4 bytes (length, prefix, one pattern byte), so
+  // the count cannot claim more than the payload holds.
+  if (rules > r.remaining() / 4) {
+    return r.Error("filter_count " + std::to_string(rules) + " exceeds the payload");
+  }
+  o->filter_rules.resize(static_cast<size_t>(rules));
+  for (std::string& rule : o->filter_rules) {
+    RETURN_IF_ERROR(r.String("filter_rule", kFilterRuleMax, &rule));
+    if (rule.size() < 3 || (rule[0] != '-' && rule[0] != '+') || rule[1] != ' ' ||
+        HasNul(rule)) {
+      return r.Error("filter_rule is not \"- PATTERN\" or \"+ PATTERN\"");
+    }
+  }
+  RETURN_IF_ERROR(r.String("usermap", kIdMapTextMax, &o->usermap));
+  RETURN_IF_ERROR(r.String("groupmap", kIdMapTextMax, &o->groupmap));
+  if (HasNul(o->usermap) || HasNul(o->groupmap)) return r.Error("usermap or groupmap holds NUL");
   return Status::Ok();
 }
 
@@ -689,6 +734,22 @@ Result<Message> DecodeBody(uint8_t tag, Reader& r, const DecodeLimits& limits) {
     case MsgType::kVerifyListing:
     case MsgType::kVerifyHashes:
       return DecodeVerify(tag, r, limits);
+    case MsgType::kItemized: {
+      if (!limits.itemized) return r.Error("Itemized but report_changes was not negotiated");
+      Itemized m;
+      RETURN_IF_ERROR(r.String("item", kItemLen, &m.item));
+      if (m.item.size() != kItemLen || !Printable(m.item, false)) {
+        return r.Error("item is not " + std::to_string(kItemLen) + " printable characters");
+      }
+      RETURN_IF_ERROR(r.String("path", kPathMax - 1, &m.path));
+      if (m.path.empty() || !Printable(m.path, true)) {
+        return r.Error("path is empty or holds a control character");
+      }
+      RETURN_IF_ERROR(r.String("detail", kPathMax + 4, &m.detail));
+      if (!Printable(m.detail, true)) return r.Error("detail holds a control character");
+      RETURN_IF_ERROR(r.Varint("bytes", &m.bytes));
+      return Message(std::move(m));
+    }
   }
   return Corrupt("frame with unknown type " + TypeName(tag));
 }
@@ -702,6 +763,7 @@ DecodeLimits LimitsFor(const SessionOptions& o) {
   l.acls = o.acls;
   l.atimes = (o.preserve & kPreserveAtimes) != 0;
   l.del = o.del;
+  l.itemized = o.report_changes;
   return l;
 }
 

@@ -27,6 +27,7 @@ bool IsKnownType(uint8_t tag) {
     case MsgType::kVerifyOpen:
     case MsgType::kVerifyListing:
     case MsgType::kVerifyHashes:
+    case MsgType::kItemized:
       return true;
   }
   return false;
@@ -55,6 +56,7 @@ std::string TypeName(uint8_t tag) {
     case MsgType::kVerifyOpen: return "VerifyOpen";
     case MsgType::kVerifyListing: return "VerifyListing";
     case MsgType::kVerifyHashes: return "VerifyHashes";
+    case MsgType::kItemized: return "Itemized";
   }
   char buf[16];
   std::snprintf(buf, sizeof buf, "tag 0x%02x", tag);
@@ -70,7 +72,8 @@ MsgType TypeOf(const Message& m) {
       MsgType::kDeltaOps,        MsgType::kFileDone,       MsgType::kMetadataUpdate,
       MsgType::kDeleteRequest,   MsgType::kError,          MsgType::kEndOfPass,
       MsgType::kCredit,          MsgType::kKeepalive,      MsgType::kEndOfSession,
-      MsgType::kVerifyOpen,      MsgType::kVerifyListing,  MsgType::kVerifyHashes};
+      MsgType::kVerifyOpen,      MsgType::kVerifyListing,  MsgType::kVerifyHashes,
+      MsgType::kItemized};
   static_assert(std::size(kTypes) == std::variant_size_v<Message>);
   return kTypes[m.index()];
 }

@@ -38,6 +38,14 @@ inline constexpr size_t kErrorMessageMax = 4096;
 inline constexpr uint32_t kStreamsMax = 64;  // --streams N: N <= 64
 inline constexpr uint64_t kSplitMinFloor = 65536;  // split_min: 0 or >= this
 
+// Filter rules and owner maps carried in SessionOptions (--exclude and
+// friends, --usermap/--groupmap/--chown).
+inline constexpr size_t kFilterRulesMax = 65536;  // rules in one session
+inline constexpr size_t kFilterRuleMax = 4097;   // "- " + a pattern of <= 4095 bytes
+inline constexpr size_t kIdMapTextMax = 4096;    // bytes of --usermap/--groupmap
+// Itemized: rsync's "YXcstpoguax" string, always 11 bytes.
+inline constexpr size_t kItemLen = 11;
+
 // The one-byte type tag of a frame. Values are permanent (PROTOCOL.md).
 enum class MsgType : uint8_t {
   kHello = 0x01,
@@ -54,6 +62,7 @@ enum class MsgType : uint8_t {
   kMetadataUpdate = 0x33,
   kDeleteRequest = 0x40,
   kError = 0x50,
+  kItemized = 0x52,
   kEndOfPass = 0x60,
   kCredit = 0x61,
   kKeepalive = 0x62,
@@ -135,6 +144,15 @@ struct SessionOptions {
   uint32_t stream_count = 0;
   uint64_t split_min = 0;
   uint32_t run_id = 0;
+  bool dry_run = false;           // -n: the receiver changes nothing
+  bool report_changes = false;    // the receiver sends Itemized messages
+  // Filter rules in order, each "- PATTERN" or "+ PATTERN" (FilterList's
+  // syntax): the sender lists nothing they exclude, the receiver deletes
+  // nothing they exclude.
+  std::vector<std::string> filter_rules;
+  // --usermap / --groupmap texts ("FROM:TO,..."; --chown as "*:USER"),
+  // applied by the receiver to the sender's ids and names.
+  std::string usermap, groupmap;
   bool operator==(const SessionOptions&) const = default;
 };
 
@@ -281,6 +299,16 @@ struct Error {
   bool operator==(const Error&) const = default;
 };
 
+// Receiver -> sender, only with report_changes agreed: one change the
+// receiver made (or, with dry_run, would make), as -i prints it.
+struct Itemized {
+  std::string item;    // kItemLen printable ASCII bytes ("YXcstpoguax", "*deleting  ")
+  std::string path;    // relative to the transfer root; directories end in '/'
+  std::string detail;  // " -> TARGET" (symlink) or " => LEADER" (hard link), or empty
+  uint64_t bytes = 0;  // file data landed (or that would be)
+  bool operator==(const Itemized&) const = default;
+};
+
 struct EndOfPass {
   uint32_t pass = 0;
   uint64_t files = 0;
@@ -358,7 +386,7 @@ using Message = std::variant<Hello, SessionOptions, OptionsAck, FileEntry,
                              SignatureBlocks, FileData, DeltaOps, FileDone,
                              MetadataUpdate, DeleteRequest, Error, EndOfPass,
                              Credit, Keepalive, EndOfSession, VerifyOpen, VerifyListing,
-                             VerifyHashes>;
+                             VerifyHashes, Itemized>;
 
 MsgType TypeOf(const Message& m);
 

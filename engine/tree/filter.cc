@@ -64,6 +64,7 @@ struct FilterList::Rule {
   bool wild3_suffix = false;  // ends with "***"
   uint32_t slash_cnt = 0;     // '/' in the pattern, leading one included
   std::string pattern;        // without the leading and trailing '/'
+  std::string source;         // the pattern as given (for Texts())
   std::vector<Token> tokens;  // wild patterns only
   std::string literals;
   std::vector<CharSet> classes;
@@ -182,6 +183,7 @@ Result<Rule> Compile(bool include, std::string_view pat, std::string_view text) 
   if (pat.size() > kMaxPatternLen) return BadRule(text, "pattern longer than 4095 bytes");
   Rule r;
   r.include = include;
+  r.source = std::string(pat);
   if (pat.size() > 1 && pat.back() == '/') {
     r.dir_only = true;
     pat.remove_suffix(1);
@@ -409,6 +411,13 @@ Status FilterList::AddRulesFromFile(RuleType type, const std::string& path) {
   }
   ::close(fd);
   return AddRulesFromText(type, text, path);
+}
+
+std::vector<std::string> FilterList::Texts() const {
+  std::vector<std::string> out;
+  out.reserve(rules_.size());
+  for (const Rule& r : rules_) out.push_back((r.include ? "+ " : "- ") + r.source);
+  return out;
 }
 
 bool FilterList::Excluded(std::string_view relpath, bool is_dir) const {

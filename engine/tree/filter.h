@@ -112,6 +112,11 @@ class FilterList {
   bool empty() const;
   size_t size() const;  // the rules in effect; a "!" is not one
 
+  // The rules in effect, in order, each as "- PATTERN" or "+ PATTERN" with
+  // the pattern as given: AddRule(kExclude, text) of each, in order, on an
+  // empty list rebuilds an equal list (how a remote sync sends its rules).
+  std::vector<std::string> Texts() const;
+
   // Removes every rule (what a "!" rule does).
   void Clear();
 

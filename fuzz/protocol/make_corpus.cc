@@ -178,5 +178,14 @@ int main(int argc, char** argv) {
   Bytes optx = Frames({o});
   gx.insert(gx.end(), optx.begin(), optx.end());
   Put(hs / "xattrs_not_offered", gx);
+  o.xattrs = false;
+  o.dry_run = true;
+  o.filter_rules = {"- *.tmp", "+ keep/", "- /cache/***"};
+  o.usermap = "alice:bob,1000-1999:nobody";
+  o.groupmap = "*:staff";
+  Bytes gr = EncodeGreeting(LocalHello(Role::kClient, kCapKnownMask));
+  Bytes optr = Frames({o});
+  gr.insert(gr.end(), optr.begin(), optr.end());
+  Put(hs / "sync_rules", gr);
   return 0;
 }

@@ -14,6 +14,7 @@
 #include "protocol/session/receiver.h"
 #include "protocol/session/sender.h"
 #include "protocol/session/streams.h"
+#include "protocol/session/sync_rules.h"
 
 namespace ferry::protocol {
 
@@ -152,6 +153,7 @@ SessionOptions ProposeOptions(const SyncOptions& opt, const RemoteOptions& ro) {
     o.split_min = ro.split_min;
     o.run_id = ro.run_id;
   }
+  PutSyncRules(opt, &o);
   return o;
 }
 
@@ -161,7 +163,16 @@ Result<RemoteResult> RunClientSession(int in_fd, int out_fd, bool push,
                                       SyncEvents& events) {
   ChannelConfig cc;
   cc.role = Role::kClient;
-  auto ch = Channel::Connect(in_fd, out_fd, cc, ProposeOptions(opt, ro));
+  SessionOptions proposal = ProposeOptions(opt, ro);
+  // A push learns what the remote receiver changed (for -i, -v, --json and
+  // the counts of a dry run) from its Itemized messages.
+  proposal.report_changes = push;
+  if (Status fit = CheckSyncRulesFit(proposal); !fit.ok()) {
+    ::close(in_fd);
+    if (out_fd != in_fd) ::close(out_fd);
+    return fit;
+  }
+  auto ch = Channel::Connect(in_fd, out_fd, cc, proposal);
   if (!ch.ok()) return ch.status();
   Result<SyncOutcome> r = Status(ErrorCode::kInternal, "not run");
   if (push) {
@@ -242,6 +253,8 @@ Result<RemoteResult> RunRemoteSync(const std::string& src, const std::string& ds
   const auto start = std::chrono::steady_clock::now();
   const bool push = rd.has_value();
   const RemoteSpec& spec = push ? *rd : *rs;
+  // Rules that cannot travel fail before the remote shell starts.
+  RETURN_IF_ERROR(CheckSyncRulesFit(ProposeOptions(opt, ro)));
   ASSIGN_OR_RETURN(Child child,
                    Spawn(RemoteCommand(ro, spec, push ? ServeRole::kReceiver : ServeRole::kSender)));
   Result<RemoteResult> r = RunClientSession(child.in_fd, child.out_fd, push, push ? src : dst,

@@ -24,6 +24,7 @@
 #include "protocol/path_check.h"
 #include "protocol/session/common.h"
 #include "protocol/session/dst_ops.h"
+#include "protocol/session/items.h"
 #include "protocol/session/receiver_impl.h"
 #include "protocol/session/streams.h"
 
@@ -40,11 +41,42 @@ bool AllZero(const std::byte* p, size_t n) {
 
 }  // namespace
 
-void Receiver::Item(const char* item, const std::string& path) {
+void Receiver::Item(const std::string& item, const std::string& path,
+                    const std::string& detail) {
   SyncEvents::Change c;
   c.itemized = item;
   c.path = path;
+  c.detail = detail;
+  Report(c);
+}
+
+void Receiver::Report(const SyncEvents::Change& c) {
   events_.OnChange(c);
+  if (!opt_.report_changes) return;
+  Itemized m;
+  m.item = std::string(c.itemized);
+  m.path = std::string(c.path);
+  m.detail = std::string(c.detail);
+  m.bytes = c.bytes;
+  (void)ch_.Send(m);  // a lost connection surfaces at the next Receive
+}
+
+// A dry run's regular file that would be sent.
+void Receiver::DryLanded(uint32_t index, const Entry* existing) {
+  const Listed& r = list_[index];
+  dry_sent_.insert(index);
+  stats_.planned_files++;
+  stats_.planned_bytes += r.meta.size;
+  stats_.transferred_files++;
+  stats_.transferred_bytes += r.meta.size;
+  if (!existing) stats_.created++;
+  const std::string item =
+      DataItem(policy_, opt_.checksum == ChecksumMode::kXxh3, r.meta, existing, true);
+  SyncEvents::Change c;
+  c.itemized = item;
+  c.path = r.path;
+  c.bytes = r.meta.size;
+  Report(c);
 }
 
 void Receiver::Fail(const std::string& path, const Status& s, std::optional<uint32_t> index) {
@@ -60,7 +92,24 @@ void Receiver::Fail(uint32_t index, const Status& s) { Fail(list_[index].path, s
 Status Receiver::OpenRoot() {
   const std::string p = cfg_.path.empty() ? "." : cfg_.path;
   if (cfg_.base_fd >= 0) {
-    ASSIGN_OR_RETURN(root_, MakeDirsBeneath(*io_, cfg_.base_fd, p));
+    // A daemon module: everything beneath its root's fd, no symlink followed.
+    auto existing = io_->OpenBeneath(cfg_.base_fd, p, O_RDONLY | O_DIRECTORY, 0);
+    root_created_ = !existing.ok() && existing.status().sys_errno() == ENOENT;
+    if (dry() && root_created_) {
+      root_absent_ = true;  // nothing to read; everything is new
+      return Status::Ok();
+    }
+    if (existing.ok()) {
+      root_ = std::move(*existing);
+    } else {
+      ASSIGN_OR_RETURN(root_, MakeDirsBeneath(*io_, cfg_.base_fd, p));
+    }
+    return Status::Ok();
+  }
+  struct stat st;
+  root_created_ = ::stat(p.c_str(), &st) != 0 && errno == ENOENT;
+  if (dry() && root_created_) {
+    root_absent_ = true;  // nothing to read; everything is new
     return Status::Ok();
   }
   RETURN_IF_ERROR(MakeDirs(p));
@@ -74,6 +123,10 @@ std::shared_ptr<Dir> Receiver::DirFor(const std::string& parent) {
   if (failed_dirs_.count(parent) != 0) return nullptr;
   auto d = std::make_shared<Dir>();
   d->path = parent;
+  if (dry() && Absent(parent)) {
+    current_ = d;  // no fd, nothing listed: every entry is new
+    return d;
+  }
   auto fd = io_->OpenBeneath(root_.get(), parent, O_RDONLY | O_DIRECTORY, 0);
   if (!fd.ok()) {
     failed_dirs_.insert(parent);
@@ -89,6 +142,7 @@ std::shared_ptr<Dir> Receiver::DirFor(const std::string& parent) {
   }
   // Leftovers of an interrupted run (ours or the local engine's).
   for (const Entry& e : *listing) {
+    if (dry()) break;
     if (!e.is_reg() || !IsTempName(e.name) || !RemovesLeftovers(opt_)) continue;
     if (IsSplitTemp(opt_, e.name)) {
       auto keep = io_->OpenAt(d->fd.get(), e.name.c_str(), O_RDONLY | O_NOFOLLOW, 0);
@@ -108,12 +162,19 @@ std::shared_ptr<Dir> Receiver::DirFor(const std::string& parent) {
 Status Receiver::OnEntry(const FileEntry& w) {
   if (list_ended_) return Corrupt("FileEntry after FileListEnd");
   ASSIGN_OR_RETURN(LocalOwner owner, validator_.Add(w));
+  if (rules_.ids) {
+    // --usermap/--groupmap/--chown: the maps decide (matching the sender's
+    // id and name); an id no rule matches stays numeric, as locally.
+    owner.uid = rules_.ids->users.Map(w.uid, w.user_name.empty() ? nullptr : &w.user_name);
+    owner.gid = rules_.ids->groups.Map(w.gid, w.group_name.empty() ? nullptr : &w.group_name);
+  }
   const auto index = static_cast<uint32_t>(list_.size());
   Listed rec;
   rec.path = w.path;
   rec.meta = FromWire(w, owner.uid, owner.gid);
   rec.xattrs = XattrsFromWire(w, policy_);
   rec.leader = w.link_leader;
+  rec.target = w.symlink_target;
   list_.push_back(std::move(rec));
   paths_.insert(w.path);
   Listed& r = list_.back();
@@ -126,6 +187,17 @@ Status Receiver::OnEntry(const FileEntry& w) {
   }
   if (w.path == ".") {
     dirs_.push_back(index);
+    if (root_created_) {
+      Item("cd+++++++++", "./");
+    } else if (auto st = io_->FStat(root_.get()); st.ok()) {
+      std::vector<io::Xattr> have;
+      if (opt_.xattrs || opt_.acls) {
+        auto x = ReadKeptXattrs(*io_, policy_, root_.get(), nullptr);
+        if (x.ok()) have = std::move(*x);
+      }
+      const MetaDiff diff = CompareMeta(policy_, r.meta, Entry::FromStat(".", *st), r.xattrs, have);
+      if (diff.any()) dir_items_[index] = MetaItem(diff, r.meta);
+    }
     return Status::Ok();
   }
   const size_t slash = w.path.rfind('/');
@@ -141,6 +213,20 @@ Status Receiver::OnEntry(const FileEntry& w) {
   switch (w.kind) {
     case FileKind::kDirectory: {
       if (existing && existing->is_dir()) {
+        dirs_.push_back(index);
+        std::vector<io::Xattr> have;
+        if (opt_.xattrs || opt_.acls) {
+          auto x = ReadKeptXattrs(*io_, policy_, dir->fd.get(), name);
+          if (x.ok()) have = std::move(*x);
+        }
+        const MetaDiff diff = CompareMeta(policy_, r.meta, *existing, r.xattrs, have);
+        if (diff.any()) dir_items_[index] = MetaItem(diff, r.meta);
+        break;
+      }
+      if (dry()) {
+        absent_dirs_.insert(w.path);
+        stats_.created++;
+        Item("cd+++++++++", r.path + "/");
         dirs_.push_back(index);
         break;
       }
@@ -209,6 +295,10 @@ Status Receiver::OnEntry(const FileEntry& w) {
       if (same_size && opt_.checksum == ChecksumMode::kSizeMtime &&
           existing->same_mtime(r.meta)) {
         UpdateMeta(r, dir->fd.get(), name, *existing);
+        break;
+      }
+      if (dry()) {
+        DryLanded(index, existing);
         break;
       }
       parent_of_[index] = dir;
@@ -478,11 +568,15 @@ void Receiver::Land(InFlight& f, const Hash128& hash) {
   landed_bytes_ += r.meta.size;
   stats_.transferred_files++;
   stats_.transferred_bytes += r.meta.size;
+  if (!f.existing) stats_.created++;
+  const Entry* old = f.existing ? &*f.existing : nullptr;
+  const std::string item = DataItem(policy_, opt_.checksum == ChecksumMode::kXxh3, r.meta, old,
+                                    f.basis_hash.has_value());
   SyncEvents::Change c;
-  c.itemized = f.existing ? ">f.st......" : ">f+++++++++";
+  c.itemized = item;
   c.path = r.path;
   c.bytes = r.meta.size;
-  events_.OnChange(c);
+  Report(c);
 }
 
 Status Receiver::MaybeEndPass() {
@@ -575,6 +669,7 @@ Status Receiver::Dispatch(Incoming& in) {
 }
 
 Result<SyncOutcome> Receiver::Run() {
+  ASSIGN_OR_RETURN(rules_, SyncRulesFrom(opt_, true));
   RETURN_IF_ERROR(OpenRoot());
   stats_.phase = SyncPhase::kCopy;
   while (!done_) {

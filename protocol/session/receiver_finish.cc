@@ -4,6 +4,7 @@
 #include "engine/tree/scan.h"
 #include "protocol/session/common.h"
 #include "protocol/session/dst_ops.h"
+#include "protocol/session/items.h"
 #include "protocol/session/receiver_impl.h"
 #include "protocol/session/streams.h"
 
@@ -17,6 +18,12 @@ void Receiver::UpdateMeta(Listed& rec, int dirfd, const char* name, const Entry&
   }
   const MetaDiff diff = CompareMeta(policy_, rec.meta, existing, rec.xattrs, have);
   if (!diff.any()) return;
+  const std::string detail = rec.meta.is_lnk() ? " -> " + rec.target : "";
+  if (dry()) {
+    stats_.meta_updates++;
+    Item(MetaItem(diff, rec.meta), rec.path, detail);
+    return;
+  }
   DstState ds;
   ds.existing = &existing;
   ds.xattrs = &have;
@@ -26,13 +33,20 @@ void Receiver::UpdateMeta(Listed& rec, int dirfd, const char* name, const Entry&
     return;
   }
   stats_.meta_updates++;
-  Item(".f.........", rec.path);
+  Item(MetaItem(diff, rec.meta), rec.path, detail);
 }
 
 // Symlinks, devices and specials: made under a temporary name with their
 // metadata, then renamed over whatever DST had.
 void Receiver::CreateNode(Listed& rec, Dir& dir, const Entry* existing,
                           const std::string& target) {
+  const std::string item = NodeItem(policy_, rec.meta, existing);
+  const std::string detail = rec.meta.is_lnk() ? " -> " + target : "";
+  if (dry()) {
+    stats_.created++;
+    Item(item, rec.path, detail);
+    return;
+  }
   const std::string tmp = TempName(rec.meta.name, suffix_);
   Status s = rec.meta.is_lnk()
                  ? io_->SymlinkAt(target.c_str(), dir.fd.get(), tmp.c_str())
@@ -54,7 +68,7 @@ void Receiver::CreateNode(Listed& rec, Dir& dir, const Entry* existing,
     return;
   }
   stats_.created++;
-  Item(rec.meta.is_lnk() ? "cL+++++++++" : "cD+++++++++", rec.path);
+  Item(item, rec.path, detail);
 }
 
 
@@ -62,7 +76,8 @@ void Receiver::Finish() {
   current_.reset();
   stats_.phase = SyncPhase::kLink;
   if (opt_.del) Deletes();
-  HardLinks();
+  if (dry()) DryLinks();
+  else HardLinks();
   stats_.phase = SyncPhase::kFinish;
   if (AppliesDirMeta(opt_)) DirMeta();
 }
@@ -72,6 +87,7 @@ void Receiver::Deletes() {
     const Listed& d = list_[index];
     if (d.failed) continue;
     const std::string rel = d.path == "." ? "" : d.path;
+    if (dry() && (Absent(rel) || (rel.empty() && root_absent_))) continue;  // nothing there
     // The listing taken when the list first entered this directory, if it
     // did; else (no entries inside) a fresh one.
     std::vector<Entry> fresh;
@@ -92,7 +108,10 @@ void Receiver::Deletes() {
       listing = &fresh;
     }
     for (const Entry& e : *listing) {
-      if (paths_.count(rel.empty() ? e.name : rel + "/" + e.name) == 0) doomed.push_back(&e);
+      const std::string p = rel.empty() ? e.name : rel + "/" + e.name;
+      // rsync's receiver spares what the filter excludes (no --delete-excluded).
+      if (rules_.filter && rules_.filter->Excluded(p, e.is_dir())) continue;
+      if (paths_.count(p) == 0) doomed.push_back(&e);
     }
     if (doomed.empty()) continue;
     if (!fd.valid()) {
@@ -101,17 +120,53 @@ void Receiver::Deletes() {
       fd = std::move(*opened);
     }
     for (const Entry* e : doomed) {
-      const std::string p = rel.empty() ? e->name : rel + "/" + e->name;
-      Status s = RemoveEntry(*io_, fd.get(), *e);
-      if (!s.ok()) {
-        Fail(p, s.WithContext(p), std::nullopt);
-        continue;
-      }
-      stats_.deleted++;
-      Item("*deleting  ", e->is_dir() ? p + "/" : p);
+      (void)DeleteTree(fd.get(), *e, rel.empty() ? e->name : rel + "/" + e->name);
     }
   }
   dst_listings_.clear();
+}
+
+// Removes dirfd/e.name (`rel` from the root), a directory depth first, each
+// entry itemized as the local engine does. What the filter excludes inside
+// is kept, and so is its directory (rsync: "cannot delete non-empty
+// directory"). Returns whether the entry is gone (or would be, dry run).
+bool Receiver::DeleteTree(int dirfd, const Entry& e, const std::string& rel) {
+  if (e.is_dir()) {
+    bool kept = false;
+    auto sub = io_->OpenAt(dirfd, e.name.c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW, 0);
+    if (!sub.ok() && sub.status().code() != ErrorCode::kNotFound) {
+      Fail(rel, sub.status().WithContext(rel), std::nullopt);
+      return false;
+    }
+    if (sub.ok()) {
+      auto listing = ListDir(*io_, sub->get(), rel);
+      if (!listing.ok()) {
+        Fail(rel, listing.status(), std::nullopt);
+        return false;
+      }
+      for (const Entry& c : *listing) {
+        const std::string crel = rel + "/" + c.name;
+        if (rules_.filter && rules_.filter->Excluded(crel, c.is_dir())) {
+          kept = true;
+          continue;
+        }
+        if (!DeleteTree(sub->get(), c, crel)) kept = true;
+      }
+    }
+    if (kept) {
+      events_.OnWarning("cannot delete non-empty directory: " + rel);
+      return false;
+    }
+  }
+  stats_.deleted++;
+  Item("*deleting  ", e.is_dir() ? rel + "/" : rel);
+  if (dry()) return true;
+  Status s = io_->UnlinkAt(dirfd, e.name.c_str(), e.is_dir() ? AT_REMOVEDIR : 0);
+  if (!s.ok() && s.code() != ErrorCode::kNotFound) {
+    Fail(rel, s.WithContext(rel), std::nullopt);
+    return false;
+  }
+  return true;
 }
 
 void Receiver::HardLinks() {
@@ -130,12 +185,33 @@ void Receiver::HardLinks() {
       continue;
     }
     stats_.hard_links++;
-    SyncEvents::Change c;
-    c.itemized = "hf+++++++++";
-    c.path = r.path;
-    std::string detail = " => " + leader.path;
-    c.detail = detail;
-    events_.OnChange(c);
+    Item("hf+++++++++", r.path, " => " + leader.path);
+  }
+}
+
+// Dry run: a follower is reported unless DST already has it as the
+// leader's inode (and the leader stays as it is).
+void Receiver::DryLinks() {
+  auto stat_of = [&](const std::string& path) -> std::optional<struct stat> {
+    const size_t slash = path.rfind('/');
+    const std::string parent = slash == std::string::npos ? "" : path.substr(0, slash);
+    if (root_absent_ || Absent(parent)) return std::nullopt;
+    auto dir = io_->OpenBeneath(root_.get(), parent, O_RDONLY | O_DIRECTORY, 0);
+    if (!dir.ok()) return std::nullopt;
+    const std::string name = slash == std::string::npos ? path : path.substr(slash + 1);
+    auto st = io_->StatAt(dir->get(), name.c_str(), AT_SYMLINK_NOFOLLOW);
+    if (!st.ok()) return std::nullopt;
+    return *st;
+  };
+  for (uint32_t index : followers_) {
+    const Listed& r = list_[index];
+    const Listed& leader = list_[*r.leader];
+    if (leader.failed) continue;
+    auto a = stat_of(r.path);
+    auto b = stat_of(leader.path);
+    const bool linked = a && b && a->st_ino == b->st_ino && a->st_dev == b->st_dev &&
+                        dry_sent_.count(*r.leader) == 0;
+    if (!linked) Item("hf+++++++++", r.path, " => " + leader.path);
   }
 }
 
@@ -143,6 +219,10 @@ void Receiver::DirMeta() {
   for (auto it = dirs_.rbegin(); it != dirs_.rend(); ++it) {
     Listed& d = list_[*it];
     if (d.failed) continue;
+    if (auto item = dir_items_.find(*it); item != dir_items_.end()) {
+      Item(item->second, d.path == "." ? "./" : d.path + "/");
+    }
+    if (dry()) continue;
     auto fd = io_->OpenBeneath(root_.get(), d.path == "." ? "" : d.path,
                                O_RDONLY | O_DIRECTORY, 0);
     if (!fd.ok()) {

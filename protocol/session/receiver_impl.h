@@ -27,6 +27,7 @@
 #include "protocol/incoming_file.h"
 #include "protocol/session/common.h"
 #include "protocol/session/receiver.h"
+#include "protocol/session/sync_rules.h"
 
 namespace ferry::protocol::receiver_internal {
 
@@ -35,6 +36,7 @@ struct Listed {
   Entry meta;  // local owner, wire times and mode
   std::vector<io::Xattr> xattrs;
   std::optional<uint32_t> leader;
+  std::string target;  // symlinks
   bool failed = false;
 };
 
@@ -101,7 +103,16 @@ class Receiver {
   void DirMeta();
   void Fail(uint32_t index, const Status& s);
   void Fail(const std::string& path, const Status& s, std::optional<uint32_t> index);
-  void Item(const char* item, const std::string& path);
+  void Item(const std::string& item, const std::string& path, const std::string& detail = "");
+  // Every change goes through here: to events_ and, when agreed, to the
+  // sender as an Itemized message.
+  void Report(const SyncEvents::Change& c);
+  bool dry() const { return opt_.dry_run; }
+  // Dry run: a directory that does not exist on DST (nothing to read there).
+  bool Absent(const std::string& rel) const { return root_absent_ || absent_dirs_.count(rel); }
+  void DryLanded(uint32_t index, const Entry* existing);
+  bool DeleteTree(int dirfd, const Entry& e, const std::string& rel);
+  void DryLinks();
 
   Channel& ch_;
   const ReceiverConfig& cfg_;
@@ -140,6 +151,13 @@ class Receiver {
   uint64_t landed_files_ = 0, landed_bytes_ = 0;
   bool partial_ = false, vanished_ = false;
   bool warned_devices_ = false;
+  // The agreed filter (--delete spares what it excludes) and owner maps.
+  SyncRules rules_;
+  bool root_created_ = false;  // DST did not exist (or, dry run, does not)
+  bool root_absent_ = false;   // dry run: DST does not exist
+  std::unordered_set<std::string> absent_dirs_;   // dry run: dirs not on DST
+  std::map<uint32_t, std::string> dir_items_;  // existing dirs' metadata items
+  std::unordered_set<uint32_t> dry_sent_;        // dry run: files that would be sent
 };
 
 }  // namespace ferry::protocol::receiver_internal

@@ -20,6 +20,7 @@
 #include "protocol/path_check.h"
 #include "protocol/session/common.h"
 #include "protocol/session/streams.h"
+#include "protocol/session/sync_rules.h"
 #include "protocol/signature_assembler.h"
 
 namespace ferry::protocol {
@@ -97,6 +98,7 @@ class Sender {
   SyncEvents& events_;
   std::mutex events_mu_;
 
+  std::shared_ptr<const FilterList> filter_;  // the agreed filter rules
   io::UniqueFd root_;
   std::string top_;  // entry of the root: "." or a name in root_
   bool top_is_dot_ = false;
@@ -226,6 +228,10 @@ Status Sender::Walk(io::IoBackend& io, int dirfd, const std::string& rel) {
     return Status::Ok();
   }
   auto join = [&](const std::string& n) { return rel == "." ? n : rel + "/" + n; };
+  // rsync's sender: what the filter excludes is neither listed nor entered.
+  if (filter_) {
+    std::erase_if(*listing, [&](const Entry& e) { return filter_->Excluded(join(e.name), e.is_dir()); });
+  }
   for (const Entry& e : *listing) RETURN_IF_ERROR(Emit(io, dirfd, e, join(e.name)));
   for (const Entry& e : *listing) {
     if (!e.is_dir()) continue;
@@ -245,6 +251,7 @@ void Sender::ListThread() {
     auto st = io->StatAt(root_.get(), top_.c_str(), AT_SYMLINK_NOFOLLOW);
     if (!st.ok()) return st.status();
     Entry top = Entry::FromStat(top_, *st);
+    if (!top_is_dot_ && filter_ && filter_->Excluded(top_, top.is_dir())) return Status::Ok();
     RETURN_IF_ERROR(Emit(*io, root_.get(), top, top_));
     if (!top.is_dir()) return Status::Ok();
     if (top_is_dot_) return Walk(*io, root_.get(), ".");
@@ -411,6 +418,8 @@ void Sender::Worker() {
 }
 
 Result<SyncOutcome> Sender::Run() {
+  ASSIGN_OR_RETURN(SyncRules rules, SyncRulesFrom(opt_, false));
+  filter_ = rules.filter;
   RETURN_IF_ERROR(OpenRoot());
   stats_.phase = SyncPhase::kCopy;
   std::thread lister([this] { ListThread(); });
@@ -497,6 +506,27 @@ Result<SyncOutcome> Sender::Run() {
       } else {
         break;
       }
+    } else if (auto* it = std::get_if<Itemized>(&m)) {
+      // What the receiver changed (the codec admits these only when the
+      // client asked for them): -i, -v and --json of a push show them.
+      SyncEvents::Change c;
+      c.itemized = it->item;
+      c.path = it->path;
+      c.detail = it->detail;
+      c.bytes = it->bytes;
+      // The receiver's counts reach --stats through these (this side saw
+      // neither the deletions nor, in a dry run, any request).
+      if (it->item.starts_with("*deleting")) {
+        stats_.deleted++;
+      } else if (it->item[2] == '+' && it->item[0] != 'h') {
+        stats_.created++;
+      }
+      if (opt_.dry_run && it->item[0] == '>') {
+        stats_.transferred_files++;
+        stats_.transferred_bytes += it->bytes;
+      }
+      std::lock_guard<std::mutex> l(events_mu_);
+      events_.OnChange(c);
     } else if (auto* eop = std::get_if<EndOfPass>(&m)) {
       if (pending) {
         s = Corrupt("EndOfPass while a signature is incomplete");

@@ -13,6 +13,7 @@
 #include "protocol/session/receiver.h"
 #include "protocol/session/sender.h"
 #include "protocol/session/verify_side.h"
+#include "protocol/session/sync_rules.h"
 
 namespace ferry::protocol {
 
@@ -81,13 +82,18 @@ Result<SyncOutcome> ServeSession(int in_fd, int out_fd, const ServeRequest& requ
     else resolved = fd.status().WithContext("module root");
   }
   const bool receiving = request.role == ServeRole::kReceiver;
-  auto policy = [&](const SessionOptions&) -> Status {
+  auto policy = [&](const SessionOptions& o) -> Status {
     if (!resolved.ok()) return resolved.status();
     if (receiving && options.read_only) {
       return Status(ErrorCode::kPermission, "this module is read-only");
     }
-    if (root.valid()) return CheckInModule(root_io.get(), root.get(), *resolved, receiving);
-    return Status::Ok();
+    // (A dry run creates nothing: its receiver resolves beneath the root too.)
+    if (root.valid() && !(receiving && o.dry_run)) {
+      RETURN_IF_ERROR(CheckInModule(root_io.get(), root.get(), *resolved, receiving));
+    }
+    // Bad filter rules, or an owner map naming a user this host lacks, are
+    // refused before anything is listed.
+    return SyncRulesFrom(o, receiving).status();
   };
   ASSIGN_OR_RETURN(std::unique_ptr<Channel> ch, Channel::Accept(in_fd, out_fd, cc, policy));
   SyncStats stats;

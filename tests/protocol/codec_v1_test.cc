@@ -388,5 +388,55 @@ TEST(CodecV1, OutOfRangeFieldsAreNamed) {
   EXPECT_NE(m.status().message().find("compress_level 22"), std::string::npos);
 }
 
+// Filters, owner maps, --dry-run and the push's change reports travel in the
+// session (remote rsync options): they round-trip, and a peer cannot make
+// the decoder accept a malformed rule, an oversized count or a report the
+// session did not agree on.
+TEST(CodecV1, SyncRulesAndItemizedRoundTrip) {
+  SessionOptions o = SomeOptions();
+  o.dry_run = true;
+  o.report_changes = true;
+  o.filter_rules = {"- *.tmp", "+ keep/", "- /cache/***"};
+  o.usermap = "alice:bob,1000-1999:nobody";
+  o.groupmap = "*:staff";
+  ExpectRoundTrip(o);
+  DecodeLimits l = AllLimits();
+  l.itemized = true;
+  Itemized it{">f.st......", "dir/file name", "", 42};
+  std::vector<std::byte> p = Encode(it);
+  auto back = Decode(MsgType::kItemized, p, l);
+  ASSERT_TRUE(back.ok()) << back.status().message();
+  EXPECT_EQ(std::get<Itemized>(*back), it);
+}
+
+TEST(CodecV1, MalformedSyncRulesAndUnagreedItemizedAreRefused) {
+  SessionOptions o = SomeOptions();
+  o.filter_rules = {"*.tmp"};  // no "- " or "+ ": not the wire form
+  auto m = Decode(MsgType::kOptions, Encode(o));
+  ASSERT_FALSE(m.ok());
+  EXPECT_NE(m.status().message().find("filter_rule"), std::string::npos) << m.status().message();
+  // A count the payload cannot hold is refused before anything is allocated.
+  o.filter_rules = {};
+  std::vector<std::byte> p = Encode(o);
+  p.resize(p.size() - 3);  // drop count 0 and the two empty maps
+  Writer w(&p);
+  w.Varint(60000);
+  m = Decode(MsgType::kOptions, p);
+  ASSERT_FALSE(m.ok());
+  EXPECT_NE(m.status().message().find("filter_count"), std::string::npos) << m.status().message();
+  // Itemized only when report_changes was agreed, and printable.
+  p = Encode(Itemized{"*deleting  ", "x", "", 0});
+  m = Decode(MsgType::kItemized, p);
+  ASSERT_FALSE(m.ok());
+  EXPECT_NE(m.status().message().find("report_changes"), std::string::npos);
+  DecodeLimits l = AllLimits();
+  l.itemized = true;
+  m = Decode(MsgType::kItemized, Encode(Itemized{">f+++++++++", "a\x1b[2Jb", "", 0}), l);
+  ASSERT_FALSE(m.ok());
+  EXPECT_NE(m.status().message().find("control"), std::string::npos);
+  m = Decode(MsgType::kItemized, Encode(Itemized{">f++", "a", "", 0}), l);
+  EXPECT_FALSE(m.ok()) << "an item string must be 11 characters";
+}
+
 }  // namespace
 }  // namespace ferry::protocol
