@@ -35,6 +35,8 @@ struct DecodeLimits {
   bool acls = false;
   bool atimes = false;
   bool del = false;
+  // kCapReuse agreed: ReuseProbe, AppendProbe, ProbeResult, ReceiverReport.
+  bool reuse = false;
 };
 
 // The limits implied by agreed options (handshake.h).

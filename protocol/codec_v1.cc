@@ -196,6 +196,36 @@ struct EncodeVisitor {
     return Status::Ok();
   }
   Status operator()(const Keepalive&) const { return Status::Ok(); }
+  Status operator()(const ReuseProbe& m) const {
+    w.Varint(m.file_index);
+    w.Varint(m.candidates.size());
+    for (const Hash128& h : m.candidates) PutHash(h);
+    return Status::Ok();
+  }
+  Status operator()(const AppendProbe& m) const {
+    w.Varint(m.file_index);
+    w.Varint(m.prefix_len);
+    PutHash(m.prefix_hash);
+    return Status::Ok();
+  }
+  Status operator()(const ProbeResult& m) const {
+    w.Varint(m.file_index);
+    w.U8(static_cast<uint8_t>(m.outcome));
+    w.Varint(m.candidate);
+    PutHash(m.hash);
+    return Status::Ok();
+  }
+  Status operator()(const ReceiverReport& m) const {
+    for (uint64_t v : {m.created, m.deleted, m.renamed_files, m.dst_copied_files,
+                       m.renamed_bytes, m.appended_files, m.append_reused_bytes,
+                       m.meta_updates, m.hard_links})
+      w.Varint(v);
+    return Status::Ok();
+  }
+  void PutHash(const Hash128& h) const {
+    w.FixedLE(h.lo, 8);
+    w.FixedLE(h.hi, 8);
+  }
 };
 
 // --- decoders ------------------------------------------------------------------
@@ -210,6 +240,11 @@ Status GetBool(Reader& r, const char* field, bool* v) {
 
 Status GetIndex(Reader& r, const char* field, uint32_t* v) {
   return r.U32(field, kFileIndexMax, v);
+}
+
+Status GetHash(Reader& r, const char* field, Hash128* h) {
+  RETURN_IF_ERROR(r.FixedLE(field, 8, &h->lo));
+  return r.FixedLE(field, 8, &h->hi);
 }
 
 Status GetOptions(Reader& r, SessionOptions* o) {
@@ -552,6 +587,54 @@ Result<Message> DecodeBody(uint8_t tag, Reader& r, const DecodeLimits& limits) {
     }
     case MsgType::kKeepalive:
       return Message(Keepalive{});
+    case MsgType::kReuseProbe: {
+      if (!limits.reuse) return r.Error("reuse of DST data was not negotiated");
+      ReuseProbe m;
+      RETURN_IF_ERROR(GetIndex(r, "file_index", &m.file_index));
+      uint64_t count = 0;
+      RETURN_IF_ERROR(r.VarintMax("count", kReuseCandidatesMax, &count));
+      if (count == 0) return r.Error("count is 0");
+      m.candidates.resize(count);
+      for (Hash128& h : m.candidates) RETURN_IF_ERROR(GetHash(r, "candidate hash", &h));
+      return Message(std::move(m));
+    }
+    case MsgType::kAppendProbe: {
+      if (!limits.reuse) return r.Error("reuse of DST data was not negotiated");
+      AppendProbe m;
+      RETURN_IF_ERROR(GetIndex(r, "file_index", &m.file_index));
+      RETURN_IF_ERROR(r.Varint("prefix_len", &m.prefix_len));
+      if (m.prefix_len == 0) return r.Error("prefix_len is 0");
+      RETURN_IF_ERROR(GetHash(r, "prefix_hash", &m.prefix_hash));
+      return Message(m);
+    }
+    case MsgType::kProbeResult: {
+      if (!limits.reuse) return r.Error("reuse of DST data was not negotiated");
+      ProbeResult m;
+      RETURN_IF_ERROR(GetIndex(r, "file_index", &m.file_index));
+      uint8_t outcome = 0;
+      RETURN_IF_ERROR(r.U8("outcome", &outcome));
+      if (outcome > kProbeOutcomeMax) {
+        return r.Error("outcome " + std::to_string(outcome) + " is not 0, 1 or 2");
+      }
+      m.outcome = static_cast<ProbeOutcome>(outcome);
+      RETURN_IF_ERROR(r.U32("candidate", kReuseCandidatesMax - 1, &m.candidate));
+      RETURN_IF_ERROR(GetHash(r, "hash", &m.hash));
+      return Message(m);
+    }
+    case MsgType::kReceiverReport: {
+      if (!limits.reuse) return r.Error("ReceiverReport was not negotiated");
+      ReceiverReport m;
+      RETURN_IF_ERROR(r.Varint("created", &m.created));
+      RETURN_IF_ERROR(r.Varint("deleted", &m.deleted));
+      RETURN_IF_ERROR(r.Varint("renamed_files", &m.renamed_files));
+      RETURN_IF_ERROR(r.Varint("dst_copied_files", &m.dst_copied_files));
+      RETURN_IF_ERROR(r.Varint("renamed_bytes", &m.renamed_bytes));
+      RETURN_IF_ERROR(r.Varint("appended_files", &m.appended_files));
+      RETURN_IF_ERROR(r.Varint("append_reused_bytes", &m.append_reused_bytes));
+      RETURN_IF_ERROR(r.Varint("meta_updates", &m.meta_updates));
+      RETURN_IF_ERROR(r.Varint("hard_links", &m.hard_links));
+      return Message(m);
+    }
   }
   return Corrupt("frame with unknown type " + TypeName(tag));
 }

@@ -23,6 +23,10 @@ bool IsKnownType(uint8_t tag) {
     case MsgType::kEndOfPass:
     case MsgType::kCredit:
     case MsgType::kKeepalive:
+    case MsgType::kReuseProbe:
+    case MsgType::kAppendProbe:
+    case MsgType::kProbeResult:
+    case MsgType::kReceiverReport:
       return true;
   }
   return false;
@@ -47,6 +51,10 @@ std::string TypeName(uint8_t tag) {
     case MsgType::kEndOfPass: return "EndOfPass";
     case MsgType::kCredit: return "Credit";
     case MsgType::kKeepalive: return "Keepalive";
+    case MsgType::kReuseProbe: return "ReuseProbe";
+    case MsgType::kAppendProbe: return "AppendProbe";
+    case MsgType::kProbeResult: return "ProbeResult";
+    case MsgType::kReceiverReport: return "ReceiverReport";
   }
   char buf[16];
   std::snprintf(buf, sizeof buf, "tag 0x%02x", tag);
@@ -61,7 +69,8 @@ MsgType TypeOf(const Message& m) {
       MsgType::kSignatureHeader, MsgType::kSignatureBlocks, MsgType::kFileData,
       MsgType::kDeltaOps,        MsgType::kFileDone,       MsgType::kMetadataUpdate,
       MsgType::kDeleteRequest,   MsgType::kError,          MsgType::kEndOfPass,
-      MsgType::kCredit,          MsgType::kKeepalive};
+      MsgType::kCredit,          MsgType::kKeepalive,      MsgType::kReuseProbe,
+      MsgType::kAppendProbe,     MsgType::kProbeResult,    MsgType::kReceiverReport};
   static_assert(std::size(kTypes) == std::variant_size_v<Message>);
   return kTypes[m.index()];
 }

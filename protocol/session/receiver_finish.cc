@@ -101,6 +101,7 @@ void Receiver::Deletes() {
     }
     for (const Entry* e : doomed) {
       const std::string p = rel.empty() ? e->name : rel + "/" + e->name;
+      if (consumed_.count(p) != 0) continue;  // renamed into a new path
       Status s = RemoveEntry(*io_, fd.get(), *e);
       if (!s.ok()) {
         Fail(p, s.WithContext(p), std::nullopt);

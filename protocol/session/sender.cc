@@ -38,6 +38,8 @@ struct SentEntry {
 struct Job {
   uint32_t index = 0;
   std::optional<delta::Signature> sig;
+  std::vector<Hash128> reuse;          // a ReuseProbe's candidates
+  std::optional<AppendProbe> append;   // an AppendProbe
 };
 
 std::string UserName(uint32_t uid) {
@@ -70,8 +72,19 @@ class Sender {
   void Worker();
   Status Serve(io::IoBackend& io, Job& job);
   Status SendDelta(uint32_t index, const delta::Delta& d);
+  // FileData of [from, e.size) of fd, fed to `hasher` too. false: a read
+  // failed or the file shrank (reported; the file ends there, no FileDone).
+  Result<bool> SendData(io::IoBackend& io, int fd, uint32_t index, const SentEntry& e,
+                        uint64_t from, Hasher& hasher);
+  // Answers a ReuseProbe or AppendProbe. *handled = false:
+  // a miss after which the file goes on as a plain whole-file request.
+  Status ServeProbe(io::IoBackend& io, int fd, Job& job, const SentEntry& e, bool* handled);
   void PathError(std::optional<uint32_t> index, const std::string& path, const Status& s,
                  bool vanished = false);
+  // Checks a ReuseProbe/AppendProbe against the list and queues its job.
+  Status OnProbe(const Message& m, bool sig_pending);
+  // The receiver's counts (it owns DST): what a sending client reports.
+  void AddReport(const ReceiverReport& r);
   // A worker's or the lister's failure ends the session: the dispatcher,
   // waiting in Receive, wakes up with it.
   void SetFatal(const Status& s) {
@@ -280,6 +293,87 @@ Status Sender::SendDelta(uint32_t index, const delta::Delta& d) {
   return flush();
 }
 
+Result<bool> Sender::SendData(io::IoBackend& io, int fd, uint32_t index, const SentEntry& e,
+                              uint64_t from, Hasher& hasher) {
+  FileData m;
+  m.file_index = index;
+  const size_t chunk = ch_.max_payload() - kChunkHeader;
+  uint64_t off = from;
+  while (off < e.size) {
+    m.offset = off;
+    m.data.resize(static_cast<size_t>(std::min<uint64_t>(chunk, e.size - off)));
+    auto n = io.PRead(fd, m.data, off);
+    if (!n.ok()) {
+      PathError(index, e.path, n.status());
+      return false;
+    }
+    if (*n == 0) {
+      PathError(index, e.path, Status(ErrorCode::kChanged, e.path + " shrank while it was read"));
+      return false;
+    }
+    m.data.resize(*n);
+    hasher.Update(m.data);
+    RETURN_IF_ERROR(ch_.Send(m));
+    off += *n;
+  }
+  return true;
+}
+
+// Reads [0, len) of fd into h. false: a read failed or the file shrank.
+bool HashPrefix(io::IoBackend& io, int fd, uint64_t len, Hasher& h) {
+  std::vector<std::byte> buf(1 << 20);
+  uint64_t off = 0;
+  while (off < len) {
+    const size_t want = static_cast<size_t>(std::min<uint64_t>(len - off, buf.size()));
+    auto n = io.PRead(fd, {buf.data(), want}, off);
+    if (!n.ok() || *n == 0) return false;
+    h.Update({buf.data(), *n});
+    off += *n;
+  }
+  return true;
+}
+
+// The hash confirms the receiver's candidate (rename/copy within DST) or its
+// prefix (append) on this side too: nothing is reused on the receiver's word
+// alone, and nothing is sent that DST already holds.
+Status Sender::ServeProbe(io::IoBackend& io, int fd, Job& job, const SentEntry& e,
+                          bool* handled) {
+  *handled = false;
+  Hasher h;
+  if (job.append) {
+    const uint64_t prefix = job.append->prefix_len;
+    if (!HashPrefix(io, fd, prefix, h) || !(h.Finish() == job.append->prefix_hash)) {
+      // The receiver asks again with a signature.
+      *handled = true;
+      return ch_.Send(ProbeResult{job.index, ProbeOutcome::kMiss, 0, Hash128{}});
+    }
+    RETURN_IF_ERROR(ch_.Send(ProbeResult{job.index, ProbeOutcome::kAppend, 0, Hash128{}}));
+    *handled = true;
+    ASSIGN_OR_RETURN(bool complete, SendData(io, fd, job.index, e, prefix, h));
+    if (!complete) return Status::Ok();
+    files_sent_++;
+    bytes_sent_ += e.size;
+    stats_.transferred_files++;
+    stats_.transferred_bytes += e.size;
+    stats_.literal_bytes += e.size - prefix;
+    stats_.matched_bytes += prefix;
+    stats_.appended_files++;
+    stats_.append_reused_bytes += prefix;
+    return ch_.Send(FileDone{job.index, e.size, h.Finish()});
+  }
+  if (HashPrefix(io, fd, e.size, h)) {
+    const Hash128 hash = h.Finish();
+    for (uint32_t k = 0; k < job.reuse.size(); ++k) {
+      if (job.reuse[k] == hash) {
+        *handled = true;
+        return ch_.Send(ProbeResult{job.index, ProbeOutcome::kReuse, k, hash});
+      }
+    }
+  }
+  // The whole file follows.
+  return ch_.Send(ProbeResult{job.index, ProbeOutcome::kMiss, 0, Hash128{}});
+}
+
 Status Sender::Serve(io::IoBackend& io, Job& job) {
   SentEntry e;
   {
@@ -329,29 +423,14 @@ Status Sender::Serve(io::IoBackend& io, Job& job) {
     stats_.literal_bytes += d->stats.literal_bytes;
     stats_.matched_bytes += d->stats.matched_bytes;
   } else {
-    Hasher hasher;
-    FileData m;
-    m.file_index = job.index;
-    const size_t chunk = ch_.max_payload() - kChunkHeader;
-    uint64_t off = 0;
-    while (off < e.size) {
-      m.offset = off;
-      m.data.resize(static_cast<size_t>(std::min<uint64_t>(chunk, e.size - off)));
-      auto n = io.PRead(fd->get(), m.data, off);
-      if (!n.ok()) {
-        PathError(job.index, e.path, n.status());
-        return Status::Ok();
-      }
-      if (*n == 0) {
-        PathError(job.index, e.path,
-                  Status(ErrorCode::kChanged, e.path + " shrank while it was read"));
-        return Status::Ok();
-      }
-      m.data.resize(*n);
-      hasher.Update(m.data);
-      RETURN_IF_ERROR(ch_.Send(m));
-      off += *n;
+    if (!job.reuse.empty() || job.append) {
+      bool handled = false;
+      RETURN_IF_ERROR(ServeProbe(io, fd->get(), job, e, &handled));
+      if (handled) return Status::Ok();
     }
+    Hasher hasher;
+    ASSIGN_OR_RETURN(bool complete, SendData(io, fd->get(), job.index, e, 0, hasher));
+    if (!complete) return Status::Ok();
     hash = hasher.Finish();
     stats_.literal_bytes += e.size;
   }
@@ -382,6 +461,50 @@ void Sender::Worker() {
     }
     idle_cv_.notify_all();
   }
+}
+
+Status Sender::OnProbe(const Message& m, bool sig_pending) {
+  Job job;
+  uint64_t prefix = 0;
+  if (auto* p = std::get_if<ReuseProbe>(&m)) {
+    job.index = p->file_index;
+    job.reuse = p->candidates;
+  } else {
+    const auto& a = std::get<AppendProbe>(m);
+    job.index = a.file_index;
+    job.append = a;
+    prefix = a.prefix_len;
+  }
+  const std::string what = TypeName(static_cast<uint8_t>(TypeOf(m)));
+  std::lock_guard<std::mutex> l(list_mu_);
+  if (sig_pending) return Corrupt(what + " while a signature is incomplete");
+  if (job.index >= list_.size()) {
+    return Corrupt(what + ": file_index " + std::to_string(job.index) + " out of range (" +
+                   std::to_string(list_.size()) + " entries sent)");
+  }
+  const SentEntry& e = list_[job.index];
+  if (e.kind != FileKind::kRegular) {
+    return Corrupt(what + ": file " + std::to_string(job.index) + " is not a regular file");
+  }
+  if (job.append && prefix >= e.size) {
+    return Corrupt(what + ": prefix_len " + std::to_string(prefix) + " is not below the size " +
+                   std::to_string(e.size) + " of file " + std::to_string(job.index));
+  }
+  std::lock_guard<std::mutex> jl(jobs_mu_);
+  jobs_.push_back(std::move(job));
+  jobs_cv_.notify_one();
+  return Status::Ok();
+}
+
+void Sender::AddReport(const ReceiverReport& r) {
+  stats_.created += r.created;
+  stats_.deleted += r.deleted;
+  stats_.renamed_files += r.renamed_files;
+  stats_.dst_copied_files += r.dst_copied_files;
+  stats_.renamed_bytes += r.renamed_bytes;
+  stats_.meta_updates += r.meta_updates;
+  stats_.hard_links += r.hard_links;
+  // Appends are counted here, where the tail was sent.
 }
 
 Result<SyncOutcome> Sender::Run() {
@@ -440,6 +563,10 @@ Result<SyncOutcome> Sender::Run() {
         jobs_.push_back(Job{r->file_index, std::nullopt});
         jobs_cv_.notify_one();
       }
+    } else if (std::holds_alternative<ReuseProbe>(m) || std::holds_alternative<AppendProbe>(m)) {
+      s = OnProbe(m, pending.has_value());
+    } else if (auto* rep = std::get_if<ReceiverReport>(&m)) {
+      AddReport(*rep);
     } else if (auto* h = std::get_if<SignatureHeader>(&m)) {
       if (!pending || pending->assembler || pending->index != h->file_index) {
         s = Corrupt("SignatureHeader for file " + std::to_string(h->file_index) +

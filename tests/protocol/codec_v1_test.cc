@@ -13,7 +13,7 @@
 namespace ferry::protocol {
 namespace {
 
-DecodeLimits AllLimits() { return DecodeLimits{true, true, true, true, true}; }
+DecodeLimits AllLimits() { return DecodeLimits{true, true, true, true, true, true}; }
 
 std::vector<std::byte> Encode(const Message& m) {
   std::vector<std::byte> p;
@@ -109,6 +109,12 @@ TEST(CodecV1, EveryMessageRoundTrips) {
   ExpectRoundTrip(EndOfPass{2, 1000, uint64_t{1} << 50});
   ExpectRoundTrip(Credit{1 << 20});
   ExpectRoundTrip(Keepalive{});
+  const Hash128 h{0x0123456789abcdefULL, 0xfedcba9876543210ULL};
+  ExpectRoundTrip(ReuseProbe{3, {h, Hash128{1, 2}}});
+  ExpectRoundTrip(AppendProbe{3, 4096, h});
+  ExpectRoundTrip(ProbeResult{3, ProbeOutcome::kReuse, 1, h});
+  ExpectRoundTrip(ProbeResult{3, ProbeOutcome::kAppend, 0, Hash128{}});
+  ExpectRoundTrip(ReceiverReport{380, 30, 12, 2, 1 << 20, 1, 4096, 7, 3});
 }
 
 TEST(CodecV1, HelloIsNotACodecMessage) {
@@ -385,6 +391,37 @@ TEST(CodecV1, OutOfRangeFieldsAreNamed) {
   m = Decode(MsgType::kOptions, Encode(o));
   ASSERT_FALSE(m.ok());
   EXPECT_NE(m.status().message().find("compress_level 22"), std::string::npos);
+}
+
+}  // namespace
+}  // namespace ferry::protocol
+
+namespace ferry::protocol {
+namespace {
+
+TEST(CodecV1, ReuseMessagesNotNegotiatedAreRefused) {
+  DecodeLimits l = AllLimits();
+  l.reuse = false;
+  for (const Message& m : {Message(ReuseProbe{0, {Hash128{}}}), Message(AppendProbe{0, 1, Hash128{}}),
+                           Message(ProbeResult{}), Message(ReceiverReport{})}) {
+    Result<Message> back = Decode(TypeOf(m), Encode(m), l);
+    ASSERT_FALSE(back.ok()) << TypeName(static_cast<uint8_t>(TypeOf(m)));
+    EXPECT_NE(back.status().message().find("not negotiated"), std::string::npos)
+        << back.status().message();
+  }
+}
+
+TEST(CodecV1, ReuseProbeCountIsBounded) {
+  ReuseProbe p{0, std::vector<Hash128>(kReuseCandidatesMax + 1)};
+  Result<Message> m = Decode(MsgType::kReuseProbe, Encode(p));
+  ASSERT_FALSE(m.ok());
+  EXPECT_NE(m.status().message().find("count"), std::string::npos) << m.status().message();
+  EXPECT_FALSE(Decode(MsgType::kReuseProbe, Encode(ReuseProbe{0, {}})).ok());
+  EXPECT_FALSE(Decode(MsgType::kAppendProbe, Encode(AppendProbe{0, 0, Hash128{}})).ok());
+  ProbeResult bad{0, ProbeOutcome::kReuse, 0, Hash128{}};
+  auto bytes = Encode(bad);
+  bytes[1] = std::byte{3};  // outcome
+  EXPECT_FALSE(Decode(MsgType::kProbeResult, bytes).ok());
 }
 
 }  // namespace
