@@ -3,6 +3,12 @@
 
     remote_compare.py WORKDIR --ferry BUILD/cli/ferry [--kinds web,db,maildir]
                       [--runs 3] [--files N] [--size-mib N] [--out bench/results/remote.md]
+                      [--title TEXT]
+
+Issue 5's mail benchmark (bench/results/mail_remote.md) is the maildir kind:
+a generated Maildir account after a day of IMAP-like changes (flag renames,
+moves between folders, expunges, deliveries), where ferry renames what rsync
+sends again.
 
 For each workload kind: generate SRC (bench/gen_workload.py), copy it to a
 baseline DST, change SRC (bench/mutate_workload.py), then, RUNS times each and
@@ -71,6 +77,7 @@ def main() -> None:
     ap.add_argument("--files", type=int, default=None)
     ap.add_argument("--size-mib", type=int, default=None)
     ap.add_argument("--out", default=None)
+    ap.add_argument("--title", default="Remote delta pass: ferry vs rsync over a remote-shell stand-in")
     a = ap.parse_args()
     ferry = os.path.abspath(a.ferry)
     standin = os.path.abspath(STANDIN)
@@ -113,7 +120,7 @@ def main() -> None:
         print(f"{kind}: ferry {f:.2f}s rsync {r:.2f}s ({r / f:.2f}x); "
               f"wire ferry {wire['ferry']:,} rsync {wire['rsync']:,}", flush=True)
     lines = [
-        "# Remote delta pass: ferry vs rsync over a remote-shell stand-in",
+        "# " + a.title,
         "",
         "Command: `bench/remote_compare.py " + " ".join(sys.argv[1:]) + "`",
         "",

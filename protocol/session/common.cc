@@ -1,5 +1,7 @@
 #include "protocol/session/common.h"
 
+#include <bit>
+
 #include "engine/io/posix_backend.h"
 
 #include <sys/stat.h>
@@ -196,6 +198,15 @@ std::string RandomSuffix() {
   char buf[16];
   std::snprintf(buf, sizeof buf, "%08x", static_cast<unsigned>(rd()));
   return buf;
+}
+
+uint32_t WireStrongLen(uint64_t file_size, uint32_t block_size) {
+  constexpr int kBias = 16;     // rsync uses 10
+  constexpr int kWeakBits = 32;  // delta::WeakSum
+  const int bits = kBias + 2 * (std::bit_width(file_size) - 1) -
+                   (std::bit_width(std::max<uint32_t>(block_size, 1)) - 1);
+  const int bytes = (bits - kWeakBits + 7) / 8;
+  return static_cast<uint32_t>(std::clamp(bytes, 2, static_cast<int>(kStrongLenMax)));
 }
 
 }  // namespace ferry::protocol

@@ -48,6 +48,14 @@ Status StatusFromWire(const Error& e);
 // POSIX here; kUring is honoured when asked for.
 std::unique_ptr<io::IoBackend> SessionBackend(io::BackendKind kind);
 
+// Bytes of each block's strong sum in a signature sent over the wire:
+// rsync's rule (sum_sizes_sqroot) with a wider margin. With the 32-bit weak
+// sum, about 16 + 2*log2(file_size) - log2(block_size) bits in all make a
+// false block match in a file unlikely (about 2^-16); never fewer than 2
+// bytes, never more than 16. A false match is not a corruption: FileDone's
+// whole-file XXH3-128 catches it, and the file is requested again, whole.
+uint32_t WireStrongLen(uint64_t file_size, uint32_t block_size);
+
 // Temporary names in DST: ".~ferry.<name>.<8 hex>", the local engine's
 // pattern, so either engine's next run removes leftovers of the other.
 std::string TempName(const std::string& name, const std::string& suffix);

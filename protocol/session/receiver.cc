@@ -227,6 +227,7 @@ Status Receiver::SendSignature(uint32_t index, InFlight& f) {
   delta::SignatureParams p = delta::DefaultSignatureParams(size);
   if (opt_.block_rule == BlockRule::kFixed) p.block_size = opt_.fixed_block_size;
   while (delta::BlockCount(size, p.block_size) > kSignatureBlocksMax) p.block_size *= 2;
+  p.strong_len = WireStrongLen(size, p.block_size);
   ASSIGN_OR_RETURN(delta::Signature sig, delta::ComputeSignature(f.basis.bytes(), p, 0));
   RETURN_IF_ERROR(ch_.Send(FileRequest{index, true}));
   SignatureHeader h;
