@@ -181,6 +181,7 @@ Status Channel::SetUpCodec(uint16_t version, const SessionOptions& options) {
   options_ = options;
   DecodeLimits limits = LimitsFor(options);
   limits.reuse = (negotiated_.capabilities & kCapReuse) != 0;
+  limits.entry_batches = (negotiated_.capabilities & kCapEntryBatch) != 0;
   codec_ = MakeCodec(version, limits);
   if (!codec_) return Internal("no codec for negotiated version");
   if (options.compression == Compression::kZstd) {

@@ -37,6 +37,8 @@ struct DecodeLimits {
   bool del = false;
   // kCapReuse agreed: ReuseProbe, AppendProbe, ProbeResult, ReceiverReport.
   bool reuse = false;
+  // kCapEntryBatch agreed: FileEntries.
+  bool entry_batches = false;
 };
 
 // The limits implied by agreed options (handshake.h).

@@ -27,6 +27,7 @@ bool IsKnownType(uint8_t tag) {
     case MsgType::kAppendProbe:
     case MsgType::kProbeResult:
     case MsgType::kReceiverReport:
+    case MsgType::kFileEntries:
       return true;
   }
   return false;
@@ -55,6 +56,7 @@ std::string TypeName(uint8_t tag) {
     case MsgType::kAppendProbe: return "AppendProbe";
     case MsgType::kProbeResult: return "ProbeResult";
     case MsgType::kReceiverReport: return "ReceiverReport";
+    case MsgType::kFileEntries: return "FileEntries";
   }
   char buf[16];
   std::snprintf(buf, sizeof buf, "tag 0x%02x", tag);
@@ -70,7 +72,8 @@ MsgType TypeOf(const Message& m) {
       MsgType::kDeltaOps,        MsgType::kFileDone,       MsgType::kMetadataUpdate,
       MsgType::kDeleteRequest,   MsgType::kError,          MsgType::kEndOfPass,
       MsgType::kCredit,          MsgType::kKeepalive,      MsgType::kReuseProbe,
-      MsgType::kAppendProbe,     MsgType::kProbeResult,    MsgType::kReceiverReport};
+      MsgType::kAppendProbe,     MsgType::kProbeResult,    MsgType::kReceiverReport,
+      MsgType::kFileEntries};
   static_assert(std::size(kTypes) == std::variant_size_v<Message>);
   return kTypes[m.index()];
 }

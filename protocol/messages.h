@@ -43,6 +43,7 @@ enum class MsgType : uint8_t {
   kOptionsAck = 0x03,
   kFileEntry = 0x10,
   kFileListEnd = 0x11,
+  kFileEntries = 0x12,
   kFileRequest = 0x20,
   kSignatureHeader = 0x21,
   kSignatureBlocks = 0x22,
@@ -79,7 +80,10 @@ inline constexpr uint64_t kCapDelete = 1u << 4;
 // ReuseProbe, AppendProbe, ProbeResult and ReceiverReport (PROTOCOL.md
 // section 4a): rename/copy within DST and append detection.
 inline constexpr uint64_t kCapReuse = 1u << 5;
-inline constexpr uint64_t kCapKnownMask = (1u << 6) - 1;
+// FileEntries: file-list entries in batches, each packed against the one
+// before it (PROTOCOL.md "FileEntries").
+inline constexpr uint64_t kCapEntryBatch = 1u << 6;
+inline constexpr uint64_t kCapKnownMask = (1u << 7) - 1;
 
 struct Hello {
   uint16_t version_min = 0;
@@ -168,6 +172,14 @@ struct FileEntry {
   std::optional<uint32_t> link_leader;
   std::vector<Xattr> xattrs;  // -X; system.posix_acl_* only with -A
   bool operator==(const FileEntry&) const = default;
+};
+
+// Several consecutive entries of the list (kCapEntryBatch): the same values
+// as that many FileEntry messages, in one frame and packed (a path shares
+// its prefix with the previous one; repeated fields are left out).
+struct FileEntries {
+  std::vector<FileEntry> entries;  // 1.. entries; indexes follow on
+  bool operator==(const FileEntries&) const = default;
 };
 
 struct FileListEnd {
@@ -343,7 +355,7 @@ using Message = std::variant<Hello, SessionOptions, OptionsAck, FileEntry,
                              SignatureBlocks, FileData, DeltaOps, FileDone,
                              MetadataUpdate, DeleteRequest, Error, EndOfPass,
                              Credit, Keepalive, ReuseProbe, AppendProbe,
-                             ProbeResult, ReceiverReport>;
+                             ProbeResult, ReceiverReport, FileEntries>;
 
 MsgType TypeOf(const Message& m);
 

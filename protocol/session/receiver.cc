@@ -499,6 +499,10 @@ Status Receiver::MaybeEndPass() {
 Status Receiver::Dispatch(Incoming& in) {
   Message& m = in.message;
   if (auto* e = std::get_if<FileEntry>(&m)) return OnEntry(*e);
+  if (auto* b = std::get_if<FileEntries>(&m)) {
+    for (const FileEntry& e : b->entries) RETURN_IF_ERROR(OnEntry(e));
+    return Status::Ok();
+  }
   if (auto* e = std::get_if<FileListEnd>(&m)) {
     if (list_ended_) return Corrupt("a second FileListEnd");
     RETURN_IF_ERROR(validator_.Finish(*e));

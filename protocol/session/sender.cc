@@ -25,6 +25,8 @@ namespace {
 
 // Room for a chunk message's own fields (index, offset or op count).
 constexpr size_t kChunkHeader = 32;
+// File-list entries per FileEntries message at most.
+constexpr size_t kBatchEntries = 256;
 // Files at least this large are matched on several threads.
 constexpr uint64_t kParallelMatch = 16u << 20;
 
@@ -69,6 +71,7 @@ class Sender {
   void ListThread();
   Status Walk(io::IoBackend& io, int dirfd, const std::string& rel);
   Status Emit(io::IoBackend& io, int dirfd, const Entry& e, const std::string& path);
+  Status FlushBatch();
   void Worker();
   Status Serve(io::IoBackend& io, Job& job);
   Status SendDelta(uint32_t index, const delta::Delta& d);
@@ -111,6 +114,11 @@ class Sender {
   std::vector<SentEntry> list_;
   std::map<std::pair<uint64_t, uint64_t>, uint32_t> leaders_;
   std::map<uint32_t, std::string> users_, groups_;
+  // kCapEntryBatch: entries go out as FileEntries of up to kBatchEntries
+  // (the lister thread's own).
+  const bool batch_entries_ = (ch_.capabilities() & kCapEntryBatch) != 0;
+  FileEntries batch_;
+  size_t batch_bytes_ = 0;
 
   std::mutex jobs_mu_;
   std::condition_variable jobs_cv_;
@@ -210,7 +218,23 @@ Status Sender::Emit(io::IoBackend& io, int dirfd, const Entry& e, const std::str
       stats_.specials++;
     }
   }
-  return ch_.Send(w);
+  if (!batch_entries_) return ch_.Send(w);
+  batch_bytes_ += w.path.size() + w.symlink_target.size() + w.user_name.size() +
+                  w.group_name.size() + 64;
+  for (const Xattr& x : w.xattrs) batch_bytes_ += x.name.size() + x.value.size() + 8;
+  batch_.entries.push_back(std::move(w));
+  if (batch_.entries.size() >= kBatchEntries || batch_bytes_ >= ch_.max_payload() / 2) {
+    return FlushBatch();
+  }
+  return Status::Ok();
+}
+
+Status Sender::FlushBatch() {
+  if (batch_.entries.empty()) return Status::Ok();
+  Status s = ch_.Send(batch_);
+  batch_.entries.clear();
+  batch_bytes_ = 0;
+  return s;
 }
 
 Status Sender::Walk(io::IoBackend& io, int dirfd, const std::string& rel) {
@@ -246,6 +270,7 @@ void Sender::ListThread() {
                                                 O_RDONLY | O_DIRECTORY | O_NOFOLLOW, 0));
     return Walk(*io, d.get(), top_);
   }();
+  if (s.ok()) s = FlushBatch();
   if (s.ok()) {
     uint64_t n;
     {

@@ -4,6 +4,7 @@
 
 #include <gtest/gtest.h>
 
+#include <limits>
 #include <string>
 #include <vector>
 
@@ -13,7 +14,7 @@
 namespace ferry::protocol {
 namespace {
 
-DecodeLimits AllLimits() { return DecodeLimits{true, true, true, true, true, true}; }
+DecodeLimits AllLimits() { return DecodeLimits{true, true, true, true, true, true, true}; }
 
 std::vector<std::byte> Encode(const Message& m) {
   std::vector<std::byte> p;
@@ -115,6 +116,20 @@ TEST(CodecV1, EveryMessageRoundTrips) {
   ExpectRoundTrip(ProbeResult{3, ProbeOutcome::kReuse, 1, h});
   ExpectRoundTrip(ProbeResult{3, ProbeOutcome::kAppend, 0, Hash128{}});
   ExpectRoundTrip(ReceiverReport{380, 30, 12, 2, 1 << 20, 1, 4096, 7, 3});
+  FileEntries batch;
+  batch.entries.push_back(dir);
+  batch.entries.push_back(FullEntry());
+  FileEntry next = FullEntry();
+  next.path += "2";
+  next.mtime_sec -= 100000;  // a negative difference
+  batch.entries.push_back(next);
+  next.path = "other/x";
+  next.user_name.clear();
+  next.mtime_sec = std::numeric_limits<int64_t>::min();  // wraps
+  batch.entries.push_back(next);
+  batch.entries.push_back(link);
+  batch.entries.push_back(dev);
+  ExpectRoundTrip(batch);
 }
 
 TEST(CodecV1, HelloIsNotACodecMessage) {
@@ -422,6 +437,49 @@ TEST(CodecV1, ReuseProbeCountIsBounded) {
   auto bytes = Encode(bad);
   bytes[1] = std::byte{3};  // outcome
   EXPECT_FALSE(Decode(MsgType::kProbeResult, bytes).ok());
+}
+
+}  // namespace
+}  // namespace ferry::protocol
+
+namespace ferry::protocol {
+namespace {
+
+TEST(CodecV1, FileEntriesAreSmallerThanSeparateEntries) {
+  FileEntries batch;
+  size_t separate = 0;
+  for (int i = 0; i < 100; ++i) {
+    FileEntry e{.path = "wp-content/plugins/akismet/views/file" + std::to_string(i) + ".php",
+                .kind = FileKind::kRegular, .perms = 0644, .uid = 33, .gid = 33};
+    e.size = 1000 + i;
+    e.mtime_sec = 1700000000 + i;
+    separate += Encode(e).size() + 6;  // and a frame header each
+    batch.entries.push_back(e);
+  }
+  EXPECT_LT(Encode(batch).size() * 3, separate);
+}
+
+TEST(CodecV1, FileEntriesAreCheckedLikeFileEntry) {
+  FileEntries b;
+  b.entries.push_back(FileEntry{.path = "a/b", .kind = FileKind::kRegular});
+  b.entries.push_back(FileEntry{.path = "a/..", .kind = FileKind::kRegular});
+  Result<Message> m = Decode(MsgType::kFileEntries, Encode(b));
+  ASSERT_FALSE(m.ok());
+  EXPECT_NE(m.status().message().find("a/.."), std::string::npos) << m.status().message();
+  // Not negotiated, empty, or a shared prefix longer than the previous path.
+  DecodeLimits l = AllLimits();
+  l.entry_batches = false;
+  EXPECT_FALSE(Decode(MsgType::kFileEntries, Encode(FileEntries{{FileEntry{.path = "x"}}}), l).ok());
+  EXPECT_FALSE(Decode(MsgType::kFileEntries, Encode(FileEntries{})).ok());
+  auto bytes = Encode(FileEntries{{FileEntry{.path = "x"}}});
+  // count, flags (2 bytes: perms, uid, gid and mtime are the zero entry's),
+  // then shared: 5 bytes of an empty path.
+  ASSERT_EQ(bytes[3], std::byte{0});
+  bytes[3] = std::byte{5};
+  m = Decode(MsgType::kFileEntries, bytes);
+  ASSERT_FALSE(m.ok());
+  EXPECT_NE(m.status().message().find("shared path prefix"), std::string::npos)
+      << m.status().message();
 }
 
 }  // namespace
