@@ -2,6 +2,7 @@
 
 #include <bit>
 
+#include "engine/delta/block_size.h"
 #include "engine/io/posix_backend.h"
 
 #include <sys/stat.h>
@@ -207,6 +208,12 @@ uint32_t WireStrongLen(uint64_t file_size, uint32_t block_size) {
                    (std::bit_width(std::max<uint32_t>(block_size, 1)) - 1);
   const int bytes = (bits - kWeakBits + 7) / 8;
   return static_cast<uint32_t>(std::clamp(bytes, 2, static_cast<int>(kStrongLenMax)));
+}
+
+uint32_t WireBlockSize(uint64_t file_size) {
+  constexpr uint64_t kSmall = 700;
+  if (file_size <= kSmall * kSmall) return static_cast<uint32_t>(kSmall);
+  return delta::ChooseBlockSize(file_size);
 }
 
 }  // namespace ferry::protocol

@@ -225,7 +225,8 @@ Status Receiver::Pump() {
 Status Receiver::SendSignature(uint32_t index, InFlight& f) {
   const uint64_t size = f.basis.bytes().size();
   delta::SignatureParams p = delta::DefaultSignatureParams(size);
-  if (opt_.block_rule == BlockRule::kFixed) p.block_size = opt_.fixed_block_size;
+  p.block_size = opt_.block_rule == BlockRule::kFixed ? opt_.fixed_block_size
+                                                      : WireBlockSize(size);
   while (delta::BlockCount(size, p.block_size) > kSignatureBlocksMax) p.block_size *= 2;
   p.strong_len = WireStrongLen(size, p.block_size);
   ASSIGN_OR_RETURN(delta::Signature sig, delta::ComputeSignature(f.basis.bytes(), p, 0));

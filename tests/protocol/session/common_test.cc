@@ -30,5 +30,12 @@ TEST(WireStrongLen, GrowsWithTheNumberOfBlocksAndStaysInRange) {
   EXPECT_EQ(WireStrongLen(uint64_t{1} << 40, 1), 8u);
 }
 
+TEST(WireBlockSize, RsyncsForSmallFilesPowersOfTwoForLargeOnes) {
+  EXPECT_EQ(WireBlockSize(1), 700u);
+  EXPECT_EQ(WireBlockSize(490'000), 700u);
+  EXPECT_EQ(WireBlockSize(490'001), delta::ChooseBlockSize(490'001));
+  EXPECT_EQ(WireBlockSize(uint64_t{1} << 30), 1u << 15);  // 16 KiB pages stay aligned
+}
+
 }  // namespace
 }  // namespace ferry::protocol
