@@ -3,7 +3,12 @@
 
     remote_compare.py WORKDIR --ferry BUILD/cli/ferry [--kinds web,db,maildir]
                       [--runs 3] [--files N] [--size-mib N] [--streams N]
-                      [--out bench/results/remote.md]
+                      [--out bench/results/remote.md] [--title TEXT]
+
+Issue 5's mail benchmark (bench/results/mail_remote.md) is the maildir kind:
+a generated Maildir account after a day of IMAP-like changes (flag renames,
+moves between folders, expunges, deliveries), where ferry renames what rsync
+sends again.
 
 For each workload kind: generate SRC (bench/gen_workload.py), copy it to a
 baseline DST, change SRC (bench/mutate_workload.py), then, RUNS times each and
@@ -76,6 +81,7 @@ def main() -> None:
     ap.add_argument("--size-mib", type=int, default=None)
     ap.add_argument("--streams", type=int, default=1)
     ap.add_argument("--out", default=None)
+    ap.add_argument("--title", default="Remote delta pass: ferry vs rsync over a remote-shell stand-in")
     a = ap.parse_args()
     ferry = os.path.abspath(a.ferry)
     standin = os.path.abspath(STANDIN)
@@ -127,7 +133,7 @@ def main() -> None:
             print(f"{kind} --streams {a.streams}: ferry {s:.2f}s ({r / s:.2f}x rsync); "
                   f"wire {wire['ferry-streams']:,}", flush=True)
     lines = [
-        "# Remote delta pass: ferry vs rsync over a remote-shell stand-in",
+        "# " + a.title,
         "",
         "Command: `bench/remote_compare.py " + " ".join(sys.argv[1:]) + "`",
         "",

@@ -179,7 +179,10 @@ Status Channel::Greet(std::vector<std::byte>* /*unused*/) {
 
 Status Channel::SetUpCodec(uint16_t version, const SessionOptions& options) {
   options_ = options;
-  codec_ = MakeCodec(version, LimitsFor(options));
+  DecodeLimits limits = LimitsFor(options);
+  limits.reuse = (negotiated_.capabilities & kCapReuse) != 0;
+  limits.entry_batches = (negotiated_.capabilities & kCapEntryBatch) != 0;
+  codec_ = MakeCodec(version, limits);
   if (!codec_) return Internal("no codec for negotiated version");
   if (options.compression == Compression::kZstd) {
     ASSIGN_OR_RETURN(compressor_, Compressor::Create(options.compress_level));

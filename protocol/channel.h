@@ -100,6 +100,8 @@ class Channel {
   Channel& operator=(const Channel&) = delete;
 
   const SessionOptions& options() const { return options_; }
+  // The capability bits both sides set (Hello), e.g. kCapReuse.
+  uint64_t capabilities() const { return negotiated_.capabilities; }
   // The largest uncompressed payload one message may carry (chunk data to
   // fit: MaxMessagePayload).
   size_t max_payload() const;

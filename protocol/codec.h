@@ -36,6 +36,10 @@ struct DecodeLimits {
   bool atimes = false;
   bool del = false;
   bool itemized = false;  // report_changes: Itemized messages
+  // kCapReuse agreed: ReuseProbe, AppendProbe, ProbeResult, ReceiverReport.
+  bool reuse = false;
+  // kCapEntryBatch agreed: FileEntries.
+  bool entry_batches = false;
 };
 
 // The limits implied by agreed options (handshake.h).

@@ -39,6 +39,21 @@ constexpr uint64_t kEntAtime = 1u << 2;
 constexpr uint64_t kEntLeader = 1u << 3;
 constexpr uint64_t kEntXattrs = 1u << 4;
 constexpr uint64_t kEntKnown = (1u << 5) - 1;
+// FileEntries only (PROTOCOL.md "FileEntries"): a field equal to the
+// previous entry's of the same message is not sent.
+constexpr uint64_t kEntSamePerms = 1u << 5;
+constexpr uint64_t kEntSameUid = 1u << 6;
+constexpr uint64_t kEntSameGid = 1u << 7;
+constexpr uint64_t kEntSameMtime = 1u << 8;
+constexpr uint64_t kEntSameUser = 1u << 9;
+constexpr uint64_t kEntSameGroup = 1u << 10;
+constexpr uint64_t kEntPackedKnown = (1u << 11) - 1;
+
+size_t SharedPrefix(const std::string& a, const std::string& b) {
+  size_t n = 0;
+  while (n < a.size() && n < b.size() && a[n] == b[n]) ++n;
+  return n;
+}
 
 bool IsAclName(const std::string& name) {
   return name.rfind("system.posix_acl_", 0) == 0;
@@ -89,24 +104,48 @@ void PutOptions(Writer& w, const SessionOptions& o) {
   w.String(o.groupmap);
 }
 
-void PutEntry(Writer& w, const FileEntry& e) {
+// `prev`: the previous entry of a FileEntries message (a default FileEntry
+// for its first); null for FileEntry/MetadataUpdate, whose layout is fixed.
+void PutEntry(Writer& w, const FileEntry& e, const FileEntry* prev = nullptr) {
   uint64_t flags = 0;
   if (!e.user_name.empty()) flags |= kEntUser;
   if (!e.group_name.empty()) flags |= kEntGroup;
   if (e.has_atime) flags |= kEntAtime;
   if (e.link_leader) flags |= kEntLeader;
   if (!e.xattrs.empty()) flags |= kEntXattrs;
+  if (prev) {
+    if (e.perms == prev->perms) flags |= kEntSamePerms;
+    if (e.uid == prev->uid) flags |= kEntSameUid;
+    if (e.gid == prev->gid) flags |= kEntSameGid;
+    if (e.mtime_sec == prev->mtime_sec && e.mtime_nsec == prev->mtime_nsec) flags |= kEntSameMtime;
+    if (!e.user_name.empty() && e.user_name == prev->user_name) flags |= kEntSameUser;
+    if (!e.group_name.empty() && e.group_name == prev->group_name) flags |= kEntSameGroup;
+  }
   w.Varint(flags);
-  w.String(e.path);
+  if (prev) {
+    const size_t shared = SharedPrefix(e.path, prev->path);
+    w.Varint(shared);
+    w.String(std::string_view(e.path).substr(shared));
+  } else {
+    w.String(e.path);
+  }
   w.U8(static_cast<uint8_t>(e.kind));
-  w.Varint(e.perms);
-  w.Varint(e.uid);
-  w.Varint(e.gid);
-  if (flags & kEntUser) w.String(e.user_name);
-  if (flags & kEntGroup) w.String(e.group_name);
+  if (!(flags & kEntSamePerms)) w.Varint(e.perms);
+  if (!(flags & kEntSameUid)) w.Varint(e.uid);
+  if (!(flags & kEntSameGid)) w.Varint(e.gid);
+  if ((flags & kEntUser) && !(flags & kEntSameUser)) w.String(e.user_name);
+  if ((flags & kEntGroup) && !(flags & kEntSameGroup)) w.String(e.group_name);
   if (e.kind == FileKind::kRegular) w.Varint(e.size);
-  w.Signed(e.mtime_sec);
-  w.Varint(e.mtime_nsec);
+  if (prev && !(flags & kEntSameMtime)) {
+    // Seconds as a difference (two's complement, wrapping): neighbours are
+    // close in time.
+    w.Signed(static_cast<int64_t>(static_cast<uint64_t>(e.mtime_sec) -
+                                  static_cast<uint64_t>(prev->mtime_sec)));
+    w.Varint(e.mtime_nsec);
+  } else if (!prev) {
+    w.Signed(e.mtime_sec);
+    w.Varint(e.mtime_nsec);
+  }
   if (flags & kEntAtime) {
     w.Signed(e.atime_sec);
     w.Varint(e.atime_nsec);
@@ -138,6 +177,16 @@ struct EncodeVisitor {
   }
   Status operator()(const FileEntry& e) const {
     PutEntry(w, e);
+    return Status::Ok();
+  }
+  Status operator()(const FileEntries& m) const {
+    w.Varint(m.entries.size());
+    const FileEntry first;
+    const FileEntry* prev = &first;
+    for (const FileEntry& e : m.entries) {
+      PutEntry(w, e, prev);
+      prev = &e;
+    }
     return Status::Ok();
   }
   Status operator()(const FileListEnd& m) const {
@@ -261,6 +310,36 @@ struct EncodeVisitor {
     w.Varint(m.bytes);
     return Status::Ok();
   }
+  Status operator()(const ReuseProbe& m) const {
+    w.Varint(m.file_index);
+    w.Varint(m.candidates.size());
+    for (const Hash128& h : m.candidates) PutHash(h);
+    return Status::Ok();
+  }
+  Status operator()(const AppendProbe& m) const {
+    w.Varint(m.file_index);
+    w.Varint(m.prefix_len);
+    PutHash(m.prefix_hash);
+    return Status::Ok();
+  }
+  Status operator()(const ProbeResult& m) const {
+    w.Varint(m.file_index);
+    w.U8(static_cast<uint8_t>(m.outcome));
+    w.Varint(m.candidate);
+    PutHash(m.hash);
+    return Status::Ok();
+  }
+  Status operator()(const ReceiverReport& m) const {
+    for (uint64_t v : {m.created, m.deleted, m.renamed_files, m.dst_copied_files,
+                       m.renamed_bytes, m.appended_files, m.append_reused_bytes,
+                       m.meta_updates, m.hard_links})
+      w.Varint(v);
+    return Status::Ok();
+  }
+  void PutHash(const Hash128& h) const {
+    w.FixedLE(h.lo, 8);
+    w.FixedLE(h.hi, 8);
+  }
 };
 
 // --- decoders ------------------------------------------------------------------
@@ -275,6 +354,11 @@ Status GetBool(Reader& r, const char* field, bool* v) {
 
 Status GetIndex(Reader& r, const char* field, uint32_t* v) {
   return r.U32(field, kFileIndexMax, v);
+}
+
+Status GetHash(Reader& r, const char* field, Hash128* h) {
+  RETURN_IF_ERROR(r.FixedLE(field, 8, &h->lo));
+  return r.FixedLE(field, 8, &h->hi);
 }
 
 Status GetOptions(Reader& r, SessionOptions* o) {
@@ -374,24 +458,55 @@ Status GetOwnerName(Reader& r, const char* field, std::string* s) {
   return Status::Ok();
 }
 
-Status GetEntry(Reader& r, const DecodeLimits& limits, FileEntry* e) {
+// `prev` as for PutEntry. Every field is checked as in a FileEntry: the
+// path is rebuilt first and then checked whole.
+Status GetEntry(Reader& r, const DecodeLimits& limits, FileEntry* e,
+                const FileEntry* prev = nullptr) {
   uint64_t flags = 0;
   RETURN_IF_ERROR(r.Varint("flags", &flags));
-  if (flags & ~kEntKnown) return r.Error("flags has unknown bits");
-  RETURN_IF_ERROR(r.String("path", kPathMax - 1, &e->path));
+  if (flags & ~(prev ? kEntPackedKnown : kEntKnown)) return r.Error("flags has unknown bits");
+  if (prev) {
+    uint64_t shared = 0;
+    RETURN_IF_ERROR(r.VarintMax("shared path prefix", prev->path.size(), &shared));
+    std::string suffix;
+    RETURN_IF_ERROR(r.String("path suffix", kPathMax - 1 - shared, &suffix));
+    e->path = prev->path.substr(0, shared) + suffix;
+  } else {
+    RETURN_IF_ERROR(r.String("path", kPathMax - 1, &e->path));
+  }
   if (e->path != ".") RETURN_IF_ERROR(CheckWirePath(e->path, "path"));
   uint8_t kind = 0;
   RETURN_IF_ERROR(r.U8("kind", &kind));
   if (kind < 1 || kind > 7) return r.Error("kind " + std::to_string(kind) + " is unknown");
   e->kind = static_cast<FileKind>(kind);
-  RETURN_IF_ERROR(r.U32("perms", 07777, &e->perms));
-  RETURN_IF_ERROR(r.U32("uid", kU32Max, &e->uid));
-  RETURN_IF_ERROR(r.U32("gid", kU32Max, &e->gid));
-  if (flags & kEntUser) RETURN_IF_ERROR(GetOwnerName(r, "user_name", &e->user_name));
-  if (flags & kEntGroup) RETURN_IF_ERROR(GetOwnerName(r, "group_name", &e->group_name));
+  if (flags & kEntSamePerms) e->perms = prev->perms;
+  else RETURN_IF_ERROR(r.U32("perms", 07777, &e->perms));
+  if (flags & kEntSameUid) e->uid = prev->uid;
+  else RETURN_IF_ERROR(r.U32("uid", kU32Max, &e->uid));
+  if (flags & kEntSameGid) e->gid = prev->gid;
+  else RETURN_IF_ERROR(r.U32("gid", kU32Max, &e->gid));
+  if ((flags & kEntSameUser) && (!(flags & kEntUser) || prev->user_name.empty())) {
+    return r.Error("user_name repeated without a previous one");
+  }
+  if ((flags & kEntSameGroup) && (!(flags & kEntGroup) || prev->group_name.empty())) {
+    return r.Error("group_name repeated without a previous one");
+  }
+  if (flags & kEntSameUser) e->user_name = prev->user_name;
+  else if (flags & kEntUser) RETURN_IF_ERROR(GetOwnerName(r, "user_name", &e->user_name));
+  if (flags & kEntSameGroup) e->group_name = prev->group_name;
+  else if (flags & kEntGroup) RETURN_IF_ERROR(GetOwnerName(r, "group_name", &e->group_name));
   if (e->kind == FileKind::kRegular) RETURN_IF_ERROR(r.Varint("size", &e->size));
-  RETURN_IF_ERROR(r.Signed("mtime_sec", &e->mtime_sec));
-  RETURN_IF_ERROR(r.U32("mtime_nsec", 999999999, &e->mtime_nsec));
+  if (flags & kEntSameMtime) {
+    e->mtime_sec = prev->mtime_sec;
+    e->mtime_nsec = prev->mtime_nsec;
+  } else {
+    RETURN_IF_ERROR(r.Signed("mtime_sec", &e->mtime_sec));
+    if (prev) {
+      e->mtime_sec = static_cast<int64_t>(static_cast<uint64_t>(prev->mtime_sec) +
+                                          static_cast<uint64_t>(e->mtime_sec));
+    }
+    RETURN_IF_ERROR(r.U32("mtime_nsec", 999999999, &e->mtime_nsec));
+  }
   if (flags & kEntAtime) {
     if (!limits.atimes) return r.Error("atime sent but --atimes was not negotiated");
     e->has_atime = true;
@@ -544,6 +659,25 @@ Result<Message> DecodeBody(uint8_t tag, Reader& r, const DecodeLimits& limits) {
       FileEntry e;
       RETURN_IF_ERROR(GetEntry(r, limits, &e));
       return Message(std::move(e));
+    }
+    case MsgType::kFileEntries: {
+      if (!limits.entry_batches) return r.Error("FileEntries was not negotiated");
+      FileEntries m;
+      uint64_t count = 0;
+      // Each entry takes at least 4 bytes (flags, prefix, suffix, kind).
+      RETURN_IF_ERROR(r.Varint("count", &count));
+      if (count == 0 || count > r.remaining() / 4) {
+        return r.Error("count " + std::to_string(count) + " does not fit the " +
+                       std::to_string(r.remaining()) + " remaining bytes");
+      }
+      m.entries.resize(count);
+      const FileEntry first;
+      const FileEntry* prev = &first;
+      for (FileEntry& e : m.entries) {
+        RETURN_IF_ERROR(GetEntry(r, limits, &e, prev));
+        prev = &e;
+      }
+      return Message(std::move(m));
     }
     case MsgType::kFileListEnd: {
       FileListEnd m;
@@ -749,6 +883,54 @@ Result<Message> DecodeBody(uint8_t tag, Reader& r, const DecodeLimits& limits) {
       if (!Printable(m.detail, true)) return r.Error("detail holds a control character");
       RETURN_IF_ERROR(r.Varint("bytes", &m.bytes));
       return Message(std::move(m));
+    }
+    case MsgType::kReuseProbe: {
+      if (!limits.reuse) return r.Error("reuse of DST data was not negotiated");
+      ReuseProbe m;
+      RETURN_IF_ERROR(GetIndex(r, "file_index", &m.file_index));
+      uint64_t count = 0;
+      RETURN_IF_ERROR(r.VarintMax("count", kReuseCandidatesMax, &count));
+      if (count == 0) return r.Error("count is 0");
+      m.candidates.resize(count);
+      for (Hash128& h : m.candidates) RETURN_IF_ERROR(GetHash(r, "candidate hash", &h));
+      return Message(std::move(m));
+    }
+    case MsgType::kAppendProbe: {
+      if (!limits.reuse) return r.Error("reuse of DST data was not negotiated");
+      AppendProbe m;
+      RETURN_IF_ERROR(GetIndex(r, "file_index", &m.file_index));
+      RETURN_IF_ERROR(r.Varint("prefix_len", &m.prefix_len));
+      if (m.prefix_len == 0) return r.Error("prefix_len is 0");
+      RETURN_IF_ERROR(GetHash(r, "prefix_hash", &m.prefix_hash));
+      return Message(m);
+    }
+    case MsgType::kProbeResult: {
+      if (!limits.reuse) return r.Error("reuse of DST data was not negotiated");
+      ProbeResult m;
+      RETURN_IF_ERROR(GetIndex(r, "file_index", &m.file_index));
+      uint8_t outcome = 0;
+      RETURN_IF_ERROR(r.U8("outcome", &outcome));
+      if (outcome > kProbeOutcomeMax) {
+        return r.Error("outcome " + std::to_string(outcome) + " is not 0, 1 or 2");
+      }
+      m.outcome = static_cast<ProbeOutcome>(outcome);
+      RETURN_IF_ERROR(r.U32("candidate", kReuseCandidatesMax - 1, &m.candidate));
+      RETURN_IF_ERROR(GetHash(r, "hash", &m.hash));
+      return Message(m);
+    }
+    case MsgType::kReceiverReport: {
+      if (!limits.reuse) return r.Error("ReceiverReport was not negotiated");
+      ReceiverReport m;
+      RETURN_IF_ERROR(r.Varint("created", &m.created));
+      RETURN_IF_ERROR(r.Varint("deleted", &m.deleted));
+      RETURN_IF_ERROR(r.Varint("renamed_files", &m.renamed_files));
+      RETURN_IF_ERROR(r.Varint("dst_copied_files", &m.dst_copied_files));
+      RETURN_IF_ERROR(r.Varint("renamed_bytes", &m.renamed_bytes));
+      RETURN_IF_ERROR(r.Varint("appended_files", &m.appended_files));
+      RETURN_IF_ERROR(r.Varint("append_reused_bytes", &m.append_reused_bytes));
+      RETURN_IF_ERROR(r.Varint("meta_updates", &m.meta_updates));
+      RETURN_IF_ERROR(r.Varint("hard_links", &m.hard_links));
+      return Message(m);
     }
   }
   return Corrupt("frame with unknown type " + TypeName(tag));

@@ -27,6 +27,16 @@ Status IncomingFile::OnData(const FileData& m) {
   return Emit(m.data);
 }
 
+Status IncomingFile::Prefill(std::span<const std::byte> prefix) {
+  if (done_ || delta_ || produced_ != 0) {
+    return Corrupt("ProbeResult: " + Where() + " cannot take an appended prefix now");
+  }
+  if (prefix.size() >= max_size_) {
+    return Corrupt("ProbeResult: " + Where() + " prefix is not shorter than its listed size");
+  }
+  return Emit(prefix);
+}
+
 Status IncomingFile::OnDelta(DeltaOps&& m) {
   if (m.file_index != index_) return Corrupt("DeltaOps for file " + std::to_string(m.file_index) + " routed to " + Where());
   if (done_) return Corrupt("DeltaOps: " + Where() + " is already done");

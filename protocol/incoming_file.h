@@ -37,6 +37,11 @@ class IncomingFile {
   // max_size, COPY outside the basis) or the sink's error.
   Status OnData(const FileData& m);
   Status OnDelta(DeltaOps&& m);
+  // Append detection (ProbeResult kAppend): `prefix`, the receiver's own
+  // data, is the first bytes of the file; FileData goes on after it. Only
+  // for a whole-file transfer before any data. Errors: kCorrupt, or the
+  // sink's error.
+  Status Prefill(std::span<const std::byte> prefix);
   // kCorrupt "result hash mismatch" / size mismatch; OK means: land it.
   Status OnDone(const FileDone& m);
 

@@ -7,6 +7,7 @@ namespace ferry::protocol {
 bool IsCompressible(uint8_t tag) {
   switch (static_cast<MsgType>(tag)) {
     case MsgType::kFileEntry:
+    case MsgType::kFileEntries:
     case MsgType::kFileData:
     case MsgType::kDeltaOps:
     case MsgType::kMetadataUpdate:

@@ -28,6 +28,11 @@ bool IsKnownType(uint8_t tag) {
     case MsgType::kVerifyListing:
     case MsgType::kVerifyHashes:
     case MsgType::kItemized:
+    case MsgType::kReuseProbe:
+    case MsgType::kAppendProbe:
+    case MsgType::kProbeResult:
+    case MsgType::kReceiverReport:
+    case MsgType::kFileEntries:
       return true;
   }
   return false;
@@ -57,6 +62,11 @@ std::string TypeName(uint8_t tag) {
     case MsgType::kVerifyListing: return "VerifyListing";
     case MsgType::kVerifyHashes: return "VerifyHashes";
     case MsgType::kItemized: return "Itemized";
+    case MsgType::kReuseProbe: return "ReuseProbe";
+    case MsgType::kAppendProbe: return "AppendProbe";
+    case MsgType::kProbeResult: return "ProbeResult";
+    case MsgType::kReceiverReport: return "ReceiverReport";
+    case MsgType::kFileEntries: return "FileEntries";
   }
   char buf[16];
   std::snprintf(buf, sizeof buf, "tag 0x%02x", tag);
@@ -73,7 +83,8 @@ MsgType TypeOf(const Message& m) {
       MsgType::kDeleteRequest,   MsgType::kError,          MsgType::kEndOfPass,
       MsgType::kCredit,          MsgType::kKeepalive,      MsgType::kEndOfSession,
       MsgType::kVerifyOpen,      MsgType::kVerifyListing,  MsgType::kVerifyHashes,
-      MsgType::kItemized};
+      MsgType::kItemized,        MsgType::kReuseProbe,     MsgType::kAppendProbe,
+      MsgType::kProbeResult,     MsgType::kReceiverReport, MsgType::kFileEntries};
   static_assert(std::size(kTypes) == std::variant_size_v<Message>);
   return kTypes[m.index()];
 }

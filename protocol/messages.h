@@ -53,13 +53,17 @@ enum class MsgType : uint8_t {
   kOptionsAck = 0x03,
   kFileEntry = 0x10,
   kFileListEnd = 0x11,
+  kFileEntries = 0x12,
   kFileRequest = 0x20,
   kSignatureHeader = 0x21,
   kSignatureBlocks = 0x22,
+  kReuseProbe = 0x25,
+  kAppendProbe = 0x26,
   kFileData = 0x30,
   kDeltaOps = 0x31,
   kFileDone = 0x32,
   kMetadataUpdate = 0x33,
+  kProbeResult = 0x35,
   kDeleteRequest = 0x40,
   kError = 0x50,
   kItemized = 0x52,
@@ -67,7 +71,8 @@ enum class MsgType : uint8_t {
   kCredit = 0x61,
   kKeepalive = 0x62,
   kEndOfSession = 0x63,
-  // 0x70-0x72: the TCP daemon's pre-session exchange (daemon_wire.h).
+  kReceiverReport = 0x64,
+  // 0x70-0x73: the TCP daemon's pre-session exchange (daemon_wire.h).
   kVerifyOpen = 0x80,
   kVerifyListing = 0x81,
   kVerifyHashes = 0x82,
@@ -88,7 +93,13 @@ inline constexpr uint64_t kCapXattrs = 1u << 1;
 inline constexpr uint64_t kCapAcls = 1u << 2;
 inline constexpr uint64_t kCapZstd = 1u << 3;
 inline constexpr uint64_t kCapDelete = 1u << 4;
-inline constexpr uint64_t kCapKnownMask = (1u << 5) - 1;
+// ReuseProbe, AppendProbe, ProbeResult and ReceiverReport (PROTOCOL.md
+// section 4a): rename/copy within DST and append detection.
+inline constexpr uint64_t kCapReuse = 1u << 5;
+// FileEntries: file-list entries in batches, each packed against the one
+// before it (PROTOCOL.md "FileEntries").
+inline constexpr uint64_t kCapEntryBatch = 1u << 6;
+inline constexpr uint64_t kCapKnownMask = (1u << 7) - 1;
 
 struct Hello {
   uint16_t version_min = 0;
@@ -201,6 +212,14 @@ struct FileEntry {
   bool operator==(const FileEntry&) const = default;
 };
 
+// Several consecutive entries of the list (kCapEntryBatch): the same values
+// as that many FileEntry messages, in one frame and packed (a path shares
+// its prefix with the previous one; repeated fields are left out).
+struct FileEntries {
+  std::vector<FileEntry> entries;  // 1.. entries; indexes follow on
+  bool operator==(const FileEntries&) const = default;
+};
+
 struct FileListEnd {
   uint64_t count = 0;  // number of FileEntry messages sent in this pass
   bool operator==(const FileListEnd&) const = default;
@@ -234,6 +253,59 @@ struct SignatureBlocks {
   std::vector<uint32_t> weak;
   std::vector<uint8_t> strong;  // weak.size() * strong_len bytes
   bool operator==(const SignatureBlocks&) const = default;
+};
+
+// --- reuse of DST data (kCapReuse; PROTOCOL.md section 4a) ----------------------
+inline constexpr size_t kReuseCandidatesMax = 8;
+
+// Receiver -> sender, instead of a FileRequest: "send file `file_index`
+// whole, unless its XXH3-128 is one of `candidates`" (hashes of DST files
+// the receiver holds). 1..kReuseCandidatesMax hashes.
+struct ReuseProbe {
+  uint32_t file_index = 0;
+  std::vector<Hash128> candidates;
+  bool operator==(const ReuseProbe&) const = default;
+};
+
+// Receiver -> sender, instead of a FileRequest: DST's file at the entry's
+// path has `prefix_len` bytes (1..entry size - 1) whose XXH3-128 is
+// `prefix_hash`; "send only the tail if your file starts with them".
+struct AppendProbe {
+  uint32_t file_index = 0;
+  uint64_t prefix_len = 0;
+  Hash128 prefix_hash;
+  bool operator==(const AppendProbe&) const = default;
+};
+
+enum class ProbeOutcome : uint8_t {
+  kMiss = 0,    // ReuseProbe: the whole file follows; AppendProbe: nothing follows
+  kReuse = 1,   // the file's hash is candidates[candidate]; no data follows
+  kAppend = 2,  // FileData from offset prefix_len, then FileDone, follow
+};
+inline constexpr uint8_t kProbeOutcomeMax = 2;
+
+// Sender -> receiver: the answer to a ReuseProbe or AppendProbe.
+struct ProbeResult {
+  uint32_t file_index = 0;
+  ProbeOutcome outcome = ProbeOutcome::kMiss;
+  uint32_t candidate = 0;  // kReuse: index into the probe's candidates; else 0
+  Hash128 hash;            // kReuse: XXH3-128 of the whole file; else zero
+  bool operator==(const ProbeResult&) const = default;
+};
+
+// Receiver -> sender, before its last EndOfPass: what it did to DST, so a
+// sending client reports it (--stats) as a receiving one would.
+struct ReceiverReport {
+  uint64_t created = 0;
+  uint64_t deleted = 0;
+  uint64_t renamed_files = 0;
+  uint64_t dst_copied_files = 0;
+  uint64_t renamed_bytes = 0;
+  uint64_t appended_files = 0;
+  uint64_t append_reused_bytes = 0;
+  uint64_t meta_updates = 0;
+  uint64_t hard_links = 0;
+  bool operator==(const ReceiverReport&) const = default;
 };
 
 // Sender -> receiver: whole-file data, in order (offset == bytes so far).
@@ -386,7 +458,8 @@ using Message = std::variant<Hello, SessionOptions, OptionsAck, FileEntry,
                              SignatureBlocks, FileData, DeltaOps, FileDone,
                              MetadataUpdate, DeleteRequest, Error, EndOfPass,
                              Credit, Keepalive, EndOfSession, VerifyOpen, VerifyListing,
-                             VerifyHashes, Itemized>;
+                             VerifyHashes, Itemized, ReuseProbe, AppendProbe,
+                             ProbeResult, ReceiverReport, FileEntries>;
 
 MsgType TypeOf(const Message& m);
 

@@ -1,5 +1,8 @@
 #include "protocol/session/common.h"
 
+#include <bit>
+
+#include "engine/delta/block_size.h"
 #include "engine/io/posix_backend.h"
 
 #include <sys/stat.h>
@@ -196,6 +199,21 @@ std::string RandomSuffix() {
   char buf[16];
   std::snprintf(buf, sizeof buf, "%08x", static_cast<unsigned>(rd()));
   return buf;
+}
+
+uint32_t WireStrongLen(uint64_t file_size, uint32_t block_size) {
+  constexpr int kBias = 16;     // rsync uses 10
+  constexpr int kWeakBits = 32;  // delta::WeakSum
+  const int bits = kBias + 2 * (std::bit_width(file_size) - 1) -
+                   (std::bit_width(std::max<uint32_t>(block_size, 1)) - 1);
+  const int bytes = (bits - kWeakBits + 7) / 8;
+  return static_cast<uint32_t>(std::clamp(bytes, 2, static_cast<int>(kStrongLenMax)));
+}
+
+uint32_t WireBlockSize(uint64_t file_size) {
+  constexpr uint64_t kSmall = 700;
+  if (file_size <= kSmall * kSmall) return static_cast<uint32_t>(kSmall);
+  return delta::ChooseBlockSize(file_size);
 }
 
 }  // namespace ferry::protocol

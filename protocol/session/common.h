@@ -48,6 +48,21 @@ Status StatusFromWire(const Error& e);
 // POSIX here; kUring is honoured when asked for.
 std::unique_ptr<io::IoBackend> SessionBackend(io::BackendKind kind);
 
+// Bytes of each block's strong sum in a signature sent over the wire:
+// rsync's rule (sum_sizes_sqroot) with a wider margin. With the 32-bit weak
+// sum, about 16 + 2*log2(file_size) - log2(block_size) bits in all make a
+// false block match in a file unlikely (about 2^-16); never fewer than 2
+// bytes, never more than 16. A false match is not a corruption: FileDone's
+// whole-file XXH3-128 catches it, and the file is requested again, whole.
+uint32_t WireStrongLen(uint64_t file_size, uint32_t block_size);
+
+// The block size of a signature sent over the wire under the sqrt block
+// rule: rsync's 700 bytes up to 490,000-byte files, then the local engine's
+// power of two near the square root (block_size.h: page-aligned for
+// databases). With 2-byte strong sums a block costs 6 bytes of signature, so
+// small files' smaller blocks send fewer literal bytes around edits.
+uint32_t WireBlockSize(uint64_t file_size);
+
 // Temporary names in DST: ".~ferry.<name>.<8 hex>", the local engine's
 // pattern, so either engine's next run removes leftovers of the other.
 std::string TempName(const std::string& name, const std::string& suffix);

@@ -114,6 +114,11 @@ Status Receiver::OpenRoot() {
   }
   RETURN_IF_ERROR(MakeDirs(p));
   ASSIGN_OR_RETURN(root_, io_->OpenAt(AT_FDCWD, p.c_str(), O_RDONLY | O_DIRECTORY, 0));
+  if (reuse_) {
+    // Into an empty DST (stage one) nothing can be reused: no file waits.
+    auto top = io_->ReadDir(root_.get());
+    defer_new_ = !top.ok() || !top->empty();
+  }
   return Status::Ok();
 }
 
@@ -154,6 +159,7 @@ std::shared_ptr<Dir> Receiver::DirFor(const std::string& parent) {
   d->listing = std::move(*listing);
   // --delete compares this listing with the whole list at the end.
   if (opt_.del) dst_listings_.emplace(parent, d->listing);
+  if (defer_new_) seen_.emplace(parent, d->listing);
   current_ = d;
   return d;
 }
@@ -295,6 +301,15 @@ Status Receiver::OnEntry(const FileEntry& w) {
       if (same_size && opt_.checksum == ChecksumMode::kSizeMtime &&
           existing->same_mtime(r.meta)) {
         UpdateMeta(r, dir->fd.get(), name, *existing);
+        if (defer_new_ && w.size > 0) kept_.emplace_back(parent, *existing);
+        break;
+      }
+      if (Deferrable(existing, r)) {
+        // Its content may be on DST already; known when the list is complete.
+        deferred_.push_back(index);
+        parent_path_of_[index] = parent;
+        stats_.planned_files++;
+        stats_.planned_bytes += w.size;
         break;
       }
       if (dry()) {
@@ -325,8 +340,10 @@ Status Receiver::Pump() {
 Status Receiver::SendSignature(uint32_t index, InFlight& f) {
   const uint64_t size = f.basis_view.size();
   delta::SignatureParams p = delta::DefaultSignatureParams(size);
-  if (opt_.block_rule == BlockRule::kFixed) p.block_size = opt_.fixed_block_size;
+  p.block_size = opt_.block_rule == BlockRule::kFixed ? opt_.fixed_block_size
+                                                      : WireBlockSize(size);
   while (delta::BlockCount(size, p.block_size) > kSignatureBlocksMax) p.block_size *= 2;
+  p.strong_len = WireStrongLen(size, p.block_size);
   ASSIGN_OR_RETURN(delta::Signature sig, delta::ComputeSignature(f.basis_view, p, 0));
   RETURN_IF_ERROR(ch_.Send(FileRequest{index, true}));
   SignatureHeader h;
@@ -357,6 +374,12 @@ Status Receiver::StartRequest(uint32_t index, bool whole) {
   auto f = std::make_unique<InFlight>();
   f->index = index;
   f->dir = parent_of_[index];
+  if (!f->dir) f->dir = ReopenDir(parent_path_of_[index]);
+  parent_path_of_.erase(index);
+  if (!f->dir) {
+    Fail(index, Status(ErrorCode::kIo, "cannot reopen the directory of " + r.path));
+    return Status::Ok();
+  }
   f->name = r.meta.name;
   f->existing = existing_of_[index];
   f->io = io_.get();
@@ -424,12 +447,33 @@ Status Receiver::StartRequest(uint32_t index, bool whole) {
     if (f->basis_view.empty()) delta = false;
   }
   if (delta && checksum && !split_basis && !range) f->basis_hash = HashBytes(f->basis.bytes());
+  // DST's file may be a prefix of the new one (an mbox, a log): ask about
+  // the tail before building a signature (not for a stream's range of a
+  // split file, nor for the final pass's split basis).
+  const bool append = delta && reuse_ && !range && !split_basis &&
+                      f->basis.bytes().size() < r.meta.size && no_append_.count(index) == 0;
   InFlight* fp = f.get();
   f->incoming = std::make_unique<IncomingFile>(
-      index, range ? range->length : list_[index].meta.size, delta, fp->basis_view,
+      index, range ? range->length : list_[index].meta.size, delta && !append, fp->basis_view,
       [fp, this](std::span<const std::byte> b) { return Write(*fp, b); });
+  std::vector<uint32_t> probe;
+  if (auto it = probe_of_.find(index); it != probe_of_.end()) {
+    probe = std::move(it->second);
+    probe_of_.erase(it);
+  }
   in_flight_[index] = std::move(f);
+  if (append) {
+    fp->append_probe = true;
+    return ch_.Send(AppendProbe{index, fp->basis.bytes().size(), HashBytes(fp->basis.bytes())});
+  }
   if (delta) return SendSignature(index, *fp);
+  if (!probe.empty() && !range) {  // a range of a split file is always sent
+    ReuseProbe m;
+    m.file_index = index;
+    for (uint32_t c : probe) m.candidates.push_back(*cands_[c].hash);
+    fp->probe_cands = std::move(probe);
+    return ch_.Send(m);
+  }
   return ch_.Send(FileRequest{index, false});
 }
 
@@ -470,6 +514,14 @@ Status Receiver::OnData(uint32_t index, Message& m, uint32_t wire) {
                    std::to_string(index) + " that is not requested");
   }
   InFlight& f = *it->second;
+  if (f.append_probe) {
+    return Corrupt(TypeName(static_cast<uint8_t>(TypeOf(m))) + " for file " +
+                   std::to_string(index) + " before the ProbeResult of its AppendProbe");
+  }
+  if (!f.probe_cands.empty()) {
+    return Corrupt(TypeName(static_cast<uint8_t>(TypeOf(m))) + " for file " +
+                   std::to_string(index) + " before the ProbeResult of its ReuseProbe");
+  }
   if (f.local_error.ok()) {
     Status s = std::holds_alternative<FileData>(m)
                    ? f.incoming->OnData(std::get<FileData>(m))
@@ -488,6 +540,10 @@ Status Receiver::OnDone(const FileDone& d) {
   if (it == in_flight_.end()) {
     return Corrupt("FileDone for file " + std::to_string(d.file_index) +
                    " that is not requested");
+  }
+  if (it->second->append_probe || !it->second->probe_cands.empty()) {
+    return Corrupt("FileDone for file " + std::to_string(d.file_index) +
+                   " before the ProbeResult of its probe");
   }
   std::unique_ptr<InFlight> f = std::move(it->second);
   in_flight_.erase(it);
@@ -564,8 +620,17 @@ void Receiver::Land(InFlight& f, const Hash128& hash) {
     Fail(f.index, s.WithContext(r.path));
     return;
   }
+  if (!f.existing) stats_.created++;
+  if (!f.reused_detail.empty()) {
+    CountReused(f);
+    return;
+  }
   landed_files_++;
   landed_bytes_ += r.meta.size;
+  if (f.appended) {
+    stats_.appended_files++;
+    stats_.append_reused_bytes += f.basis.bytes().size();
+  }
   stats_.transferred_files++;
   stats_.transferred_bytes += r.meta.size;
   if (!f.existing) stats_.created++;
@@ -585,6 +650,7 @@ Status Receiver::MaybeEndPass() {
   }
   final_pass_ = redo_.empty() || pass_ >= 2;
   if (final_pass_) Finish();
+  if (final_pass_ && reuse_) RETURN_IF_ERROR(ch_.Send(Counts()));
   awaiting_eop_ = true;
   return ch_.Send(EndOfPass{pass_, landed_files_, landed_bytes_});
 }
@@ -592,16 +658,22 @@ Status Receiver::MaybeEndPass() {
 Status Receiver::Dispatch(Incoming& in) {
   Message& m = in.message;
   if (auto* e = std::get_if<FileEntry>(&m)) return OnEntry(*e);
+  if (auto* b = std::get_if<FileEntries>(&m)) {
+    for (const FileEntry& e : b->entries) RETURN_IF_ERROR(OnEntry(e));
+    return Status::Ok();
+  }
   if (auto* e = std::get_if<FileListEnd>(&m)) {
     if (list_ended_) return Corrupt("a second FileListEnd");
     RETURN_IF_ERROR(validator_.Finish(*e));
     list_ended_ = true;
     current_.reset();
-    return Status::Ok();
+    PlanReuse();
+    return Pump();
   }
   if (auto* d = std::get_if<FileData>(&m)) return OnData(d->file_index, m, in.wire_bytes);
   if (auto* d = std::get_if<DeltaOps>(&m)) return OnData(d->file_index, m, in.wire_bytes);
   if (auto* d = std::get_if<FileDone>(&m)) return OnDone(*d);
+  if (auto* p = std::get_if<ProbeResult>(&m)) return OnProbeResult(*p);
   if (auto* u = std::get_if<MetadataUpdate>(&m)) {
     RETURN_IF_ERROR(validator_.CheckMetadataUpdate(*u));
     Listed& r = list_[u->file_index];

@@ -120,7 +120,9 @@ void Receiver::Deletes() {
       fd = std::move(*opened);
     }
     for (const Entry* e : doomed) {
-      (void)DeleteTree(fd.get(), *e, rel.empty() ? e->name : rel + "/" + e->name);
+      const std::string p = rel.empty() ? e->name : rel + "/" + e->name;
+      if (consumed_.count(p) != 0) continue;  // renamed into a new path
+      (void)DeleteTree(fd.get(), *e, p);
     }
   }
   dst_listings_.clear();

@@ -46,6 +46,18 @@ struct Dir {
   std::vector<Entry> listing;  // at open time
 };
 
+// A DST file that may hold the content of a file new at its path
+// (receiver_reuse.cc).
+struct ReuseCand {
+  std::string dir;  // DST directory, relative to the root
+  Entry entry;      // as listed
+  bool orphan = false;  // the list does not have its path
+  bool hashed = false;
+  std::optional<Hash128> hash;  // XXH3-128 if it was still the listed file
+  std::string moved_to;  // renamed into this path by this session
+  std::string Rel() const { return dir.empty() ? entry.name : dir + "/" + entry.name; }
+};
+
 struct InFlight {
   uint32_t index = 0;
   std::shared_ptr<Dir> dir;
@@ -66,6 +78,14 @@ struct InFlight {
   Status local_error;  // a write failed: drain the data, land nothing
   bool protocol_checked = false;
   io::IoBackend* io = nullptr;
+  // A ReuseProbe was sent: candidate ids (Receiver::cands_) in the order of
+  // its hashes; cleared when its ProbeResult arrived.
+  std::vector<uint32_t> probe_cands;
+  bool append_probe = false;  // an AppendProbe awaits its ProbeResult
+  bool appended = false;      // kAppend: the basis is this file's prefix
+  // Made from DST data (receiver_reuse.cc): " => OLD" (renamed) or
+  // " == OLD" (copied); Land counts it as such.
+  std::string reused_detail;
 
   ~InFlight() {
     if (!tmp.empty() && dir && dir->fd.valid()) ::unlinkat(dir->fd.get(), tmp.c_str(), 0);
@@ -78,6 +98,7 @@ class Receiver {
       : ch_(ch), cfg_(cfg), opt_(ch.options()), policy_(PolicyFor(opt_)), stats_(stats),
         events_(events), validator_(opt_, &resolver_), suffix_(RandomSuffix()) {
     io_ = SessionBackend(cfg.io);
+    reuse_ = (ch.capabilities() & kCapReuse) != 0;
   }
 
   Result<SyncOutcome> Run();
@@ -113,6 +134,17 @@ class Receiver {
   void DryLanded(uint32_t index, const Entry* existing);
   bool DeleteTree(int dirfd, const Entry& e, const std::string& rel);
   void DryLinks();
+  // receiver_reuse.cc: rename/copy within DST and append detection.
+  bool Deferrable(const Entry* existing, const Listed& r) const;
+  void PlanReuse();
+  std::optional<Hash128> HashCand(ReuseCand& c);
+  Status OnProbeResult(const ProbeResult& p);
+  Status ReuseInto(InFlight& f, uint32_t cand);
+  Status CopyInto(InFlight& f, int old_dir, const char* old_name, const Entry* listed);
+  std::shared_ptr<Dir> ReopenDir(const std::string& path);
+  void CountReused(InFlight& f);
+  // The counts a push's sender adds to its --stats (ReceiverReport).
+  ReceiverReport Counts() const;
 
   Channel& ch_;
   const ReceiverConfig& cfg_;
@@ -158,6 +190,19 @@ class Receiver {
   std::unordered_set<std::string> absent_dirs_;   // dry run: dirs not on DST
   std::map<uint32_t, std::string> dir_items_;  // existing dirs' metadata items
   std::unordered_set<uint32_t> dry_sent_;        // dry run: files that would be sent
+
+  // Reuse of DST data (kCapReuse agreed; receiver_reuse.cc).
+  bool reuse_ = false;
+  bool defer_new_ = false;  // DST had entries: new files wait for the list's end
+  std::vector<uint32_t> deferred_;                 // new files, in list order
+  std::map<uint32_t, std::string> parent_path_of_;  // their directories
+  std::map<std::string, std::vector<Entry>> seen_;  // DST listings by directory
+  std::vector<std::pair<std::string, Entry>> kept_;  // unchanged DST files
+  std::vector<ReuseCand> cands_;
+  std::map<uint32_t, std::vector<uint32_t>> probe_of_;  // index -> candidate ids
+  std::unordered_set<uint32_t> no_append_;  // the append probe missed
+  std::unordered_set<std::string> consumed_;  // DST paths renamed away
+  std::shared_ptr<Dir> reopened_;
 };
 
 }  // namespace ferry::protocol::receiver_internal

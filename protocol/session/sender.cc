@@ -29,6 +29,8 @@ namespace {
 
 // Room for a chunk message's own fields (index, offset or op count).
 constexpr size_t kChunkHeader = 32;
+// File-list entries per FileEntries message at most.
+constexpr size_t kBatchEntries = 256;
 // Files at least this large are matched on several threads.
 constexpr uint64_t kParallelMatch = 16u << 20;
 
@@ -43,6 +45,8 @@ struct SentEntry {
 struct Job {
   uint32_t index = 0;
   std::optional<delta::Signature> sig;
+  std::vector<Hash128> reuse;          // a ReuseProbe's candidates
+  std::optional<AppendProbe> append;   // an AppendProbe
 };
 
 std::string UserName(uint32_t uid) {
@@ -75,11 +79,24 @@ class Sender {
   void ListThread();
   Status Walk(io::IoBackend& io, int dirfd, const std::string& rel);
   Status Emit(io::IoBackend& io, int dirfd, const Entry& e, const std::string& path);
+  Status FlushBatch();
   void Worker();
   Status Serve(io::IoBackend& io, Job& job);
   Status SendDelta(uint32_t index, const delta::Delta& d);
+  // FileData of [from, end) of fd, offsets relative to `base` (0, or a
+  // split file's range start), fed to `hasher` too. false: a read failed or
+  // the file shrank (reported; the file ends there, no FileDone).
+  Result<bool> SendData(io::IoBackend& io, int fd, uint32_t index, const SentEntry& e,
+                        uint64_t from, uint64_t end, uint64_t base, Hasher& hasher);
+  // Answers a ReuseProbe or AppendProbe. *handled = false:
+  // a miss after which the file goes on as a plain whole-file request.
+  Status ServeProbe(io::IoBackend& io, int fd, Job& job, const SentEntry& e, bool* handled);
   void PathError(std::optional<uint32_t> index, const std::string& path, const Status& s,
                  bool vanished = false);
+  // Checks a ReuseProbe/AppendProbe against the list and queues its job.
+  Status OnProbe(const Message& m, bool sig_pending);
+  // The receiver's counts (it owns DST): what a sending client reports.
+  void AddReport(const ReceiverReport& r);
   // A worker's or the lister's failure ends the session: the dispatcher,
   // waiting in Receive, wakes up with it.
   void SetFatal(const Status& s) {
@@ -107,6 +124,11 @@ class Sender {
   std::vector<SentEntry> list_;
   std::map<std::pair<uint64_t, uint64_t>, uint32_t> leaders_;
   std::map<uint32_t, std::string> users_, groups_;
+  // kCapEntryBatch: entries go out as FileEntries of up to kBatchEntries
+  // (the lister thread's own).
+  const bool batch_entries_ = (ch_.capabilities() & kCapEntryBatch) != 0;
+  FileEntries batch_;
+  size_t batch_bytes_ = 0;
 
   std::mutex jobs_mu_;
   std::condition_variable jobs_cv_;
@@ -218,7 +240,23 @@ Status Sender::Emit(io::IoBackend& io, int dirfd, const Entry& e, const std::str
       stats_.specials++;
     }
   }
-  return ch_.Send(w);
+  if (!batch_entries_) return ch_.Send(w);
+  batch_bytes_ += w.path.size() + w.symlink_target.size() + w.user_name.size() +
+                  w.group_name.size() + 64;
+  for (const Xattr& x : w.xattrs) batch_bytes_ += x.name.size() + x.value.size() + 8;
+  batch_.entries.push_back(std::move(w));
+  if (batch_.entries.size() >= kBatchEntries || batch_bytes_ >= ch_.max_payload() / 2) {
+    return FlushBatch();
+  }
+  return Status::Ok();
+}
+
+Status Sender::FlushBatch() {
+  if (batch_.entries.empty()) return Status::Ok();
+  Status s = ch_.Send(batch_);
+  batch_.entries.clear();
+  batch_bytes_ = 0;
+  return s;
 }
 
 Status Sender::Walk(io::IoBackend& io, int dirfd, const std::string& rel) {
@@ -259,6 +297,7 @@ void Sender::ListThread() {
                                                 O_RDONLY | O_DIRECTORY | O_NOFOLLOW, 0));
     return Walk(*io, d.get(), top_);
   }();
+  if (s.ok()) s = FlushBatch();
   if (s.ok()) {
     uint64_t n;
     {
@@ -304,6 +343,87 @@ Status Sender::SendDelta(uint32_t index, const delta::Delta& d) {
     }
   }
   return flush();
+}
+
+Result<bool> Sender::SendData(io::IoBackend& io, int fd, uint32_t index, const SentEntry& e,
+                              uint64_t from, uint64_t end, uint64_t base, Hasher& hasher) {
+  FileData m;
+  m.file_index = index;
+  const size_t chunk = ch_.max_payload() - kChunkHeader;
+  uint64_t off = from;
+  while (off < end) {
+    m.offset = off - base;
+    m.data.resize(static_cast<size_t>(std::min<uint64_t>(chunk, end - off)));
+    auto n = io.PRead(fd, m.data, off);
+    if (!n.ok()) {
+      PathError(index, e.path, n.status());
+      return false;
+    }
+    if (*n == 0) {
+      PathError(index, e.path, Status(ErrorCode::kChanged, e.path + " shrank while it was read"));
+      return false;
+    }
+    m.data.resize(*n);
+    hasher.Update(m.data);
+    RETURN_IF_ERROR(ch_.Send(m));
+    off += *n;
+  }
+  return true;
+}
+
+// Reads [0, len) of fd into h. false: a read failed or the file shrank.
+bool HashPrefix(io::IoBackend& io, int fd, uint64_t len, Hasher& h) {
+  std::vector<std::byte> buf(1 << 20);
+  uint64_t off = 0;
+  while (off < len) {
+    const size_t want = static_cast<size_t>(std::min<uint64_t>(len - off, buf.size()));
+    auto n = io.PRead(fd, {buf.data(), want}, off);
+    if (!n.ok() || *n == 0) return false;
+    h.Update({buf.data(), *n});
+    off += *n;
+  }
+  return true;
+}
+
+// The hash confirms the receiver's candidate (rename/copy within DST) or its
+// prefix (append) on this side too: nothing is reused on the receiver's word
+// alone, and nothing is sent that DST already holds.
+Status Sender::ServeProbe(io::IoBackend& io, int fd, Job& job, const SentEntry& e,
+                          bool* handled) {
+  *handled = false;
+  Hasher h;
+  if (job.append) {
+    const uint64_t prefix = job.append->prefix_len;
+    if (!HashPrefix(io, fd, prefix, h) || !(h.Finish() == job.append->prefix_hash)) {
+      // The receiver asks again with a signature.
+      *handled = true;
+      return ch_.Send(ProbeResult{job.index, ProbeOutcome::kMiss, 0, Hash128{}});
+    }
+    RETURN_IF_ERROR(ch_.Send(ProbeResult{job.index, ProbeOutcome::kAppend, 0, Hash128{}}));
+    *handled = true;
+    ASSIGN_OR_RETURN(bool complete, SendData(io, fd, job.index, e, prefix, e.size, 0, h));
+    if (!complete) return Status::Ok();
+    files_sent_++;
+    bytes_sent_ += e.size;
+    stats_.transferred_files++;
+    stats_.transferred_bytes += e.size;
+    stats_.literal_bytes += e.size - prefix;
+    stats_.matched_bytes += prefix;
+    stats_.appended_files++;
+    stats_.append_reused_bytes += prefix;
+    return ch_.Send(FileDone{job.index, e.size, h.Finish()});
+  }
+  if (HashPrefix(io, fd, e.size, h)) {
+    const Hash128 hash = h.Finish();
+    for (uint32_t k = 0; k < job.reuse.size(); ++k) {
+      if (job.reuse[k] == hash) {
+        *handled = true;
+        return ch_.Send(ProbeResult{job.index, ProbeOutcome::kReuse, k, hash});
+      }
+    }
+  }
+  // The whole file follows.
+  return ch_.Send(ProbeResult{job.index, ProbeOutcome::kMiss, 0, Hash128{}});
 }
 
 Status Sender::Serve(io::IoBackend& io, Job& job) {
@@ -360,29 +480,15 @@ Status Sender::Serve(io::IoBackend& io, Job& job) {
     stats_.literal_bytes += d->stats.literal_bytes;
     stats_.matched_bytes += d->stats.matched_bytes;
   } else {
-    Hasher hasher;
-    FileData m;
-    m.file_index = job.index;
-    const size_t chunk = ch_.max_payload() - kChunkHeader;
-    uint64_t off = first;
-    while (off < end) {
-      m.offset = off - first;
-      m.data.resize(static_cast<size_t>(std::min<uint64_t>(chunk, end - off)));
-      auto n = io.PRead(fd->get(), m.data, off);
-      if (!n.ok()) {
-        PathError(job.index, e.path, n.status());
-        return Status::Ok();
-      }
-      if (*n == 0) {
-        PathError(job.index, e.path,
-                  Status(ErrorCode::kChanged, e.path + " shrank while it was read"));
-        return Status::Ok();
-      }
-      m.data.resize(*n);
-      hasher.Update(m.data);
-      RETURN_IF_ERROR(ch_.Send(m));
-      off += *n;
+    if (!range && (!job.reuse.empty() || job.append)) {
+      bool handled = false;
+      RETURN_IF_ERROR(ServeProbe(io, fd->get(), job, e, &handled));
+      if (handled) return Status::Ok();
     }
+    Hasher hasher;
+    // A split file's FileData offsets are relative to its range (streams.h).
+    ASSIGN_OR_RETURN(bool complete, SendData(io, fd->get(), job.index, e, first, end, first, hasher));
+    if (!complete) return Status::Ok();
     hash = hasher.Finish();
     stats_.literal_bytes += end - first;
   }
@@ -415,6 +521,50 @@ void Sender::Worker() {
     }
     idle_cv_.notify_all();
   }
+}
+
+Status Sender::OnProbe(const Message& m, bool sig_pending) {
+  Job job;
+  uint64_t prefix = 0;
+  if (auto* p = std::get_if<ReuseProbe>(&m)) {
+    job.index = p->file_index;
+    job.reuse = p->candidates;
+  } else {
+    const auto& a = std::get<AppendProbe>(m);
+    job.index = a.file_index;
+    job.append = a;
+    prefix = a.prefix_len;
+  }
+  const std::string what = TypeName(static_cast<uint8_t>(TypeOf(m)));
+  std::lock_guard<std::mutex> l(list_mu_);
+  if (sig_pending) return Corrupt(what + " while a signature is incomplete");
+  if (job.index >= list_.size()) {
+    return Corrupt(what + ": file_index " + std::to_string(job.index) + " out of range (" +
+                   std::to_string(list_.size()) + " entries sent)");
+  }
+  const SentEntry& e = list_[job.index];
+  if (e.kind != FileKind::kRegular) {
+    return Corrupt(what + ": file " + std::to_string(job.index) + " is not a regular file");
+  }
+  if (job.append && prefix >= e.size) {
+    return Corrupt(what + ": prefix_len " + std::to_string(prefix) + " is not below the size " +
+                   std::to_string(e.size) + " of file " + std::to_string(job.index));
+  }
+  std::lock_guard<std::mutex> jl(jobs_mu_);
+  jobs_.push_back(std::move(job));
+  jobs_cv_.notify_one();
+  return Status::Ok();
+}
+
+void Sender::AddReport(const ReceiverReport& r) {
+  stats_.created += r.created;
+  stats_.deleted += r.deleted;
+  stats_.renamed_files += r.renamed_files;
+  stats_.dst_copied_files += r.dst_copied_files;
+  stats_.renamed_bytes += r.renamed_bytes;
+  stats_.meta_updates += r.meta_updates;
+  stats_.hard_links += r.hard_links;
+  // Appends are counted here, where the tail was sent.
 }
 
 Result<SyncOutcome> Sender::Run() {
@@ -475,6 +625,10 @@ Result<SyncOutcome> Sender::Run() {
         jobs_.push_back(Job{r->file_index, std::nullopt});
         jobs_cv_.notify_one();
       }
+    } else if (std::holds_alternative<ReuseProbe>(m) || std::holds_alternative<AppendProbe>(m)) {
+      s = OnProbe(m, pending.has_value());
+    } else if (auto* rep = std::get_if<ReceiverReport>(&m)) {
+      AddReport(*rep);
     } else if (auto* h = std::get_if<SignatureHeader>(&m)) {
       if (!pending || pending->assembler || pending->index != h->file_index) {
         s = Corrupt("SignatureHeader for file " + std::to_string(h->file_index) +
@@ -515,11 +669,15 @@ Result<SyncOutcome> Sender::Run() {
       c.detail = it->detail;
       c.bytes = it->bytes;
       // The receiver's counts reach --stats through these (this side saw
-      // neither the deletions nor, in a dry run, any request).
-      if (it->item.starts_with("*deleting")) {
-        stats_.deleted++;
-      } else if (it->item[2] == '+' && it->item[0] != 'h') {
-        stats_.created++;
+      // neither the deletions nor, in a dry run, any request) - unless its
+      // ReceiverReport (kCapReuse) brings them, which then counts them once.
+      const bool counted_by_report = (ch_.capabilities() & kCapReuse) != 0;
+      if (!counted_by_report) {
+        if (it->item.starts_with("*deleting")) {
+          stats_.deleted++;
+        } else if (it->item[2] == '+' && it->item[0] != 'h') {
+          stats_.created++;
+        }
       }
       if (opt_.dry_run && it->item[0] == '>') {
         stats_.transferred_files++;

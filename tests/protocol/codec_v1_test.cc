@@ -4,6 +4,7 @@
 
 #include <gtest/gtest.h>
 
+#include <limits>
 #include <string>
 #include <vector>
 
@@ -13,7 +14,7 @@
 namespace ferry::protocol {
 namespace {
 
-DecodeLimits AllLimits() { return DecodeLimits{true, true, true, true, true}; }
+DecodeLimits AllLimits() { return DecodeLimits{true, true, true, true, true, true, true}; }
 
 std::vector<std::byte> Encode(const Message& m) {
   std::vector<std::byte> p;
@@ -110,6 +111,26 @@ TEST(CodecV1, EveryMessageRoundTrips) {
   ExpectRoundTrip(Credit{1 << 20});
   ExpectRoundTrip(Keepalive{});
   ExpectRoundTrip(EndOfSession{});
+  const Hash128 h{0x0123456789abcdefULL, 0xfedcba9876543210ULL};
+  ExpectRoundTrip(ReuseProbe{3, {h, Hash128{1, 2}}});
+  ExpectRoundTrip(AppendProbe{3, 4096, h});
+  ExpectRoundTrip(ProbeResult{3, ProbeOutcome::kReuse, 1, h});
+  ExpectRoundTrip(ProbeResult{3, ProbeOutcome::kAppend, 0, Hash128{}});
+  ExpectRoundTrip(ReceiverReport{380, 30, 12, 2, 1 << 20, 1, 4096, 7, 3});
+  FileEntries batch;
+  batch.entries.push_back(dir);
+  batch.entries.push_back(FullEntry());
+  FileEntry next = FullEntry();
+  next.path += "2";
+  next.mtime_sec -= 100000;  // a negative difference
+  batch.entries.push_back(next);
+  next.path = "other/x";
+  next.user_name.clear();
+  next.mtime_sec = std::numeric_limits<int64_t>::min();  // wraps
+  batch.entries.push_back(next);
+  batch.entries.push_back(link);
+  batch.entries.push_back(dev);
+  ExpectRoundTrip(batch);
 }
 
 TEST(CodecV1, HelloIsNotACodecMessage) {
@@ -436,6 +457,80 @@ TEST(CodecV1, MalformedSyncRulesAndUnagreedItemizedAreRefused) {
   EXPECT_NE(m.status().message().find("control"), std::string::npos);
   m = Decode(MsgType::kItemized, Encode(Itemized{">f++", "a", "", 0}), l);
   EXPECT_FALSE(m.ok()) << "an item string must be 11 characters";
+}
+
+}  // namespace
+}  // namespace ferry::protocol
+
+namespace ferry::protocol {
+namespace {
+
+TEST(CodecV1, ReuseMessagesNotNegotiatedAreRefused) {
+  DecodeLimits l = AllLimits();
+  l.reuse = false;
+  for (const Message& m : {Message(ReuseProbe{0, {Hash128{}}}), Message(AppendProbe{0, 1, Hash128{}}),
+                           Message(ProbeResult{}), Message(ReceiverReport{})}) {
+    Result<Message> back = Decode(TypeOf(m), Encode(m), l);
+    ASSERT_FALSE(back.ok()) << TypeName(static_cast<uint8_t>(TypeOf(m)));
+    EXPECT_NE(back.status().message().find("not negotiated"), std::string::npos)
+        << back.status().message();
+  }
+}
+
+TEST(CodecV1, ReuseProbeCountIsBounded) {
+  ReuseProbe p{0, std::vector<Hash128>(kReuseCandidatesMax + 1)};
+  Result<Message> m = Decode(MsgType::kReuseProbe, Encode(p));
+  ASSERT_FALSE(m.ok());
+  EXPECT_NE(m.status().message().find("count"), std::string::npos) << m.status().message();
+  EXPECT_FALSE(Decode(MsgType::kReuseProbe, Encode(ReuseProbe{0, {}})).ok());
+  EXPECT_FALSE(Decode(MsgType::kAppendProbe, Encode(AppendProbe{0, 0, Hash128{}})).ok());
+  ProbeResult bad{0, ProbeOutcome::kReuse, 0, Hash128{}};
+  auto bytes = Encode(bad);
+  bytes[1] = std::byte{3};  // outcome
+  EXPECT_FALSE(Decode(MsgType::kProbeResult, bytes).ok());
+}
+
+}  // namespace
+}  // namespace ferry::protocol
+
+namespace ferry::protocol {
+namespace {
+
+TEST(CodecV1, FileEntriesAreSmallerThanSeparateEntries) {
+  FileEntries batch;
+  size_t separate = 0;
+  for (int i = 0; i < 100; ++i) {
+    FileEntry e{.path = "wp-content/plugins/akismet/views/file" + std::to_string(i) + ".php",
+                .kind = FileKind::kRegular, .perms = 0644, .uid = 33, .gid = 33};
+    e.size = 1000 + i;
+    e.mtime_sec = 1700000000 + i;
+    separate += Encode(e).size() + 6;  // and a frame header each
+    batch.entries.push_back(e);
+  }
+  EXPECT_LT(Encode(batch).size() * 3, separate);
+}
+
+TEST(CodecV1, FileEntriesAreCheckedLikeFileEntry) {
+  FileEntries b;
+  b.entries.push_back(FileEntry{.path = "a/b", .kind = FileKind::kRegular});
+  b.entries.push_back(FileEntry{.path = "a/..", .kind = FileKind::kRegular});
+  Result<Message> m = Decode(MsgType::kFileEntries, Encode(b));
+  ASSERT_FALSE(m.ok());
+  EXPECT_NE(m.status().message().find("a/.."), std::string::npos) << m.status().message();
+  // Not negotiated, empty, or a shared prefix longer than the previous path.
+  DecodeLimits l = AllLimits();
+  l.entry_batches = false;
+  EXPECT_FALSE(Decode(MsgType::kFileEntries, Encode(FileEntries{{FileEntry{.path = "x"}}}), l).ok());
+  EXPECT_FALSE(Decode(MsgType::kFileEntries, Encode(FileEntries{})).ok());
+  auto bytes = Encode(FileEntries{{FileEntry{.path = "x"}}});
+  // count, flags (2 bytes: perms, uid, gid and mtime are the zero entry's),
+  // then shared: 5 bytes of an empty path.
+  ASSERT_EQ(bytes[3], std::byte{0});
+  bytes[3] = std::byte{5};
+  m = Decode(MsgType::kFileEntries, bytes);
+  ASSERT_FALSE(m.ok());
+  EXPECT_NE(m.status().message().find("shared path prefix"), std::string::npos)
+      << m.status().message();
 }
 
 }  // namespace

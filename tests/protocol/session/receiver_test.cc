@@ -4,6 +4,7 @@
 // nothing written outside DST, a clear protocol error).
 #include "protocol/session/receiver.h"
 
+#include <fcntl.h>
 #include <gtest/gtest.h>
 #include <signal.h>
 #include <sys/socket.h>
@@ -51,6 +52,7 @@ class ReceiverTest : public ::testing::Test {
     int sv[2];
     ASSERT_EQ(::socketpair(AF_UNIX, SOCK_STREAM, 0, sv), 0);
     dst_ = tmp_ / "dst";
+    PrepareDst();
     result_ = std::async(std::launch::async, [this, fd = sv[1]]() -> Result<SyncOutcome> {
       ChannelConfig cc;
       cc.role = Role::kServer;
@@ -92,6 +94,9 @@ class ReceiverTest : public ::testing::Test {
     EXPECT_TRUE(told) << "the sender was not told why";
   }
 
+  // What DST holds before the receiver starts.
+  virtual void PrepareDst() {}
+
   Message Next() {
     auto in = sender_->Receive();
     EXPECT_TRUE(in.ok()) << in.status().message();
@@ -109,6 +114,8 @@ class ReceiverTest : public ::testing::Test {
 
   void EndPass(uint32_t pass) {
     Message m = Next();
+    // With kCapReuse agreed the last pass's EndOfPass follows a report.
+    if (std::holds_alternative<ReceiverReport>(m)) m = Next();
     ASSERT_TRUE(std::holds_alternative<EndOfPass>(m)) << TypeName(static_cast<uint8_t>(TypeOf(m)));
     EXPECT_EQ(std::get<EndOfPass>(m).pass, pass);
     ASSERT_TRUE(sender_->Send(EndOfPass{pass, 1, 5}).ok());
@@ -397,6 +404,85 @@ TEST_F(ReceiverSafeLinksTest, CVE_2024_12088_UnsafeLinksFromTheSenderAreNotCreat
   EXPECT_FALSE(Exists(dst_ + "/d/x"));
   EXPECT_FALSE(Exists(dst_ + "/abs"));
   EXPECT_EQ(stats_.unsafe_links.load(), 3u);
+
+TEST_F(ReceiverTest, AProbeResultForAFileNotProbedIsAProtocolError) {
+  ASSERT_TRUE(sender_->Send(Dir(".")).ok());
+  ASSERT_TRUE(sender_->Send(Reg("f", 5)).ok());
+  ASSERT_TRUE(sender_->Send(FileListEnd{2}).ok());
+  Message m = Next();
+  ASSERT_TRUE(std::holds_alternative<FileRequest>(m)) << TypeName(static_cast<uint8_t>(TypeOf(m)));
+  ASSERT_TRUE(sender_->Send(ProbeResult{1, ProbeOutcome::kReuse, 0, HashBytes(Bytes("hello"))}).ok());
+  auto r = result_.get();
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.status().code(), ErrorCode::kCorrupt);
+  EXPECT_NE(r.status().message().find("not probed"), std::string::npos) << r.status().message();
+  EXPECT_FALSE(Exists(dst_ + "/f"));
+}
+
+// DST holds old/m; the list has new/m with its size and mtime and not old/m.
+class ReceiverReuseTest : public ReceiverTest {
+ protected:
+  void PrepareDst() override {
+    ferry::testing::WriteFile(dst_ + "/old/m", "hello");
+    const struct timespec t[2] = {{1700000000, 0}, {1700000000, 0}};
+    ASSERT_EQ(::utimensat(AT_FDCWD, (dst_ + "/old/m").c_str(), t, 0), 0);
+  }
+  // The list, then the receiver's ReuseProbe for new/m (index 3).
+  void ListAndExpectProbe() {
+    ASSERT_TRUE(sender_->Send(Dir(".")).ok());
+    ASSERT_TRUE(sender_->Send(Dir("new")).ok());
+    ASSERT_TRUE(sender_->Send(Dir("old")).ok());
+    ASSERT_TRUE(sender_->Send(Reg("new/m", 5)).ok());
+    ASSERT_TRUE(sender_->Send(FileListEnd{4}).ok());
+    Message m = Next();
+    ASSERT_TRUE(std::holds_alternative<ReuseProbe>(m)) << TypeName(static_cast<uint8_t>(TypeOf(m)));
+    const auto& p = std::get<ReuseProbe>(m);
+    EXPECT_EQ(p.file_index, 3u);
+    ASSERT_EQ(p.candidates.size(), 1u);
+    EXPECT_EQ(p.candidates[0], HashBytes(Bytes("hello")));  // the receiver's own hash
+  }
+};
+
+TEST_F(ReceiverReuseTest, AConfirmedCandidateIsCopiedWithinDst) {
+  ListAndExpectProbe();
+  ASSERT_TRUE(sender_->Send(ProbeResult{3, ProbeOutcome::kReuse, 0, HashBytes(Bytes("hello"))}).ok());
+  EndPass(1);
+  auto r = result_.get();
+  ASSERT_TRUE(r.ok()) << r.status().message();
+  EXPECT_EQ(ReadFile(dst_ + "/new/m"), "hello");
+  EXPECT_EQ(ReadFile(dst_ + "/old/m"), "hello");  // without --delete the old path stays
+  EXPECT_EQ(stats_.dst_copied_files.load(), 1u);
+}
+
+TEST_F(ReceiverReuseTest, AMissIsFollowedByTheWholeFile) {
+  ListAndExpectProbe();
+  ASSERT_TRUE(sender_->Send(ProbeResult{3, ProbeOutcome::kMiss, 0, Hash128{}}).ok());
+  ASSERT_TRUE(sender_->Send(FileData{3, 0, Bytes("world")}).ok());
+  ASSERT_TRUE(sender_->Send(FileDone{3, 5, HashBytes(Bytes("world"))}).ok());
+  EndPass(1);
+  auto r = result_.get();
+  ASSERT_TRUE(r.ok()) << r.status().message();
+  EXPECT_EQ(ReadFile(dst_ + "/new/m"), "world");
+  EXPECT_EQ(stats_.dst_copied_files.load() + stats_.renamed_files.load(), 0u);
+}
+
+TEST_F(ReceiverReuseTest, AHashThatIsNotTheCandidatesIsAProtocolError) {
+  ListAndExpectProbe();
+  ASSERT_TRUE(sender_->Send(ProbeResult{3, ProbeOutcome::kReuse, 0, Hash128{1, 2}}).ok());
+  auto r = result_.get();
+  ASSERT_FALSE(r.ok());
+  EXPECT_NE(r.status().message().find("not the offered candidate"), std::string::npos)
+      << r.status().message();
+  EXPECT_FALSE(Exists(dst_ + "/new/m"));
+}
+
+TEST_F(ReceiverReuseTest, DataBeforeTheProbeResultIsAProtocolError) {
+  ListAndExpectProbe();
+  ASSERT_TRUE(sender_->Send(FileData{3, 0, Bytes("world")}).ok());
+  auto r = result_.get();
+  ASSERT_FALSE(r.ok());
+  EXPECT_NE(r.status().message().find("before the ProbeResult"), std::string::npos)
+      << r.status().message();
 }
 
 }  // namespace
