@@ -104,6 +104,7 @@ Status Receiver::OpenRoot() {
     } else {
       ASSIGN_OR_RETURN(root_, MakeDirsBeneath(*io_, cfg_.base_fd, p));
     }
+    PlanDeferral();
     return Status::Ok();
   }
   struct stat st;
@@ -114,12 +115,16 @@ Status Receiver::OpenRoot() {
   }
   RETURN_IF_ERROR(MakeDirs(p));
   ASSIGN_OR_RETURN(root_, io_->OpenAt(AT_FDCWD, p.c_str(), O_RDONLY | O_DIRECTORY, 0));
-  if (reuse_) {
-    // Into an empty DST (stage one) nothing can be reused: no file waits.
-    auto top = io_->ReadDir(root_.get());
-    defer_new_ = !top.ok() || !top->empty();
-  }
+  PlanDeferral();
   return Status::Ok();
+}
+
+void Receiver::PlanDeferral() {
+  // Into an empty DST (stage one) nothing can be reused: no file waits. A
+  // dry run sends nothing anyway (and its new directories do not exist).
+  if (!reuse_ || dry()) return;
+  auto top = io_->ReadDir(root_.get());
+  defer_new_ = !top.ok() || !top->empty();
 }
 
 std::shared_ptr<Dir> Receiver::DirFor(const std::string& parent) {

@@ -136,6 +136,7 @@ class Receiver {
   void DryLinks();
   // receiver_reuse.cc: rename/copy within DST and append detection.
   bool Deferrable(const Entry* existing, const Listed& r) const;
+  void PlanDeferral();  // sets defer_new_ once the root is open
   void PlanReuse();
   std::optional<Hash128> HashCand(ReuseCand& c);
   Status OnProbeResult(const ProbeResult& p);

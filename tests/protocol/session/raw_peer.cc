@@ -54,7 +54,9 @@ Result<std::optional<Frame>> RawPeer::ReadFrame() {
 Result<std::unique_ptr<RawPeer>> RawPeer::Connect(int fd, const SessionOptions& options,
                                                   std::chrono::milliseconds timeout) {
   std::unique_ptr<RawPeer> p(new RawPeer(fd, timeout));
-  const Hello local = LocalHello(Role::kClient, kCapKnownMask, kMaxMaxFrame);
+  // Every capability but batched file-list entries: the tests read one
+  // FileEntry per frame.
+  const Hello local = LocalHello(Role::kClient, kCapKnownMask & ~kCapEntryBatch, kMaxMaxFrame);
   RETURN_IF_ERROR(p->WriteAll(EncodeGreeting(local)));
   // The magic arrives before any frame; take it out of the buffer by hand.
   while (p->buffered_.size() < kStreamMagic.size()) {
@@ -78,7 +80,10 @@ Result<std::unique_ptr<RawPeer>> RawPeer::Connect(int fd, const SessionOptions& 
   auto* a = std::get_if<OptionsAck>(&ack);
   if (a == nullptr) return Corrupt("raw peer: expected OptionsAck");
   RETURN_IF_ERROR(CheckAck(options, *a));
-  p->codec_ = MakeCodec(n.version, LimitsFor(options));
+  DecodeLimits limits = LimitsFor(options);  // as Channel sets them
+  limits.reuse = (n.capabilities & kCapReuse) != 0;
+  limits.entry_batches = (n.capabilities & kCapEntryBatch) != 0;
+  p->codec_ = MakeCodec(n.version, limits);
   p->max_frame_ = options.max_frame;
   p->decoder_.set_max_payload(options.max_frame);
   p->transcript_.clear();

@@ -404,6 +404,7 @@ TEST_F(ReceiverSafeLinksTest, CVE_2024_12088_UnsafeLinksFromTheSenderAreNotCreat
   EXPECT_FALSE(Exists(dst_ + "/d/x"));
   EXPECT_FALSE(Exists(dst_ + "/abs"));
   EXPECT_EQ(stats_.unsafe_links.load(), 3u);
+}
 
 TEST_F(ReceiverTest, AProbeResultForAFileNotProbedIsAProtocolError) {
   ASSERT_TRUE(sender_->Send(Dir(".")).ok());
