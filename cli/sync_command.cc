@@ -174,11 +174,6 @@ int RunRemote(const SyncFlags& f, const SyncOptions& opt) {
   SyncStats stats;
   const bool daemon =
       protocol::IsDaemonTarget(f.paths[0]) || protocol::IsDaemonTarget(f.paths[1]);
-  if (daemon && f.streams > 1) {
-    std::fprintf(stderr, "ferry: --streams is not supported with a daemon target yet "
-                         "(use a remote shell, or --streams 1)\n");
-    return kExitSyntax;
-  }
   json.SetPass(f.paths[0], f.paths[1], opt.dry_run);
   if (f.json) json.OnPlanned(stats);
   auto r = daemon ? RunDaemonClient(f, opt, ro, stats, events)

@@ -4,11 +4,13 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <random>
 
 #include "protocol/daemon_client.h"
 #include "protocol/daemon_wire.h"
 #include "protocol/path_check.h"
 #include "protocol/session/serve.h"
+#include "protocol/session/streams.h"
 
 namespace ferry::protocol {
 
@@ -46,6 +48,21 @@ Status ServeDaemonSession(const SessionContext& ctx, io::BackendKind io,
 Result<RemoteResult> RunDaemonSync(const std::string& src, const std::string& dst,
                                    const SyncOptions& opt, const RemoteOptions& ro,
                                    const DaemonAuth& auth, SyncStats& stats, SyncEvents& events) {
+  if (ro.streams > 1 && ro.stream_count == 0) {
+    // --streams N: N connections, each authenticated and confined like one
+    // (the module's max_connections must admit them), then the final pass.
+    const uint32_t run_id = std::random_device{}();
+    auto one = [&](uint32_t k, uint32_t n, const SyncOptions& so, SyncStats& st,
+                   SyncEvents& ev) {
+      RemoteOptions r = ro;
+      r.streams = 1;
+      r.stream_index = k;
+      r.stream_count = n;
+      r.run_id = run_id;
+      return RunDaemonSync(src, dst, so, r, auth, st, ev);
+    };
+    return RunStreams(ro.streams, opt, one, stats, events);
+  }
   const bool push = IsDaemonTarget(dst);
   if (push == IsDaemonTarget(src)) {
     return InvalidArgument(

@@ -290,6 +290,26 @@ TEST_F(DaemonSyncTest, PullKeepsEveryMetadataKind) {
   EXPECT_FALSE(HasTemporaries(dst_));
 }
 
+// --streams 3 through the daemon: three authenticated connections and the
+// final pass, files of 64 KiB and more split by ranges across them.
+TEST_F(DaemonSyncTest, SeveralStreamsPushAndPull) {
+  BuildTree();
+  ::setenv("FERRY_STREAMS_SPLIT_MIN", "65536", 1);
+  Proc push = Push({"--streams", "3", "--stats"});
+  const std::string pushed = dst_;
+  dst_ = tmp_ / "pulled";
+  Proc pull = Pull({"--streams", "3"});
+  ::unsetenv("FERRY_STREAMS_SPLIT_MIN");
+  ASSERT_EQ(push.code, 0) << push.Dump();
+  EXPECT_NE(push.out.find("streams: 3"), std::string::npos) << push.out;
+  ASSERT_EQ(pull.code, 0) << pull.Dump();
+  EXPECT_EQ(Oracle(), "");
+  EXPECT_FALSE(HasTemporaries(dst_));
+  dst_ = pushed;
+  EXPECT_EQ(Oracle(), "");
+  EXPECT_FALSE(HasTemporaries(module_));
+}
+
 TEST_F(DaemonSyncTest, UserComesFromUserWhenTheTargetHasNone) {
   WriteFile(S("a"), "a");
   const char* was = std::getenv("USER");
