@@ -11,7 +11,7 @@ bool IsRemoteLeg(const Transfer& t) {
   return t.src.kind != EndpointKind::kLocal || t.dst.kind != EndpointKind::kLocal;
 }
 
-std::string RemoteLegRefusal(const Transfer& t, const LegOptions& o) {
+std::string RemoteLegRefusal(const Transfer& t, const LegOptions& /*o*/) {
   if (!IsRemoteLeg(t)) return "";
   const std::string leg =
       EndpointDisplay(t.src, t.src_path) + " -> " + EndpointDisplay(t.dst, t.dst_path);
@@ -20,13 +20,6 @@ std::string RemoteLegRefusal(const Transfer& t, const LegOptions& o) {
                  "an ssh endpoint ([user@]host:path)";
   if (t.src.kind == EndpointKind::kSsh && t.dst.kind == EndpointKind::kSsh)
     return leg + ": both ends are ssh endpoints; one end of a sync must be local";
-  if (o.filter)
-    return leg + ": 'filter' rules are not supported by ferry's remote sync yet (refused "
-                 "rather than copying what the filter excludes)";
-  if (o.ids)
-    return leg + ": 'usermap'/'groupmap' are not supported by ferry's remote sync yet "
-                 "(refused rather than landing unmapped owners)";
-  if (o.dry_run) return leg + ": a dry run is not supported by ferry's remote sync yet";
   return "";
 }
 

@@ -4,10 +4,12 @@
 // `RSH [user@]host REMOTE_FERRY serve --stdio ...` on the ssh end. Nothing
 // shells out to the ferry CLI.
 //
-// What the remote sync cannot do yet is refused, never dropped: a transfer
-// with filter rules, an owner map, a dry run, two ssh ends or a daemon end
-// gets kUnsupported naming what and why (`plan check` reports the first
-// three ahead, CompilePlan's CheckRemoteLeg). A refused pass changes nothing.
+// Filter rules, owner maps (bound by the receiver against its own names,
+// protocol/session/sync_rules.h) and dry runs travel in the session's
+// options. What cannot run is refused, never dropped: two ssh ends or a
+// daemon end get kUnsupported naming what and why (`plan check` reports two
+// ssh ends ahead, CompilePlan's CheckRemoteLeg). A refused pass changes
+// nothing.
 //
 // Resumption: both ways land each file under a temporary name and rename it
 // when complete; a pass cut off (the runner killed) leaves the finished files
@@ -30,7 +32,7 @@ namespace ferry::plan {
 
 struct LegOptions {
   bool del = false;       // --delete
-  bool dry_run = false;   // local legs only
+  bool dry_run = false;   // --dry-run (itemized changes arrive as events)
   bool checksum = false;  // -c: compare content, not size+mtime
   std::shared_ptr<const FilterList> filter;  // may be null
   std::shared_ptr<const IdMapping> ids;      // null: ids kept (non-null: mapped)

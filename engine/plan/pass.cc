@@ -3,6 +3,8 @@
 #include <sys/stat.h>
 
 #include <algorithm>
+#include <set>
+#include <utility>
 
 #include "engine/plan/leg.h"
 #include "engine/plan/manifest.h"
@@ -33,6 +35,50 @@ class PassEvents : public SyncEvents {
   std::string step_;
 };
 
+// Collects a dry run's itemized changes.
+class ItemEvents : public SyncEvents {
+ public:
+  void OnItem(std::string_view item, std::string_view path) override {
+    items.emplace_back(std::string(item), std::string(path));
+  }
+  void OnError(const Status& e) override { errors.push_back(e.message()); }
+  std::vector<std::pair<std::string, std::string>> items;
+  std::vector<std::string> errors;
+};
+
+// What changed on an ssh destination since the last pass landed `before`
+// there (a push: the source is local). A dry-run push with itemize lists
+// every difference between the source now and the destination now; those
+// the source made itself since `before` are not the destination's, nor are
+// directory times (they move with the entries inside, listed themselves). A
+// path changed on both sides is the source's. Errors: the dry run's.
+Result<std::vector<ManifestChange>> ChangedOnSshDestination(
+    const Transfer& t, const LegOptions& pass, const std::vector<ManifestEntry>& before) {
+  ASSIGN_OR_RETURN(auto src_now, ScanManifest(t.src_path, pass.filter.get()));
+  std::set<std::string> by_source;
+  for (const ManifestChange& c : DiffManifests(before, src_now)) by_source.insert(c.path);
+  LegOptions lo = pass;
+  lo.dry_run = true;
+  lo.del = true;  // entries only the destination has are changes too
+  SyncStats stats;
+  ItemEvents ev;
+  ASSIGN_OR_RETURN(LegOutcome out, RunLeg(t, lo, stats, ev));
+  (void)out;
+  if (!ev.errors.empty()) return Status(ErrorCode::kIo, ev.errors.front());
+  std::vector<ManifestChange> changed;
+  for (auto& [item, path] : ev.items) {
+    while (path.size() > 1 && path.back() == '/') path.pop_back();
+    if (path == "." || path.empty() || by_source.count(path)) continue;
+    const bool deleting = item.starts_with("*deleting");
+    const bool created = item.size() > 2 && item[2] == '+';
+    if (!deleting && !created && item.size() > 1 && item[1] == 'd') continue;
+    changed.push_back({deleting ? '+' : created ? '-' : 'M', path});
+  }
+  std::sort(changed.begin(), changed.end(),
+            [](const ManifestChange& a, const ManifestChange& b) { return a.path < b.path; });
+  return changed;
+}
+
 }  // namespace
 
 std::shared_ptr<const FilterList> FilterOf(const Transfer& t) {
@@ -52,25 +98,6 @@ bool RunSyncPass(const PassContext& ctx, const Step& s, std::shared_ptr<const Id
   const Transfer& t = s.transfers[0];
   std::string tag = s.id + " pass " + std::to_string(pass_no) + (resumed ? " (resumed)" : "");
   std::shared_ptr<const FilterList> filter = FilterOf(t);
-  // What changed on the destination since the last pass landed there; the
-  // source is authoritative, so the pass overwrites it: list it first.
-  // A dst reached over ssh cannot be scanned from here: until the remote
-  // sync can dry-run, its changes are overwritten without being listed.
-  std::vector<ManifestChange> changed;
-  const bool dst_local = t.dst.kind == EndpointKind::kLocal;
-  const std::optional<std::string> mirror = LocalMirrorOfDestination(t);
-  auto before = ctx.state.LastManifest(EndpointDisplay(t.dst, t.dst_path));
-  if (before && dst_local) {
-    auto now = ScanManifest(t.dst_path, filter.get());
-    if (now.ok()) changed = DiffManifests(*before, *now);
-    for (const ManifestChange& c : changed)
-      ctx.log(tag + ": changed on destination since the last pass" +
-              (ctx.options.dry_run ? " (would be overwritten)" : " (overwritten now)") + ": " +
-              std::string(1, c.what) + " " + c.path);
-  } else if (before && s.final_pass) {
-    ctx.log(tag + ": the destination is an ssh endpoint: changes made there since the last "
-                  "pass are overwritten but cannot be listed yet");
-  }
   LegOptions lo;
   lo.del = s.del;
   lo.ids = std::move(ids);
@@ -85,6 +112,28 @@ bool RunSyncPass(const PassContext& ctx, const Step& s, std::shared_ptr<const Id
     }
     return *why = s.id + ": account " + s.account + ": " + refused, false;
   }
+  // What changed on the destination since the last pass landed there; the
+  // source is authoritative, so the pass overwrites it: list it first. A
+  // local destination is scanned against the last manifest; an ssh one (a
+  // push) is compared by a dry run before the final pass.
+  std::vector<ManifestChange> changed;
+  const bool dst_local = t.dst.kind == EndpointKind::kLocal;
+  const std::optional<std::string> mirror = LocalMirrorOfDestination(t);
+  auto before = ctx.state.LastManifest(EndpointDisplay(t.dst, t.dst_path));
+  if (before && dst_local) {
+    auto now = ScanManifest(t.dst_path, filter.get());
+    if (now.ok()) changed = DiffManifests(*before, *now);
+  } else if (before && s.final_pass && t.src.kind == EndpointKind::kLocal) {
+    auto remote = ChangedOnSshDestination(t, lo, *before);
+    if (remote.ok()) changed = std::move(*remote);
+    else
+      ctx.log(tag + ": changes made on the destination since the last pass cannot be listed (" +
+              remote.status().message() + "); they are overwritten");
+  }
+  for (const ManifestChange& c : changed)
+    ctx.log(tag + ": changed on destination since the last pass" +
+            (ctx.options.dry_run ? " (would be overwritten)" : " (overwritten now)") + ": " +
+            std::string(1, c.what) + " " + c.path);
   PassRow p;
   p.step = s.id;
   p.phase = s.phase;
