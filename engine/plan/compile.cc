@@ -341,7 +341,9 @@ class Compiler {
   // (leg.h) and RemoteVerifier (verify.h).
   void CheckRemoteLeg(const Account& a, const PathSet& ps, const Transfer& t, const Phase& ph) {
     bool src_ssh = t.src.kind == EndpointKind::kSsh, dst_ssh = t.dst.kind == EndpointKind::kSsh;
-    if (!src_ssh && !dst_ssh) return;
+    bool src_remote = t.src.kind != EndpointKind::kLocal;
+    bool dst_remote = t.dst.kind != EndpointKind::kLocal;
+    if (!src_remote && !dst_remote) return;
     std::string leg =
         EndpointDisplay(t.src, t.src_path) + " -> " + EndpointDisplay(t.dst, t.dst_path);
     // Two ssh ends can never run (the runner is one end of every sync); the
@@ -355,6 +357,16 @@ class Compiler {
       once(a.name + "/" + ps.path + "/both", ps.pos,
            "account " + a.name + ", path set " + ps.path + ", phase " + ph.name + ": " + leg +
                ": both ends are ssh endpoints; one end of a sync must be local");
+    else if (src_remote && dst_remote)
+      once(a.name + "/" + ps.path + "/both", ps.pos,
+           "account " + a.name + ", path set " + ps.path + ", phase " + ph.name + ": " + leg +
+               ": both ends are remote (ssh or ferry daemon); one end of a sync must be local");
+    if ((t.src.kind == EndpointKind::kDaemon || t.dst.kind == EndpointKind::kDaemon) &&
+        ph.kind == PhaseKind::kCutover)
+      once(a.name + "/" + ps.path + "/daemon-verify", ps.pos,
+           "account " + a.name + ", path set " + ps.path + ": the cutover's verification "
+           "cannot reach a ferry daemon endpoint (" + leg + "), so `plan run` stops that "
+           "cutover before its switch hooks; use an ssh endpoint for the cutover");
     // Filters and owner maps travel with the remote session; only the
     // cutover's verification of mapped owners needs a local source (names
     // are looked up on this machine).
@@ -385,7 +397,7 @@ std::string EndpointDisplay(const Endpoint& e, const std::string& path) {
     case EndpointKind::kLocal: return path;
     case EndpointKind::kSsh: return (e.user.empty() ? "" : e.user + "@") + e.host + ":" + path;
     case EndpointKind::kDaemon: {
-      std::string s = "ferry://" + e.host;
+      std::string s = "ferry://" + (e.user.empty() ? "" : e.user + "@") + e.host;
       if (e.port) s += ":" + std::to_string(e.port);
       s += "/" + e.module;
       if (!path.empty()) s += (path.front() == '/' ? "" : "/") + path;
