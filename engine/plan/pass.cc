@@ -28,7 +28,16 @@ class PassEvents : public SyncEvents {
   void OnWarning(std::string_view w) override {
     if (opt_.log) opt_.log(step_ + ": warning: " + std::string(w));
   }
+  // Stored at once: a pass cut off later still has them for its resumption.
+  void OnPlanned(const SyncStats& st) override {
+    if (!state || pass_id == 0) return;
+    planned_saved = state->SetPlanned(pass_id, st.planned_files.load(), st.planned_bytes.load())
+                        .ok();
+  }
   std::vector<std::string> errors;
+  StateStore* state = nullptr;
+  int64_t pass_id = 0;
+  bool planned_saved = false;
 
  private:
   const RunOptions& opt_;
@@ -159,8 +168,30 @@ bool RunSyncPass(const PassContext& ctx, const Step& s, std::shared_ptr<const Id
   }
   SyncStats stats;
   PassEvents ev(ctx.options, s.id);
+  ev.state = ctx.options.dry_run ? nullptr : &ctx.state;
+  ev.pass_id = p.id;
+  RunOptions::PassStart start{s.id, &stats, resumed, 0, 0};
+  if (resumed) {
+    // The totals the cut-off attempt planned: the resumed pass skips what
+    // it landed, so its own plan is smaller than the pass.
+    std::vector<PassRow> rows = ctx.state.Passes(s.id);
+    for (auto r = rows.rbegin(); r != rows.rend(); ++r) {
+      if (r->status != "interrupted" || r->id == p.id) continue;
+      start.seed_files = r->planned_files;
+      start.seed_bytes = r->planned_bytes;
+      break;
+    }
+    if (start.seed_files || start.seed_bytes)
+      ctx.log(tag + ": the cut-off attempt had planned " + std::to_string(start.seed_files) +
+              " files, " + FormatBytes(start.seed_bytes));
+  }
+  const bool live = !ctx.options.dry_run && ctx.options.on_pass_start;
+  if (live) ctx.options.on_pass_start(start);
   if (!ctx.options.dry_run && dst_local) (void)MakeDirs(t.dst_path);
   auto out = RunLeg(t, lo, stats, ev);
+  if (live && ctx.options.on_pass_end) ctx.options.on_pass_end(s.id);
+  if (!ctx.options.dry_run && !ev.planned_saved && p.id)
+    (void)ctx.state.SetPlanned(p.id, stats.planned_files.load(), stats.planned_bytes.load());
   p.seconds = out.ok() ? out->seconds : 0;
   p.files = stats.transferred_files.load();
   p.bytes = stats.transferred_bytes.load();
