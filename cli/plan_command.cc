@@ -144,7 +144,7 @@ int Run(const PlanFlags& f) {
   std::map<std::string, std::unique_ptr<ProgressLine>> lines;
   if (f.progress) {
     const bool terminal = ::isatty(STDERR_FILENO) && g.concurrency == 1;
-    o.on_pass_start = [&](const plan::RunOptions::PassStart& p) {
+    o.on_pass_start = [&, terminal](const plan::RunOptions::PassStart& p) {
       auto line = std::make_unique<ProgressLine>(*p.stats, p.step, terminal);
       line->Seed(p.seed_files, p.seed_bytes);
       line->Start();
