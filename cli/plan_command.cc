@@ -8,16 +8,21 @@
 // step failed (the message says which and why; cutover stops before the
 // switch); 5 the state cannot be read or written.
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <cerrno>
 #include <cstdio>
 #include <cstring>
 #include <fstream>
+#include <map>
+#include <memory>
+#include <mutex>
 #include <sstream>
 #include <string>
 
 #include "cli/commands.h"
+#include "cli/render.h"
 #include "engine/plan/compile.h"
 #include "engine/plan/parse.h"
 #include "engine/plan/runner.h"
@@ -34,7 +39,7 @@ constexpr int kExitState = 5;
 struct PlanFlags {
   std::string file;
   std::string phase, account;
-  bool force = false, dry_run = false, itemize = false;
+  bool force = false, dry_run = false, itemize = false, progress = false;
 };
 
 // Reads, parses and compiles FILE; prints every problem and returns false
@@ -133,6 +138,31 @@ int Run(const PlanFlags& f) {
     std::fprintf(stdout, "%.*s\n", static_cast<int>(line.size()), line.data());
     std::fflush(stdout);
   };
+  // --progress: a line per running pass on stderr (whole lines when several
+  // passes run side by side or stderr is not a terminal).
+  std::mutex progress_mu;
+  std::map<std::string, std::unique_ptr<ProgressLine>> lines;
+  if (f.progress) {
+    const bool terminal = ::isatty(STDERR_FILENO) && g.concurrency == 1;
+    o.on_pass_start = [&, terminal](const plan::RunOptions::PassStart& p) {
+      auto line = std::make_unique<ProgressLine>(*p.stats, p.step, terminal);
+      line->Seed(p.seed_files, p.seed_bytes);
+      line->Start();
+      std::lock_guard<std::mutex> l(progress_mu);
+      lines[p.step] = std::move(line);
+    };
+    o.on_pass_end = [&](std::string_view step) {
+      std::unique_ptr<ProgressLine> line;
+      {
+        std::lock_guard<std::mutex> l(progress_mu);
+        auto it = lines.find(std::string(step));
+        if (it == lines.end()) return;
+        line = std::move(it->second);
+        lines.erase(it);
+      }
+      line->Stop();
+    };
+  }
   auto r = plan::RunPlan(g, dir, **st, o);
   if (!r.ok()) {
     std::fprintf(stderr, "ferry plan run: %s\n", r.status().message().c_str());
@@ -196,6 +226,9 @@ void AddPlanCommand(CLI::App& app, int* exit_code) {
   run->add_flag("-n,--dry-run", flags->dry_run,
                 "change nothing: show what would move and what changed on the destination");
   run->add_flag("-i,--itemize-changes", flags->itemize, "print each change as rsync -i does");
+  run->add_flag("--progress", flags->progress,
+                "show each pass's progress on stderr (a resumed pass: of the cut-off "
+                "attempt's totals)");
 }
 
 }  // namespace ferry::cli

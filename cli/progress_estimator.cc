@@ -16,7 +16,28 @@ constexpr double kMaxEta = 100.0 * 24 * 3600;
 ProgressEstimator::ProgressEstimator(double file_cost_bytes, double window_seconds)
     : file_cost_(std::max(0.0, file_cost_bytes)), window_(std::max(kMinSpan, window_seconds)) {}
 
-ProgressView ProgressEstimator::Update(const ProgressSample& s) {
+void ProgressEstimator::Seed(uint64_t total_bytes, uint64_t total_files) {
+  seed_bytes_ = total_bytes;
+  seed_files_ = total_files;
+}
+
+ProgressView ProgressEstimator::Update(const ProgressSample& in) {
+  ProgressSample s = in;
+  if (seed_bytes_ || seed_files_) {
+    // This attempt's plan (when it has one) leaves out what landed before.
+    const bool planned = s.total_bytes || s.total_files;
+    if (planned && !seed_applied_) {
+      // What landed before is no part of this attempt's rate.
+      seed_applied_ = true;
+      points_.clear();
+    }
+    if (planned) {
+      s.done_bytes += seed_bytes_ - std::min(seed_bytes_, s.total_bytes);
+      s.done_files += seed_files_ - std::min(seed_files_, s.total_files);
+    }
+    s.total_bytes = std::max(s.total_bytes, seed_bytes_);
+    s.total_files = std::max(s.total_files, seed_files_);
+  }
   ProgressView v;
   v.done_bytes = std::max(last_.done_bytes, s.done_bytes);
   v.done_files = std::max(last_.done_files, s.done_files);

@@ -52,6 +52,14 @@ class ProgressEstimator {
   explicit ProgressEstimator(double file_cost_bytes = 64 * 1024,
                              double window_seconds = 10);
 
+  // Totals known before this pass plans its own: those an earlier attempt
+  // of the same pass planned before it was cut off (a resumed plan pass).
+  // From then on the totals shown are at least these, and what the earlier
+  // attempt already landed counts as done: once a sample carries this
+  // attempt's own (smaller) totals, done grows by the difference. Until
+  // then done is 0 of the seeded totals. Call before the first Update.
+  void Seed(uint64_t total_bytes, uint64_t total_files);
+
   // Folds in one sample and returns what to show.
   ProgressView Update(const ProgressSample& sample);
 
@@ -63,6 +71,8 @@ class ProgressEstimator {
   };
   double file_cost_;
   double window_;
+  uint64_t seed_bytes_ = 0, seed_files_ = 0;
+  bool seed_applied_ = false;  // a sample with this attempt's totals came
   ProgressView last_;
   std::deque<Point> points_;
 };

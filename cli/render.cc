@@ -53,7 +53,7 @@ ProgressSample SampleOf(const SyncStats& s, double elapsed) {
 
 std::string ProgressLine::Render(double elapsed) {
   char buf[320];
-  if (!stats_.planned.load()) {
+  if (!stats_.planned.load() && !seeded_) {
     std::snprintf(buf, sizeof buf, "%s: scan  %s entries  %s", label_.c_str(),
                   Grouped(stats_.files.load()).c_str(),
                   HumanBytes(static_cast<double>(stats_.total_size.load())).c_str());
@@ -75,6 +75,12 @@ std::string ProgressLine::Render(double elapsed) {
                 Grouped(v.done_files).c_str(), Grouped(v.total_files).c_str(),
                 HumanBytes(v.rate).c_str(), FormatEta(v.eta).c_str());
   return buf;
+}
+
+void ProgressLine::Seed(uint64_t total_files, uint64_t total_bytes) {
+  if (!total_files && !total_bytes) return;
+  seeded_ = true;
+  estimator_.Seed(total_bytes, total_files);
 }
 
 double ProgressLine::Elapsed() const {

@@ -27,6 +27,10 @@ class ProgressLine {
   explicit ProgressLine(const SyncStats& stats, std::string label = "sync",
                         bool terminal = true);
   ~ProgressLine();
+  // Totals known before the pass plans (a resumed plan pass: what its
+  // cut-off attempt planned): shown from the first draw, with the clock of
+  // the rate started at once (ProgressEstimator::Seed). Before Start().
+  void Seed(uint64_t total_files, uint64_t total_bytes);
   void Start();
   void Stop();
   // The text drawn for the current counters and elapsed seconds. Not const:
@@ -43,6 +47,7 @@ class ProgressLine {
   std::chrono::steady_clock::time_point start_;
   ProgressEstimator estimator_;
   double copy_start_ = -1;  // elapsed when the plan was first seen
+  bool seeded_ = false;
   std::atomic<bool> stop_{false};
   std::thread thread_;
   size_t last_len_ = 0;

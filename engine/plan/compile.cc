@@ -336,17 +336,18 @@ class Compiler {
   std::set<std::string> remote_reported_;
   std::vector<Diagnostic> warnings_;  // one diagnostic per account/path set and field
 
-  // What a sync over the remote shell (protocol::RunRemoteSync) cannot do
-  // yet, reported by `plan check` rather than dropped at run time: keep this
-  // in step with the refusals of RunLeg (leg.h).
+  // What a leg with an ssh end cannot do, reported by `plan check` rather
+  // than found at run time: keep this in step with the refusals of RunLeg
+  // (leg.h) and RemoteVerifier (verify.h).
   void CheckRemoteLeg(const Account& a, const PathSet& ps, const Transfer& t, const Phase& ph) {
     bool src_ssh = t.src.kind == EndpointKind::kSsh, dst_ssh = t.dst.kind == EndpointKind::kSsh;
-    if (!src_ssh && !dst_ssh) return;
+    bool src_remote = t.src.kind != EndpointKind::kLocal;
+    bool dst_remote = t.dst.kind != EndpointKind::kLocal;
+    if (!src_remote && !dst_remote) return;
     std::string leg =
         EndpointDisplay(t.src, t.src_path) + " -> " + EndpointDisplay(t.dst, t.dst_path);
     // Two ssh ends can never run (the runner is one end of every sync); the
-    // rest is a warning until the remote sync grows the feature, and the
-    // runner refuses such a leg before a phase that has it starts.
+    // rest is a warning.
     auto once = [&](const std::string& key, SourcePos pos, const std::string& msg) {
       if (!remote_reported_.insert(key).second) return;
       if (key.ends_with("/both")) Error(pos, msg);
@@ -356,17 +357,25 @@ class Compiler {
       once(a.name + "/" + ps.path + "/both", ps.pos,
            "account " + a.name + ", path set " + ps.path + ", phase " + ph.name + ": " + leg +
                ": both ends are ssh endpoints; one end of a sync must be local");
-    if (!ps.filter.empty())
-      once(a.name + "/" + ps.path + "/filter", ps.pos,
-           "account " + a.name + ", path set " + ps.path + ": 'filter' on a leg with an ssh "
-           "endpoint (" + leg + "): ferry's remote sync does not take filter rules yet, so "
-           "`plan run` refuses this leg; drop the filter or run it between local paths");
+    else if (src_remote && dst_remote)
+      once(a.name + "/" + ps.path + "/both", ps.pos,
+           "account " + a.name + ", path set " + ps.path + ", phase " + ph.name + ": " + leg +
+               ": both ends are remote (ssh or ferry daemon); one end of a sync must be local");
+    if ((t.src.kind == EndpointKind::kDaemon || t.dst.kind == EndpointKind::kDaemon) &&
+        ph.kind == PhaseKind::kCutover)
+      once(a.name + "/" + ps.path + "/daemon-verify", ps.pos,
+           "account " + a.name + ", path set " + ps.path + ": the cutover's verification "
+           "cannot reach a ferry daemon endpoint (" + leg + "), so `plan run` stops that "
+           "cutover before its switch hooks; use an ssh endpoint for the cutover");
+    // Filters and owner maps travel with the remote session; only the
+    // cutover's verification of mapped owners needs a local source (names
+    // are looked up on this machine).
     bool mapped = ph.leg != Leg::kOut && (!a.usermap.empty() || !a.groupmap.empty());
-    if (mapped)
-      once(a.name + "/ids", a.pos,
-           "account " + a.name + ": 'usermap'/'groupmap' on a leg with an ssh endpoint (" + leg +
-               "): ferry's remote sync does not map owners yet, so `plan run` refuses this "
-               "leg; map them after the move or run it between local paths");
+    if (mapped && src_ssh && ph.kind == PhaseKind::kCutover)
+      once(a.name + "/ids-verify", a.pos,
+           "account " + a.name + ": 'usermap'/'groupmap' with an ssh source (" + leg +
+               "): the cutover's verification cannot map owners named on the remote host, "
+               "so `plan run` stops that cutover before its switch hooks");
   }
   std::vector<Step> steps_;
 };
@@ -388,7 +397,7 @@ std::string EndpointDisplay(const Endpoint& e, const std::string& path) {
     case EndpointKind::kLocal: return path;
     case EndpointKind::kSsh: return (e.user.empty() ? "" : e.user + "@") + e.host + ":" + path;
     case EndpointKind::kDaemon: {
-      std::string s = "ferry://" + e.host;
+      std::string s = "ferry://" + (e.user.empty() ? "" : e.user + "@") + e.host;
       if (e.port) s += ":" + std::to_string(e.port);
       s += "/" + e.module;
       if (!path.empty()) s += (path.front() == '/' ? "" : "/") + path;

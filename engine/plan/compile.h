@@ -13,8 +13,8 @@
 // hooks in a slot their phase does not have, duplicate names, legs without a
 // transit endpoint, phases in an impossible order (delta after cutover,
 // rollback without a cutover before it, ...), a sync between two ssh ends.
-// All are reported at once. What a leg over ssh cannot do yet (filters,
-// owner maps) is a warning in StepGraph::warnings.
+// All are reported at once. What the runner will stop on (owner maps to
+// verify from an ssh source) is a warning in StepGraph::warnings.
 // Thread safety: a pure function.
 #pragma once
 
@@ -43,6 +43,9 @@ struct Transfer {
   // The account's usermap/groupmap, bound against the destination; set by the
   // runner (not the compiler) for the legs that map owners. Null: ids kept.
   std::shared_ptr<const IdMapping> ids;
+  // The plan's remote shell and remote ferry command, for a verify of an ssh
+  // end; set by the runner with `ids`.
+  std::string rsh = "ssh", remote_ferry = "ferry";
 };
 
 struct Step {
@@ -88,8 +91,8 @@ struct StepGraph {
   std::vector<CompiledAccount> accounts;
   std::vector<CompiledPhase> phases;
   std::vector<Step> steps;
-  // "warning: ..." diagnostics: legs the runner will refuse until ferry's
-  // remote sync can do them (filter rules or owner maps on an ssh leg).
+  // "warning: ..." diagnostics: what the runner will stop on (a cutover
+  // whose owner maps cannot be verified from an ssh source).
   // `plan check` prints them; they do not make the plan invalid.
   std::vector<Diagnostic> warnings;
 

@@ -1,13 +1,17 @@
 // RunLeg: one sync pass of a plan transfer. Local ends run the engine
 // in-process (RunLocalSync); a transfer with one ssh end runs ferry's remote
 // sync (protocol::RunRemoteSync) over the plan's remote shell, starting
-// `RSH [user@]host REMOTE_FERRY serve --stdio ...` on the ssh end. Nothing
-// shells out to the ferry CLI.
+// `RSH [user@]host REMOTE_FERRY serve --stdio ...` on the ssh end; one with
+// a daemon end (ferry://[user@]host[:port]/module/path) connects to the
+// daemon (protocol::RunDaemonSync) as the endpoint's user@ (else $USER) with
+// the secret of its password_file (else $FERRY_PASSWORD). Nothing shells
+// out to the ferry CLI.
 //
-// What the remote sync cannot do yet is refused, never dropped: a transfer
-// with filter rules, an owner map, a dry run, two ssh ends or a daemon end
-// gets kUnsupported naming what and why (`plan check` reports the first
-// three ahead, CompilePlan's CheckRemoteLeg). A refused pass changes nothing.
+// Filter rules, owner maps (bound by the receiver against its own names,
+// protocol/session/sync_rules.h) and dry runs travel in the session's
+// options. What cannot run is refused, never dropped: two remote ends get
+// kUnsupported naming the leg (`plan check` reports them ahead, CompilePlan's
+// CheckRemoteLeg). A refused pass changes nothing.
 //
 // Resumption: both ways land each file under a temporary name and rename it
 // when complete; a pass cut off (the runner killed) leaves the finished files
@@ -30,7 +34,7 @@ namespace ferry::plan {
 
 struct LegOptions {
   bool del = false;       // --delete
-  bool dry_run = false;   // local legs only
+  bool dry_run = false;   // --dry-run (itemized changes arrive as events)
   bool checksum = false;  // -c: compare content, not size+mtime
   std::shared_ptr<const FilterList> filter;  // may be null
   std::shared_ptr<const IdMapping> ids;      // null: ids kept (non-null: mapped)

@@ -413,17 +413,41 @@ class Parser {
         Error(*n, "'endpoints' must be a table of NAME = \"ENDPOINT\", got " + TypeName(*n));
       } else {
         for (auto&& [k, v] : *n->as_table()) {
-          if (!v.is_string()) {
-            Error(v, "endpoint '" + std::string(k.str()) +
-                         "' must be a string (/path, [user@]host:path or ferry://host/module), "
-                         "got " + TypeName(v));
+          // A string, or a table with `url` and a daemon's `password_file`.
+          const toml::node* url = &v;
+          std::string password_file;
+          if (const toml::table* et = v.as_table()) {
+            const std::string ewhere = "endpoint '" + std::string(k.str()) + "'";
+            CheckKeys(*et, ewhere, {"url", "password_file"});
+            url = et->get("url");
+            if (!url) {
+              Error(v, ewhere + ": missing required key 'url' (/path, [user@]host:path or "
+                               "ferry://[user@]host[:port]/module)");
+              continue;
+            }
+            SourcePos ppos;
+            if (Str(*et, "password_file", ewhere, false, &password_file, &ppos) &&
+                password_file.empty())
+              Error(ppos, ewhere + ": 'password_file' is empty: expected the path of a file "
+                                   "holding the daemon secret");
+          }
+          if (!url->is_string()) {
+            Error(*url, "endpoint '" + std::string(k.str()) +
+                            "' must be a string (/path, [user@]host:path or ferry://host/module) "
+                            "or a table with 'url' and 'password_file', got " + TypeName(*url));
             continue;
           }
-          auto e = ParseEndpoint(v.as_string()->get());
+          auto e = ParseEndpoint(url->as_string()->get());
           if (!e.ok()) {
-            Error(v, "endpoint '" + std::string(k.str()) + "': " + e.status().message());
+            Error(*url, "endpoint '" + std::string(k.str()) + "': " + e.status().message());
             continue;
           }
+          if (!password_file.empty() && e->kind != EndpointKind::kDaemon) {
+            Error(v, "endpoint '" + std::string(k.str()) + "': 'password_file' is only for a "
+                     "ferry daemon endpoint (ferry://...); ssh authenticates on its own");
+            continue;
+          }
+          e->password_file = password_file;
           e->name = std::string(k.str());
           e->pos = PosOf(k.source());
           plan.endpoints.push_back(std::move(e).value());

@@ -1,10 +1,15 @@
 // RunSyncPass: one pass of a plan's sync step, as the runner runs it:
-// lists what changed on a local destination since the last pass (the source
-// is authoritative, so the pass overwrites it), records the pass in the
-// state database (BeginPass .. EndPass: files, bytes, duration, errors),
-// runs the transfer (RunLeg: in-process or over the remote shell), and saves
-// the manifest the destination ended with (for a push to an ssh end, the
-// source's: what the pass sent). A dry run writes no state.
+// lists what changed on the destination since the last pass (the source is
+// authoritative, so the pass overwrites it): a local destination is scanned
+// against the last manifest, a remote one (before a cutover's final pass)
+// is compared by a dry-run push with itemize; records the pass in the state
+// database (BeginPass .. EndPass: files, bytes, duration, errors; the
+// planned totals as soon as the engine has planned, SetPlanned), runs the
+// transfer (RunLeg: in-process, over the remote shell or to a daemon), and
+// saves the manifest the destination ended with (for a push to a remote
+// end, the source's: what the pass sent). A resumed pass hands the totals
+// its cut-off attempt planned to RunOptions::on_pass_start. A dry run
+// writes no state.
 //
 // Thread safety: one call per step at a time; ctx.log must be safe to call
 // from the engine's event thread.

@@ -35,11 +35,14 @@ struct Endpoint {
   std::string name;  // the key under [endpoints]
   EndpointKind kind = EndpointKind::kLocal;
   std::string spec;  // as written
-  std::string user;  // ssh only; may be empty
+  std::string user;  // ssh, daemon; may be empty
   std::string host;  // ssh, daemon
   int port = 0;      // daemon; 0 = default
   std::string module;  // daemon
   std::string path;  // local/ssh: the directory; daemon: path inside module
+  // daemon: the file whose first line is the module's secret (as written;
+  // empty: $FERRY_PASSWORD). From `name = { url = "...", password_file = "..." }`.
+  std::string password_file;
   SourcePos pos;
 };
 

@@ -141,6 +141,8 @@ class Runner {
     for (const Transfer& t : s.transfers) {
       Transfer mapped = t;
       mapped.ids = IdsFor(s);
+      mapped.rsh = g_.rsh;
+      mapped.remote_ferry = g_.remote_ferry;
       auto r = o_.verifier(mapped);
       if (!r.ok()) return *why = s.id + ": " + r.status().message(), false;
       files += r->files;

@@ -42,6 +42,7 @@
 #include "engine/plan/state.h"
 #include "engine/plan/state_dir.h"
 #include "engine/plan/verify.h"
+#include "engine/transfer/report.h"
 
 namespace ferry::plan {
 
@@ -59,6 +60,19 @@ struct RunOptions {
   // with it (a hook that blocks stalls the pass).
   std::function<void(std::string_view step, std::string_view item, std::string_view path)>
       on_item;
+  // A sync pass starts and ends (not in a dry run); may be null. `stats` are
+  // the pass's live counters, valid until on_pass_end for the same step. A
+  // resumed pass carries the totals its cut-off attempt had planned
+  // (seed_*; 0: not known), so a progress display can show the whole pass
+  // and an ETA from the start. `plan run --progress` draws them.
+  struct PassStart {
+    std::string step;
+    const SyncStats* stats = nullptr;
+    bool resumed = false;
+    uint64_t seed_files = 0, seed_bytes = 0;
+  };
+  std::function<void(const PassStart&)> on_pass_start;
+  std::function<void(std::string_view step)> on_pass_end;
 };
 
 enum class RunResult { kDone, kFailed, kWaiting };

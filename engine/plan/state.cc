@@ -81,12 +81,14 @@ PassRow ReadPass(Stmt& q) {
   p.deleted = static_cast<uint64_t>(q.Int(14));
   p.errors = static_cast<uint64_t>(q.Int(15));
   p.dst_changed = static_cast<uint64_t>(q.Int(16));
+  p.planned_files = static_cast<uint64_t>(q.Int(17));
+  p.planned_bytes = static_cast<uint64_t>(q.Int(18));
   return p;
 }
 
 constexpr const char* kPassCols =
     "id, step, phase, account, dst, pass, status, resumed, started, seconds, files, bytes, "
-    "scanned, scanned_bytes, deleted, errors, dst_changed";
+    "scanned, scanned_bytes, deleted, errors, dst_changed, planned_files, planned_bytes";
 
 }  // namespace
 
@@ -107,6 +109,17 @@ Result<std::unique_ptr<StateStore>> StateStore::Open(const std::string& state_di
   }
   sqlite3_busy_timeout(s->db_, 5000);
   RETURN_IF_ERROR(s->Exec(kSchema).WithContext(path));
+  // Columns added since the first schema: a state directory made by an
+  // older ferry gains them (0: not known).
+  bool planned = false;
+  {
+    Stmt q(s->db_, "PRAGMA table_info(passes)");
+    while (q.Step() == SQLITE_ROW) planned = planned || q.Text(1) == "planned_files";
+  }
+  if (!planned)
+    RETURN_IF_ERROR(s->Exec("ALTER TABLE passes ADD COLUMN planned_files INTEGER DEFAULT 0;"
+                            "ALTER TABLE passes ADD COLUMN planned_bytes INTEGER DEFAULT 0;")
+                        .WithContext(path));
   return s;
 }
 
@@ -176,6 +189,14 @@ Result<int64_t> StateStore::BeginPass(const PassRow& p) {
   q.Bind(5, int64_t{p.pass}).Bind(6, int64_t{p.resumed}).Bind(7, NowSeconds());
   if (q.Step() != SQLITE_DONE) return DbError(db_, "begin pass of " + p.step);
   return static_cast<int64_t>(sqlite3_last_insert_rowid(db_));
+}
+
+Status StateStore::SetPlanned(int64_t pass, uint64_t files, uint64_t bytes) {
+  std::lock_guard<std::mutex> l(mu_);
+  Stmt q(db_, "UPDATE passes SET planned_files = ?, planned_bytes = ? WHERE id = ?");
+  q.Bind(1, static_cast<int64_t>(files)).Bind(2, static_cast<int64_t>(bytes)).Bind(3, pass);
+  if (q.Step() != SQLITE_DONE) return DbError(db_, "planned totals of pass " + std::to_string(pass));
+  return Status::Ok();
 }
 
 Status StateStore::EndPass(const PassRow& p) {

@@ -43,6 +43,10 @@ struct PassRow {
   uint64_t files = 0, bytes = 0;          // transferred
   uint64_t scanned = 0, scanned_bytes = 0;  // regular source files seen
   uint64_t deleted = 0, errors = 0, dst_changed = 0;
+  // What the engine planned to move (regular files and their bytes), stored
+  // as soon as planning finishes (SetPlanned), so a pass cut off later
+  // still tells its resumption the totals. 0: not known.
+  uint64_t planned_files = 0, planned_bytes = 0;
 };
 
 struct EventRow {
@@ -68,6 +72,7 @@ class StateStore {
 
   Result<int64_t> BeginPass(const PassRow& p);
   Status EndPass(const PassRow& p);  // by p.id
+  Status SetPlanned(int64_t pass, uint64_t files, uint64_t bytes);
   // running -> interrupted; returns how many passes were cut off.
   Result<int> MarkInterrupted();
   std::vector<PassRow> Passes(const std::string& step);  // oldest first

@@ -110,9 +110,14 @@ Result<Endpoint> ParseEndpoint(std::string_view text) {
     e.kind = EndpointKind::kDaemon;
     std::string rest = t.substr(8);
     size_t slash = rest.find('/');
-    if (slash == std::string::npos) return bad("expected ferry://host[:port]/module");
+    if (slash == std::string::npos) return bad("expected ferry://[user@]host[:port]/module");
     std::string hostport = rest.substr(0, slash);
     std::string modpath = rest.substr(slash + 1);
+    if (size_t at = hostport.rfind('@'); at != std::string::npos) {
+      e.user = hostport.substr(0, at);
+      if (!ValidName(e.user)) return bad("malformed user before '@'");
+      hostport = hostport.substr(at + 1);
+    }
     size_t close = hostport.find(']');
     size_t colon = hostport.rfind(':');
     if (colon != std::string::npos && (close == std::string::npos || colon > close)) {

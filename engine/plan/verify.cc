@@ -1,24 +1,14 @@
 #include "engine/plan/verify.h"
 
+#include <signal.h>
+
 #include <memory>
 
-#include "engine/transfer/sync.h"
 #include "engine/verify/verify.h"
+#include "protocol/session/verify_remote.h"
 
 namespace ferry::plan {
 namespace {
-
-class Collect : public SyncEvents {
- public:
-  explicit Collect(VerifyResult* r) : r_(r) {}
-  void OnItem(std::string_view item, std::string_view path) override {
-    r_->differences.push_back({std::string(path), std::string(item)});
-  }
-  void OnError(const Status& e) override { r_->differences.push_back({"", e.message()}); }
-
- private:
-  VerifyResult* r_;
-};
 
 class CollectDifferences : public VerifyEvents {
  public:
@@ -42,19 +32,7 @@ std::shared_ptr<const FilterList> FilterOf(const Transfer& t, Status* bad) {
   return f;
 }
 
-}  // namespace
-
-Result<VerifyResult> TreeVerifier(const Transfer& t) {
-  if (t.src.kind != EndpointKind::kLocal || t.dst.kind != EndpointKind::kLocal)
-    return RemoteVerifier(t);
-  if (t.ids && !t.ids->empty()) return ChecksumDryRunVerifier(t);
-  VerifyOptions opt;
-  Status bad = Status::Ok();
-  opt.filter = FilterOf(t, &bad);
-  RETURN_IF_ERROR(bad);
-  VerifyResult r;
-  CollectDifferences ev(&r);
-  ASSIGN_OR_RETURN(VerifyOutcome out, VerifyTrees({t.src_path, t.dst_path}, opt, ev));
+VerifyResult FromOutcome(VerifyResult r, const VerifyOutcome& out) {
   if (out.vanished)
     r.differences.push_back({"", std::to_string(out.vanished) +
                                      " source file(s) vanished while they were compared"});
@@ -63,39 +41,57 @@ Result<VerifyResult> TreeVerifier(const Transfer& t) {
   return r;
 }
 
+Result<VerifyOptions> OptionsFor(const Transfer& t) {
+  VerifyOptions opt;
+  Status bad = Status::Ok();
+  opt.filter = FilterOf(t, &bad);
+  RETURN_IF_ERROR(bad);
+  // Owners are compared with the ids the sync gave them.
+  if (t.ids && !t.ids->empty()) opt.id_map = t.ids;
+  return opt;
+}
+
+}  // namespace
+
+Result<VerifyResult> TreeVerifier(const Transfer& t) {
+  if (t.src.kind != EndpointKind::kLocal || t.dst.kind != EndpointKind::kLocal)
+    return RemoteVerifier(t);
+  ASSIGN_OR_RETURN(VerifyOptions opt, OptionsFor(t));
+  VerifyResult r;
+  CollectDifferences ev(&r);
+  ASSIGN_OR_RETURN(VerifyOutcome out, VerifyTrees({t.src_path, t.dst_path}, opt, ev));
+  return FromOutcome(std::move(r), out);
+}
+
 Result<VerifyResult> RemoteVerifier(const Transfer& t) {
-  return Status(ErrorCode::kUnsupported,
-                "verify " + t.label + ": " + EndpointDisplay(t.src, t.src_path) + " -> " +
-                    EndpointDisplay(t.dst, t.dst_path) +
-                    ": ferry cannot verify an ssh endpoint yet (no remote `ferry verify`, and "
-                    "the remote sync has no checksum dry run); the cutover stops here rather "
-                    "than switch to an unverified destination");
+  const std::string src = EndpointDisplay(t.src, t.src_path);
+  const std::string dst = EndpointDisplay(t.dst, t.dst_path);
+  const std::string what = "verify " + t.label + ": " + src + " -> " + dst + ": ";
+  if (t.src.kind == EndpointKind::kDaemon || t.dst.kind == EndpointKind::kDaemon)
+    return Status(ErrorCode::kUnsupported,
+                  what + "ferry cannot verify a daemon endpoint (no verify side over the "
+                         "daemon); the cutover stops here rather than switch to an "
+                         "unverified destination");
+  if (t.src.kind == EndpointKind::kSsh && t.dst.kind == EndpointKind::kSsh)
+    return Status(ErrorCode::kUnsupported, what + "both ends are ssh endpoints");
+  ASSIGN_OR_RETURN(VerifyOptions opt, OptionsFor(t));
+  if (opt.id_map && t.src.kind != EndpointKind::kLocal)
+    return Status(ErrorCode::kUnsupported,
+                  what + "owner maps (usermap/groupmap) cannot be verified with an ssh "
+                         "source (its names would come from the remote host); the cutover "
+                         "stops here rather than switch to an unverified destination");
+  // A remote end that goes away must fail the write, not kill the runner.
+  ::signal(SIGPIPE, SIG_IGN);
+  protocol::RemoteOptions ro;
+  ro.rsh = t.rsh.empty() ? "ssh" : t.rsh;
+  ro.remote_ferry = t.remote_ferry.empty() ? "ferry" : t.remote_ferry;
+  VerifyResult r;
+  CollectDifferences ev(&r);
+  auto out = protocol::RunRemoteVerify({src, dst}, opt, ro, ev);
+  if (!out.ok()) return Status(out.status().code(), what + out.status().message());
+  return FromOutcome(std::move(r), out->outcome);
 }
 
 Result<VerifyResult> CutoverVerifier(const Transfer& t) { return TreeVerifier(t); }
-
-Result<VerifyResult> ChecksumDryRunVerifier(const Transfer& t) {
-  if (t.src.kind != EndpointKind::kLocal || t.dst.kind != EndpointKind::kLocal)
-    return RemoteVerifier(t);
-  SyncOptions opt;
-  opt.checksum = true;
-  opt.dry_run = true;
-  opt.del = true;
-  // Owners are compared with the ids the sync gave them.
-  opt.id_map = t.ids;
-  if (!t.filter.empty()) {
-    auto f = std::make_shared<FilterList>();
-    for (const std::string& r : t.filter) RETURN_IF_ERROR(f->AddRule(RuleType::kExclude, r));
-    opt.filter = f;
-  }
-  VerifyResult r;
-  Collect ev(&r);
-  SyncStats stats;
-  ASSIGN_OR_RETURN(SyncOutcome out, RunLocalSync({t.src_path, t.dst_path}, opt, stats, ev));
-  (void)out;
-  r.files = stats.reg_files.load();
-  r.bytes = stats.total_size.load();
-  return r;
-}
 
 }  // namespace ferry::plan

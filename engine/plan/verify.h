@@ -5,7 +5,7 @@
 // The runner calls it through this function type (RunOptions::verifier) so
 // the implementation can change without touching the runner. The default,
 // CutoverVerifier, dispatches on the endpoints: VerifyTrees for local ends,
-// RemoteVerifier for a transfer with an ssh end.
+// RemoteVerifier (protocol::RunRemoteVerify) for a transfer with an ssh end.
 #pragma once
 
 #include <functional>
@@ -32,26 +32,23 @@ struct VerifyResult {
 // comparison could not be done at all.
 using Verifier = std::function<Result<VerifyResult>(const Transfer& t)>;
 
-// A checksum dry run of the engine (SyncOptions checksum=true, dry_run=true,
-// del=true, the path set's filter): every itemized change and every per-path
-// error is a difference. Owners and groups are compared after t.ids maps
-// them, as the sync that landed them did.
-Result<VerifyResult> ChecksumDryRunVerifier(const Transfer& t);
-
 // engine/verify's VerifyTrees on two local ends, after the path set's filter
 // (applied to both sides): every file's content by XXH3-128, permissions,
 // owner, group, mtime (ns), ACLs, xattrs, symlink targets, hard-link
 // structure, and entries only one side has; an unreadable path is a
-// difference too. A transfer whose owners are mapped (t.ids) goes to
-// ChecksumDryRunVerifier, which compares owners after the mapping (VerifyTrees
-// compares ids as they are).
+// difference too. A transfer whose owners are mapped (t.ids) has SRC's
+// owner and group mapped before they are compared (VerifyOptions::id_map),
+// as the sync that landed them did. A transfer with a remote end goes to
+// RemoteVerifier.
 Result<VerifyResult> TreeVerifier(const Transfer& t);
 
-// The seam for a transfer with an ssh end. Today it fails with kUnsupported
-// (ferry has no remote verify side yet, and the remote sync cannot do a
-// checksum dry run), so the cutover stops before its switch hooks: a remote
-// destination is never switched to unverified. Replace it here when `ferry
-// verify` gains its remote side.
+// The same comparison with one ssh end: protocol::RunRemoteVerify starts
+// `RSH [user@]host REMOTE_FERRY serve --stdio --verify-side PATH` through
+// t.rsh / t.remote_ferry, and compares with the routine of a local verify
+// (VerifySides). Owner maps (t.ids) need a local source (their names are
+// looked up on this machine); with an ssh source they are kUnsupported, as
+// are two ssh ends and a daemon end (no verify side over the daemon):
+// the cutover stops before its switch hooks rather than switch unverified.
 Result<VerifyResult> RemoteVerifier(const Transfer& t);
 
 // The default verifier of a cutover: TreeVerifier for local ends,

@@ -147,6 +147,49 @@ TEST(ProgressEstimatorTest, NothingToDoIsComplete) {
   EXPECT_DOUBLE_EQ(v.eta, 0);
 }
 
+// A resumed plan pass: the cut-off attempt planned 100 MiB in 10 files and
+// landed 60 MiB in 6 before it was killed; this attempt plans only the rest.
+TEST(ProgressEstimatorTest, SeededTotalsOfACutOffAttemptCountWhatLandedAsDone) {
+  ProgressEstimator e(/*file_cost_bytes=*/0);
+  e.Seed(static_cast<uint64_t>(100 * kMiB), 10);
+  // Still scanning (no totals of its own yet): 0 of the previous totals.
+  ProgressView scan = e.Update(At(0, 0, 0));
+  EXPECT_EQ(scan.total_bytes, static_cast<uint64_t>(100 * kMiB));
+  EXPECT_EQ(scan.total_files, 10u);
+  EXPECT_EQ(scan.done_bytes, 0u);
+  ExpectSane(scan);
+  // Planned: 40 MiB in 4 files left; the 60 MiB already landed are done.
+  ProgressView a = e.Update(At(0.2, 0, static_cast<uint64_t>(40 * kMiB), 0, 4));
+  EXPECT_EQ(a.total_bytes, static_cast<uint64_t>(100 * kMiB));
+  EXPECT_EQ(a.done_bytes, static_cast<uint64_t>(60 * kMiB));
+  EXPECT_EQ(a.done_files, 6u);
+  EXPECT_EQ(a.total_files, 10u);
+  EXPECT_NEAR(a.percent, 60, 1e-9);
+  ExpectSane(a);
+  // One second in at 10 MiB/s: 30 MiB left, an ETA of 3 s.
+  ProgressView b = e.Update(At(1.2, static_cast<uint64_t>(10 * kMiB),
+                               static_cast<uint64_t>(40 * kMiB), 1, 4));
+  EXPECT_EQ(b.done_bytes, static_cast<uint64_t>(70 * kMiB));
+  EXPECT_EQ(b.done_files, 7u);
+  EXPECT_NEAR(b.eta, 3.0, 0.01);
+  ExpectSane(b);
+  ProgressView c = e.Update(At(4.2, static_cast<uint64_t>(40 * kMiB),
+                               static_cast<uint64_t>(40 * kMiB), 4, 4));
+  EXPECT_EQ(c.done_bytes, c.total_bytes);
+  EXPECT_EQ(c.done_files, 10u);
+  EXPECT_NEAR(c.percent, 100, 1e-9);
+}
+
+TEST(ProgressEstimatorTest, SeedSmallerThanThisAttemptsPlanIsOnlyAFloor) {
+  ProgressEstimator e(/*file_cost_bytes=*/0);
+  e.Seed(1000, 2);  // the source grew since the cut-off attempt
+  ProgressView v = e.Update(At(1, 100, 5000, 1, 5));
+  EXPECT_EQ(v.total_bytes, 5000u);
+  EXPECT_EQ(v.done_bytes, 100u);
+  EXPECT_EQ(v.total_files, 5u);
+  ExpectSane(v);
+}
+
 TEST(ProgressEstimatorTest, FormatEta) {
   EXPECT_EQ(FormatEta(-1), "--:--:--");
   EXPECT_EQ(FormatEta(0), "0:00:00");

@@ -5,18 +5,18 @@
 //    hooks flip maintenance-mode files (the destination's through the rsh),
 //    verification, and a rollback after changes on the destination; rsync
 //    (-aHAXc --dry-run --itemize-changes --delete) judges every tree;
-//  * the default verifier refuses an ssh destination and the switch hook
-//    never runs; a corrupted destination file found by verification stops the
-//    cutover before the switch;
-//  * `plan check` warns, naming the account and field, about what a remote
-//    leg cannot do yet, and `plan run` refuses it before copying anything;
+//  * the default verifier (a remote `ferry verify` through the stand-in)
+//    finds a corrupted destination file and the switch hook never runs; a
+//    clean cutover switches;
+//  * filters and owner maps on an ssh leg: the excluded path never lands,
+//    owners land mapped and are verified mapped; rsync with the same
+//    excludes and maps judges the tree;
+//  * two ssh ends are an error of `plan check`;
 //  * `ferry plan run` killed with SIGKILL in the middle of an ssh pass
 //    resumes without re-sending the files that had landed remotely.
 //
-// The runner runs in-process for the first group so the test can plug a
-// verifier into the seam a remote `ferry verify` will use: the stand-in's
-// "remote" tree is on this machine, so the test verifies it with
-// TreeVerifier (engine/verify) directly.
+// Some tests run the runner in-process (to read its log and state), with the
+// default verifier as `ferry plan run` has it.
 #include <fcntl.h>
 #include <signal.h>
 #include <sys/stat.h>
@@ -44,15 +44,6 @@ namespace {
 
 using ferry::testing::Shell;
 
-// The stand-in's remote host is this machine: verify the remote tree as a
-// local one.
-Result<plan::VerifyResult> StandinVerifier(const plan::Transfer& t) {
-  plan::Transfer local = t;
-  local.src.kind = plan::EndpointKind::kLocal;
-  local.dst.kind = plan::EndpointKind::kLocal;
-  return plan::TreeVerifier(local);
-}
-
 class PlanRemoteTest : public ::testing::Test {
  protected:
   void SetUp() override {
@@ -71,7 +62,7 @@ class PlanRemoteTest : public ::testing::Test {
   }
 
   // Parses, compiles, locks and runs FILE in-process like `ferry plan run`.
-  plan::RunSummary Run(const std::string& phase, plan::Verifier verifier = StandinVerifier,
+  plan::RunSummary Run(const std::string& phase, plan::Verifier verifier = plan::CutoverVerifier,
                        bool force = false) {
     std::ifstream in(plan_);
     std::stringstream ss;
@@ -108,9 +99,11 @@ class PlanRemoteTest : public ::testing::Test {
     return out;
   }
 
-  std::string Oracle(const std::string& src, const std::string& dst) {
+  std::string Oracle(const std::string& src, const std::string& dst,
+                     const std::string& extra = "") {
     std::string out;
-    Shell("rsync -aHAXc --dry-run --itemize-changes --delete --modify-window=-1 '" + src +
+    Shell("rsync -aHAXc --dry-run --itemize-changes --delete --modify-window=-1 " + extra +
+              " '" + src +
               "/' '" + dst + "/' 2>&1",
           &out);
     return out;
@@ -206,7 +199,7 @@ destination = "new"
   EXPECT_EQ(p[1].files, 0u);
   EXPECT_EQ(p[1].scanned, 4u);
   WriteFile(old_ + "/site/css/site.css", "body{color:red}");
-  plan::RunSummary d2 = Run("delta", StandinVerifier, /*force=*/true);
+  plan::RunSummary d2 = Run("delta", plan::CutoverVerifier, /*force=*/true);
   ASSERT_EQ(d2.result, plan::RunResult::kDone) << d2.message << "\n" << log_;
   p = PassesOf("delta/site/sync.1");
   ASSERT_EQ(p.size(), 4u) << log_;
@@ -218,25 +211,38 @@ destination = "new"
   // deletions) overwrites it, verification passes, the switch hook runs.
   WriteFile(new_ + "/site/index.html", "edited during preview");
   WriteFile(new_ + "/site/preview.txt", "made on the new server");
-  // A dry run changes nothing and says what it cannot show over ssh.
+  // A dry run changes nothing and lists what the preview changed (a dry-run
+  // push with itemize through the stand-in), not what the source changed.
+  SetMtime(old_ + "/site/css/site.css", 1700000100);  // the source's own change
   Proc dry = Ferry({"plan", "run", plan_, "--phase", "cutover", "--dry-run"});
   ASSERT_EQ(dry.code, 0) << dry.Dump();
-  EXPECT_NE(dry.out.find("cutover/site/sync.1 pass 1: would sync " + old_ + "/site/ -> testhost:" +
-                         new_ + "/site/ (not shown: "),
-            std::string::npos)
+  const std::string listed =
+      "cutover/site/sync.1 pass 1: changed on destination since the last pass";
+  EXPECT_NE(dry.out.find(listed + " (would be overwritten): M index.html"), std::string::npos)
       << dry.Dump();
+  EXPECT_NE(dry.out.find(listed + " (would be overwritten): + preview.txt"), std::string::npos)
+      << dry.Dump();
+  EXPECT_EQ(dry.out.find("site.css"), std::string::npos) << dry.Dump();
   EXPECT_TRUE(Exists(new_ + "/site/preview.txt")) << "the dry run changed the destination";
   EXPECT_FALSE(Exists(old_ + "/maintenance")) << "the dry run ran a hook";
   plan::RunSummary cut = Run("cutover");
   ASSERT_EQ(cut.result, plan::RunResult::kDone) << cut.message << "\n" << log_;
   EXPECT_NE(log_.find("cutover/site/verify: "), std::string::npos) << log_;
+  EXPECT_NE(log_.find(listed + " (overwritten now): M index.html"), std::string::npos) << log_;
+  EXPECT_NE(log_.find(listed + " (overwritten now): + preview.txt"), std::string::npos) << log_;
+  const std::string report = ReadFile(plan_ + ".state/reports/cutover.txt");
+  EXPECT_NE(report.find("changed on the destination since the last pass (overwritten; the "
+                        "source is authoritative):\n  M site/index.html\n  + site/preview.txt\n"),
+            std::string::npos)
+      << report;
   EXPECT_TRUE(Exists(old_ + "/maintenance"));
   EXPECT_FALSE(Exists(new_ + "/maintenance"));
   EXPECT_FALSE(Exists(new_ + "/site/preview.txt"));
   EXPECT_EQ(Oracle(old_ + "/site", new_ + "/site"), "");
   p = PassesOf("cutover/site/sync.1");
   ASSERT_EQ(p.size(), 1u) << log_;
-  EXPECT_EQ(p[0].files, 1u);  // index.html again; preview.txt deleted remotely
+  EXPECT_EQ(p[0].files, 2u);  // index.html again, site.css; preview.txt deleted remotely
+  EXPECT_EQ(p[0].dst_changed, 2u);
   EXPECT_GT(p[0].seconds, 0);
 
   // Users change the new server; the rollback pulls it back over ssh and
@@ -256,7 +262,7 @@ destination = "new"
   EXPECT_EQ(p[0].deleted, 1u);
 }
 
-TEST_F(PlanRemoteTest, SshDestinationIsNeverSwitchedUnverified) {
+TEST_F(PlanRemoteTest, SshDestinationIsVerifiedBeforeTheSwitch) {
   WriteFile(old_ + "/site/a.txt", "alpha");
   WriteFile(old_ + "/site/data/b.bin", Pattern(64 * 1024, 3));
   WriteFile(plan_, Head() + R"([[phases]]
@@ -275,19 +281,12 @@ destination = "new"
   on = "destination"
   command = "touch )" + tmp_.path() + R"(/switched"
 )");
-  ASSERT_EQ(Run("stage-one").result, plan::RunResult::kDone) << log_;
+  // `ferry plan run` with its default verifier: the remote `ferry verify`.
+  Proc s1 = Ferry({"plan", "run", plan_, "--phase", "stage-one"});
+  ASSERT_EQ(s1.code, 0) << s1.Dump();
 
-  // Without a remote verifier the default refuses: the cutover fails at
-  // verify, before the switch.
-  Proc cut = Ferry({"plan", "run", plan_, "--phase", "cutover"});
-  EXPECT_EQ(cut.code, 4) << cut.Dump();
-  EXPECT_NE(cut.err.find("cutover/site/verify: verify site: "), std::string::npos) << cut.Dump();
-  EXPECT_NE(cut.err.find("ferry cannot verify an ssh endpoint yet"), std::string::npos)
-      << cut.Dump();
-  EXPECT_FALSE(Exists(tmp_.path() + "/switched")) << "the switch hook ran";
-
-  // With a verifier plugged in, a corrupted destination file (same size and
-  // mtime, so the final pass's quick check misses it) stops the switch.
+  // A corrupted destination file (same size and mtime, so the final pass's
+  // quick check misses it) is found by the remote verify: no switch.
   std::string victim = new_ + "/site/data/b.bin";
   struct stat before = LStat(victim);
   int fd = ::open(victim.c_str(), O_WRONLY);
@@ -296,53 +295,72 @@ destination = "new"
   ::close(fd);
   struct timespec ts[2] = {before.st_atim, before.st_mtim};
   ASSERT_EQ(::utimensat(AT_FDCWD, victim.c_str(), ts, 0), 0);
-  plan::RunSummary r = Run("cutover");
-  EXPECT_EQ(r.result, plan::RunResult::kFailed) << log_;
-  EXPECT_NE(r.message.find("verification found 1 difference(s)"), std::string::npos) << r.message;
-  EXPECT_NE(r.message.find("site/data/b.bin"), std::string::npos) << r.message;
+  Proc cut = Ferry({"plan", "run", plan_, "--phase", "cutover"});
+  EXPECT_EQ(cut.code, 4) << cut.Dump();
+  EXPECT_NE(cut.err.find("verification found 1 difference(s)"), std::string::npos) << cut.Dump();
+  EXPECT_NE(cut.err.find("site/data/b.bin"), std::string::npos) << cut.Dump();
   EXPECT_FALSE(Exists(tmp_.path() + "/switched")) << "the switch hook ran";
 
-  // Repaired, the cutover completes and switches.
+  // Repaired, the cutover verifies clean and switches (in-process, through
+  // the default CutoverVerifier).
   WriteFile(victim, ReadFile(old_ + "/site/data/b.bin"));
-  r = Run("cutover", StandinVerifier, /*force=*/true);
+  SetMtime(victim, before.st_mtim.tv_sec);
+  plan::RunSummary r = Run("cutover", plan::CutoverVerifier, /*force=*/true);
   EXPECT_EQ(r.result, plan::RunResult::kDone) << r.message << "\n" << log_;
+  EXPECT_NE(log_.find("cutover/site/verify: 4 entries identical in content and metadata"),
+            std::string::npos)
+      << log_;
   EXPECT_TRUE(Exists(tmp_.path() + "/switched"));
   EXPECT_EQ(Oracle(old_ + "/site", new_ + "/site"), "");
 }
 
-TEST_F(PlanRemoteTest, RemoteLegGapsAreWarnedByCheckAndRefusedByRun) {
+TEST_F(PlanRemoteTest, FiltersAndOwnerMapsOnAnSshLeg) {
+  if (!AmRoot()) GTEST_SKIP() << "needs root to chown";
   WriteFile(old_ + "/www/index.html", "hello");
+  WriteFile(old_ + "/www/cache/big.tmp", Pattern(8192, 5));
+  WriteFile(old_ + "/www/app/main.php", "<?php");
+  ASSERT_EQ(::chown((old_ + "/www/index.html").c_str(), 1, 1), 0);  // daemon
+  ASSERT_EQ(::chown((old_ + "/www/app").c_str(), 2, 2), 0);         // bin
   WriteFile(plan_, Head() + R"([[phases]]
 kind = "stage-one"
+[[phases]]
+kind = "cutover"
 [[accounts]]
 name = "shop"
 source = "old"
 destination = "new"
-usermap = "alice:bob"
+usermap = "daemon:sys"
+groupmap = "bin:adm"
   [[accounts.paths]]
   path = "www"
   filter = ["- cache/"]
+  [[accounts.hooks]]
+  phase = "cutover"
+  when = "switch"
+  on = "destination"
+  command = "touch )" + tmp_.path() + R"(/switched"
 )");
-  // check: valid, with a warning per gap naming the account and field.
+  // Nothing left to warn about.
   Proc check = Ferry({"plan", "check", plan_});
   EXPECT_EQ(check.code, 0) << check.Dump();
-  EXPECT_NE(check.err.find(plan_ + ":13:3: warning: account shop, path set www: 'filter' on a "
-                                   "leg with an ssh endpoint"),
-            std::string::npos)
-      << check.Dump();
-  EXPECT_NE(check.err.find(plan_ + ":8:1: warning: account shop: 'usermap'/'groupmap' on a leg "
-                                   "with an ssh endpoint"),
-            std::string::npos)
-      << check.Dump();
-  // run: refused before anything is copied, never with the filter dropped.
-  Proc run = Ferry({"plan", "run", plan_});
-  EXPECT_EQ(run.code, 1) << run.Dump();
-  EXPECT_NE(run.err.find("phase stage-one: account shop: " + old_ + "/www/ -> testhost:" + new_ +
-                         "/www/: 'filter' rules are not supported by ferry's remote sync yet"),
-            std::string::npos)
-      << run.Dump();
-  EXPECT_FALSE(Exists(new_ + "/www"));
+  EXPECT_EQ(check.err.find("warning"), std::string::npos) << check.Dump();
 
+  Proc s1 = Ferry({"plan", "run", plan_, "--phase", "stage-one"});
+  ASSERT_EQ(s1.code, 0) << s1.Dump();
+  EXPECT_FALSE(Exists(new_ + "/www/cache")) << "the filter was dropped";
+  EXPECT_EQ(LStat(new_ + "/www/index.html").st_uid, 3u);  // sys
+  EXPECT_EQ(LStat(new_ + "/www/app").st_gid, 4u);         // adm
+  // The remote verify maps SRC's owners as the sync did: clean, switched.
+  Proc cut = Ferry({"plan", "run", plan_, "--phase", "cutover"});
+  EXPECT_EQ(cut.code, 0) << cut.Dump();
+  EXPECT_TRUE(Exists(tmp_.path() + "/switched")) << cut.Dump();
+  EXPECT_EQ(Oracle(old_ + "/www", new_ + "/www",
+                   "--exclude=cache/ --usermap=daemon:sys --groupmap=bin:adm"),
+            "");
+}
+
+TEST_F(PlanRemoteTest, TwoSshEndsAreAPlanError) {
+  WriteFile(old_ + "/www/index.html", "hello");
   // Two ssh ends are an error of the plan itself.
   WriteFile(plan_, Head() + R"(other = "host2:/srv"
 [[phases]]
@@ -354,7 +372,7 @@ destination = "new"
   [[accounts.paths]]
   path = "www"
 )");
-  check = Ferry({"plan", "check", plan_});
+  Proc check = Ferry({"plan", "check", plan_});
   EXPECT_EQ(check.code, 1) << check.Dump();
   EXPECT_NE(check.err.find(plan_ + ":13:3: account shop, path set www, phase stage-one: "
                                    "host2:/srv/www/ -> testhost:" + new_ +

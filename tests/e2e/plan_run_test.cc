@@ -306,9 +306,20 @@ destination = "new"
   Proc st = Plan({"status", plan_});
   EXPECT_NE(st.out.find("interrupted"), std::string::npos) << st.Dump();
 
-  Proc resumed = Plan({"run", plan_});
+  // Resumed with --progress: the whole pass's totals (what the cut-off
+  // attempt planned, stored when planning finished) from the start, and
+  // what landed before counts as done.
+  Proc resumed = Plan({"run", plan_, "--progress"});
   ASSERT_EQ(resumed.code, 0) << resumed.Dump();
   EXPECT_NE(resumed.out.find("resuming: 1 pass(es) were cut off"), std::string::npos)
+      << resumed.Dump();
+  EXPECT_NE(resumed.out.find("stage-one/site/sync.1 pass 1 (resumed): the cut-off attempt had "
+                             "planned 600 files, 761.4KiB"),
+            std::string::npos)
+      << resumed.Dump();
+  EXPECT_NE(resumed.err.find("stage-one/site/sync.1: done  761.4 KiB / 761.4 KiB  100%  "
+                             "600/600 files"),
+            std::string::npos)
       << resumed.Dump();
   nlohmann::json passes = Passes("stage-one", "stage-one/site/sync.1");
   ASSERT_EQ(passes.size(), 1u) << Report("stage-one").dump(2);

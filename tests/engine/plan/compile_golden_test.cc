@@ -51,7 +51,7 @@ TEST_P(GoldenTest, GraphMatchesGolden) {
 
 INSTANTIATE_TEST_SUITE_P(Examples, GoldenTest,
                          ::testing::Values("single-account", "database-account", "transit",
-                                           "many-accounts", "ssh-push"),
+                                           "many-accounts", "ssh-push", "daemon-preseed"),
                          [](const auto& i) {
                            std::string n = i.param;
                            for (char& c : n)

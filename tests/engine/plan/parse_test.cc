@@ -257,6 +257,35 @@ TEST(PlanParse, TransitLegWithoutTransitEndpoint) {
   ExpectOne(t, 5, 1, "has leg 'out' but no account names a 'transit' endpoint");
 }
 
+TEST(PlanParse, DaemonEndpointTable) {
+  std::string t = kBase;
+  t.replace(t.find("\"/srv/new\""), 10,
+            "{ url = \"ferry://bob@h2:9000/web/site\", password_file = \"/etc/f.secret\" }");
+  std::vector<Diagnostic> d;
+  Plan p = ParsePlan(t, "plan.toml", &d);
+  ASSERT_EQ(All(d), "");
+  const Endpoint* e = p.FindEndpoint("new");
+  ASSERT_NE(e, nullptr);
+  EXPECT_EQ(e->kind, EndpointKind::kDaemon);
+  EXPECT_EQ(e->user, "bob");
+  EXPECT_EQ(e->port, 9000);
+  EXPECT_EQ(e->module, "web");
+  EXPECT_EQ(e->password_file, "/etc/f.secret");
+  EXPECT_EQ(EndpointDisplay(*e, "site/alice/"), "ferry://bob@h2:9000/web/site/alice/");
+}
+
+TEST(PlanParse, EndpointTableErrors) {
+  std::string t = kBase;
+  t.replace(t.find("\"/srv/new\""), 10, "{ password_file = \"/etc/f.secret\" }");
+  ExpectOne(t, 3, 7, "endpoint 'new': missing required key 'url'");
+  t = kBase;
+  t.replace(t.find("\"/srv/new\""), 10, "{ url = \"ferry://h2/web\", secret = \"x\" }");
+  ExpectOne(t, 3, 33, "unknown key 'secret' in endpoint 'new'");
+  t = kBase;
+  t.replace(t.find("\"/srv/new\""), 10, "{ url = \"h2:/srv\", password_file = \"/f\" }");
+  ExpectOne(t, 3, 7, "'password_file' is only for a ferry daemon endpoint");
+}
+
 TEST(PlanParse, HookOnDaemonEndpoint) {
   std::string t = kBase;
   t.replace(t.find("\"/srv/new\""), 10, "\"ferry://h2/web\"");
