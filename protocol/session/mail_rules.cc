@@ -47,6 +47,12 @@ bool IsListedMaildir(mail::MailMode mode, const std::unordered_set<std::string>&
   return mail::IsMaildirFolder(mode, has("cur"), has("new"), has("tmp"));
 }
 
+void DropIndexFilesInStream(const SessionOptions& o, std::vector<Entry>* folder_listing) {
+  if (o.stream_count == 0 || o.stream_index >= o.stream_count) return;
+  std::erase_if(*folder_listing,
+                [](const Entry& e) { return !e.is_dir() && mail::LandsAfterMessages(e.name); });
+}
+
 bool HeldUntilMessagesLanded(mail::MailMode mode, std::string_view name) {
   return mode != mail::MailMode::kOff && mail::LandsAfterMessages(name);
 }

@@ -37,6 +37,11 @@ bool IsMaildirListing(mail::MailMode mode, const std::vector<Entry>& listing);
 bool IsListedMaildir(mail::MailMode mode, const std::unordered_set<std::string>& listed,
                      const std::string& dir);
 
+// --streams: a stream (not the final pass) lists no index files of a
+// folder, so that they land in the final pass, after every stream's
+// messages. Removes them from a folder's listing in such a session.
+void DropIndexFilesInStream(const SessionOptions& o, std::vector<Entry>* folder_listing);
+
 // Whether the receiver holds a file of this name until the end of the pass.
 bool HeldUntilMessagesLanded(mail::MailMode mode, std::string_view name);
 

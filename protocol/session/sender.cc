@@ -271,9 +271,11 @@ Status Sender::Walk(io::IoBackend& io, int dirfd, const std::string& rel) {
   if (filter_) {
     std::erase_if(*listing, [&](const Entry& e) { return filter_->Excluded(join(e.name), e.is_dir()); });
   }
-  for (const Entry& e : *listing) RETURN_IF_ERROR(Emit(io, dirfd, e, join(e.name)));
-  // --mail: a folder's tmp/ is listed, its half-delivered messages are not.
+  // --mail: a folder's tmp/ is listed, its half-delivered messages are not;
+  // a stream leaves its index files to the final pass.
   const bool folder = IsMaildirListing(MailModeOf(opt_.mail), *listing);
+  if (folder) DropIndexFilesInStream(opt_, &*listing);
+  for (const Entry& e : *listing) RETURN_IF_ERROR(Emit(io, dirfd, e, join(e.name)));
   for (const Entry& e : *listing) {
     if (!e.is_dir() || (folder && e.name == "tmp")) continue;
     auto sub = io.OpenAt(dirfd, e.name.c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW, 0);

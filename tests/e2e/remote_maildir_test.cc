@@ -176,6 +176,25 @@ TEST_P(RemoteMaildirTest, TmpContentsStayAndIndexesLandAfterMessages) {
   EXPECT_EQ(Oracle(true), "");
 }
 
+// --streams 3: each stream lands its share of the messages, and the index
+// files land once, in the final pass, after all of them and the deletions.
+TEST_P(RemoteMaildirTest, StreamsLeaveIndexFilesToTheFinalPass) {
+  BuildAccount();
+  Proc p = Sync({"--streams", "3"});
+  ASSERT_EQ(p.code, 0) << p.Dump();
+  EXPECT_EQ(ExpectIndexesLast(p.out), 2) << p.out;
+  EXPECT_EQ(Oracle(true), "");
+  ChangeAccount();
+  p = Sync({"--streams", "3"});
+  ASSERT_EQ(p.code, 0) << p.Dump();
+  EXPECT_EQ(ExpectIndexesLast(p.out), 2) << p.out;
+  int uidlists = 0;
+  for (const std::string& l : Lines(p.out))
+    if (ItemPath(l) == "acct/Maildir/dovecot-uidlist") ++uidlists;
+  EXPECT_EQ(uidlists, 1) << p.out;
+  EXPECT_EQ(Oracle(true), "");
+}
+
 // The mode travels: with --mail=off a folder is a plain tree, so tmp/
 // contents are copied and DST's own are deleted, as rsync does.
 TEST_P(RemoteMaildirTest, MailOffCopiesTmpAsRsyncDoes) {
