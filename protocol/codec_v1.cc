@@ -28,9 +28,13 @@ constexpr uint64_t kOptDryRun = uint64_t{1} << 14;
 constexpr uint64_t kOptReportChanges = uint64_t{1} << 15;
 // --streams: stream_index and stream_count follow the window.
 constexpr uint64_t kOptStream = uint64_t{1} << 16;
+// --mail: bit 17 Maildir semantics (auto), 17 and 18 together: on.
+constexpr uint64_t kOptMail = uint64_t{1} << 17;
+constexpr uint64_t kOptMailOn = uint64_t{1} << 18;
 constexpr uint64_t kOptKnown = kPreserveKnownMask | kOptHardLinks | kOptXattrs |
                                kOptAcls | kOptNumericIds | kOptDelete | kOptSafeLinks |
-                               kOptDryRun | kOptReportChanges | kOptStream;
+                               kOptDryRun | kOptReportChanges | kOptStream | kOptMail |
+                               kOptMailOn;
 
 // FileEntry.flags bits.
 constexpr uint64_t kEntUser = 1u << 0;
@@ -84,6 +88,8 @@ void PutOptions(Writer& w, const SessionOptions& o) {
   if (o.safe_links) flags |= kOptSafeLinks;
   if (o.dry_run) flags |= kOptDryRun;
   if (o.report_changes) flags |= kOptReportChanges;
+  if (o.mail != MailSemantics::kOff) flags |= kOptMail;
+  if (o.mail == MailSemantics::kOn) flags |= kOptMailOn;
   w.Varint(flags);
   w.U8(static_cast<uint8_t>(o.checksum));
   w.U8(static_cast<uint8_t>(o.compression));
@@ -376,6 +382,12 @@ Status GetOptions(Reader& r, SessionOptions* o) {
   o->safe_links = flags & kOptSafeLinks;
   o->dry_run = flags & kOptDryRun;
   o->report_changes = flags & kOptReportChanges;
+  if ((flags & kOptMailOn) && !(flags & kOptMail)) {
+    return r.Error("flags has mail_on (bit 18) without mail (bit 17)");
+  }
+  o->mail = !(flags & kOptMail)    ? MailSemantics::kOff
+            : (flags & kOptMailOn) ? MailSemantics::kOn
+                                   : MailSemantics::kAuto;
   uint8_t b = 0;
   RETURN_IF_ERROR(r.U8("checksum", &b));
   if (b > 1) return r.Error("checksum mode " + std::to_string(b) + " is unknown");

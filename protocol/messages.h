@@ -113,6 +113,9 @@ struct Hello {
 enum class ChecksumMode : uint8_t { kSizeMtime = 0, kXxh3 = 1 };  // -c
 enum class Compression : uint8_t { kNone = 0, kZstd = 1 };        // -z
 enum class BlockRule : uint8_t { kSqrt = 0, kFixed = 1 };  // block_size.h / fixed
+// --mail (engine/mail/maildir.h MailMode): whether Maildir semantics apply.
+// kOff is what a peer that does not send the mail bits means.
+enum class MailSemantics : uint8_t { kOff = 0, kAuto = 1, kOn = 2 };
 
 // Preserve bits (SessionOptions.preserve): rsync's -p -t -o -g -l -D --specials -U.
 inline constexpr uint32_t kPreservePerms = 1u << 0;
@@ -157,6 +160,10 @@ struct SessionOptions {
   uint32_t run_id = 0;
   bool dry_run = false;           // -n: the receiver changes nothing
   bool report_changes = false;    // the receiver sends Itemized messages
+  // --mail: the sender lists no tmp/ contents of a Maildir folder, the
+  // receiver spares DST's and lands a folder's index files after its
+  // messages (protocol/session/mail_rules.h).
+  MailSemantics mail = MailSemantics::kOff;
   // Filter rules in order, each "- PATTERN" or "+ PATTERN" (FilterList's
   // syntax): the sender lists nothing they exclude, the receiver deletes
   // nothing they exclude.

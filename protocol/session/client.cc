@@ -11,6 +11,7 @@
 #include <random>
 #include <sstream>
 
+#include "protocol/session/mail_rules.h"
 #include "protocol/session/receiver.h"
 #include "protocol/session/sender.h"
 #include "protocol/session/streams.h"
@@ -142,6 +143,7 @@ SessionOptions ProposeOptions(const SyncOptions& opt, const RemoteOptions& ro) {
   o.numeric_ids = ro.numeric_ids;
   o.del = opt.del;
   o.safe_links = opt.safe_links;
+  o.mail = MailSemanticsOf(opt.mail);
   o.checksum = opt.checksum ? ChecksumMode::kXxh3 : ChecksumMode::kSizeMtime;
   o.compression = ro.compress ? Compression::kZstd : Compression::kNone;
   o.compress_level = ro.compress ? ro.compress_level : 0;

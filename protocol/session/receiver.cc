@@ -568,6 +568,7 @@ Status Receiver::OnDone(const FileDone& d) {
     }
     return Pump();
   }
+  if (HoldForMail(f, d.hash)) return Pump();
   Land(*f, d.hash);
   return Pump();
 }

@@ -76,6 +76,7 @@ void Receiver::Finish() {
   current_.reset();
   stats_.phase = SyncPhase::kLink;
   if (opt_.del) Deletes();
+  LandHeld();  // --mail: index files after their messages and deletions
   if (dry()) DryLinks();
   else HardLinks();
   stats_.phase = SyncPhase::kFinish;
@@ -111,6 +112,7 @@ void Receiver::Deletes() {
       const std::string p = rel.empty() ? e.name : rel + "/" + e.name;
       // rsync's receiver spares what the filter excludes (no --delete-excluded).
       if (rules_.filter && rules_.filter->Excluded(p, e.is_dir())) continue;
+      if (SparedMailTmp(rel, e)) continue;  // --mail: as if excluded
       if (paths_.count(p) == 0) doomed.push_back(&e);
     }
     if (doomed.empty()) continue;

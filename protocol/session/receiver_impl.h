@@ -146,6 +146,13 @@ class Receiver {
   void CountReused(InFlight& f);
   // The counts a push's sender adds to its --stats (ReceiverReport).
   ReceiverReport Counts() const;
+  // receiver_mail.cc (--mail): holds an index file's completed temporary
+  // (returns true: f moved into held_); lands the held ones.
+  bool HoldForMail(std::unique_ptr<InFlight>& f, const Hash128& hash);
+  void LandHeld();
+  // receiver_mail.cc: whether --delete spares DST entry `name` of the listed
+  // directory `rel` ("" the root): a Maildir folder's tmp/ and its contents.
+  bool SparedMailTmp(const std::string& rel, const Entry& e) const;
 
   Channel& ch_;
   const ReceiverConfig& cfg_;
@@ -204,6 +211,10 @@ class Receiver {
   std::unordered_set<uint32_t> no_append_;  // the append probe missed
   std::unordered_set<std::string> consumed_;  // DST paths renamed away
   std::shared_ptr<Dir> reopened_;
+
+  // --mail: index files whose data arrived, in arrival order, landed by
+  // Finish after the deletions (receiver_mail.cc).
+  std::vector<std::pair<std::unique_ptr<InFlight>, Hash128>> held_;
 };
 
 }  // namespace ferry::protocol::receiver_internal

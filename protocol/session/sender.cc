@@ -19,6 +19,7 @@
 #include "engine/tree/scan.h"
 #include "protocol/path_check.h"
 #include "protocol/session/common.h"
+#include "protocol/session/mail_rules.h"
 #include "protocol/session/streams.h"
 #include "protocol/session/sync_rules.h"
 #include "protocol/signature_assembler.h"
@@ -270,9 +271,13 @@ Status Sender::Walk(io::IoBackend& io, int dirfd, const std::string& rel) {
   if (filter_) {
     std::erase_if(*listing, [&](const Entry& e) { return filter_->Excluded(join(e.name), e.is_dir()); });
   }
+  // --mail: a folder's tmp/ is listed, its half-delivered messages are not;
+  // a stream leaves its index files to the final pass.
+  const bool folder = IsMaildirListing(MailModeOf(opt_.mail), *listing);
+  if (folder) DropIndexFilesInStream(opt_, &*listing);
   for (const Entry& e : *listing) RETURN_IF_ERROR(Emit(io, dirfd, e, join(e.name)));
   for (const Entry& e : *listing) {
-    if (!e.is_dir()) continue;
+    if (!e.is_dir() || (folder && e.name == "tmp")) continue;
     auto sub = io.OpenAt(dirfd, e.name.c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW, 0);
     if (!sub.ok()) {
       PathError(std::nullopt, join(e.name), sub.status());

@@ -10,7 +10,11 @@ message, UID, flags, INTERNALDATE, size and a hash of the body. They must be
 identical after stage one and after each of two delta passes, and the delta
 passes must make flag changes and moves by renaming on DST, not by sending.
 
-Usage: dovecot_sync_test.py FERRY_BINARY
+With --remote-shell STANDIN the syncs are pushes through a remote shell
+(tests/remote_shell_standin.sh runs the remote ferry on this machine):
+SRC -> testhost:DST, --mail negotiated over the wire.
+
+Usage: dovecot_sync_test.py FERRY_BINARY [--remote-shell STANDIN]
 Exit status: 0 passed, 1 failed, 77 skipped (no dovecot binary).
 """
 
@@ -291,8 +295,12 @@ def delta_two(server):
     c.logout()
 
 
-def sync(ferry, src, dst, scratch):
-    cmd = [ferry, "sync", "--delete", "--no-progress", "--json", src + "/", dst + "/"]
+def sync(ferry, src, dst, scratch, standin=None):
+    cmd = [ferry, "sync", "--delete", "--no-progress", "--json"]
+    if standin:
+        cmd += ["-e", standin, "--remote-ferry", ferry, src + "/", "testhost:" + dst + "/"]
+    else:
+        cmd += [src + "/", dst + "/"]
     p = subprocess.run(cmd, capture_output=True, text=True)
     if p.returncode != 0:
         raise RuntimeError("ferry failed (%d):\n%s\n%s" % (p.returncode, p.stdout, p.stderr))
@@ -301,10 +309,15 @@ def sync(ferry, src, dst, scratch):
 
 
 def main():
-    if len(sys.argv) != 2:
+    args = sys.argv[1:]
+    standin = None
+    if len(args) == 3 and args[1] == "--remote-shell":
+        standin = os.path.abspath(args[2])
+        args = args[:1]
+    if len(args) != 1:
         print(__doc__)
         return 1
-    ferry = os.path.abspath(sys.argv[1])
+    ferry = os.path.abspath(args[0])
     binary = find_dovecot()
     if not binary:
         print("SKIP: the dovecot binary is not installed (Debian package dovecot-imapd)")
@@ -327,7 +340,7 @@ def main():
         stages = [("stage one", build), ("delta pass 1", delta_one), ("delta pass 2", delta_two)]
         for stage, change in stages:
             change(src)
-            out, summary = sync(ferry, src_home, dst_home, root)
+            out, summary = sync(ferry, src_home, dst_home, root, standin)
             dst.start()
             try:
                 a, b = snapshot(src), snapshot(dst)
@@ -359,7 +372,7 @@ def main():
         if shutil.which("rsync") and (oracle.returncode != 0 or oracle.stdout):
             # The DST Dovecot of the last comparison touched DST's index; sync
             # once more and DST must be a faithful copy again.
-            sync(ferry, src_home, dst_home, root)
+            sync(ferry, src_home, dst_home, root, standin)
             oracle = subprocess.run(oracle.args, capture_output=True, text=True)
             if oracle.stdout:
                 failures.append("rsync still sees differences:\n" + oracle.stdout)

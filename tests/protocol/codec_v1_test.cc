@@ -437,6 +437,38 @@ TEST(CodecV1, SyncRulesAndItemizedRoundTrip) {
   EXPECT_EQ(std::get<Itemized>(*back), it);
 }
 
+// --mail travels as flag bits 17 (mail) and 18 (mail on): each mode
+// round-trips, and "on" without "mail" is refused naming the bits.
+TEST(CodecV1, MailModeRoundTripsAndHalfAModeIsRefused) {
+  for (MailSemantics m : {MailSemantics::kOff, MailSemantics::kAuto, MailSemantics::kOn}) {
+    SessionOptions o = SomeOptions();
+    o.mail = m;
+    ExpectRoundTrip(o);
+  }
+  SessionOptions o = SomeOptions();
+  o.mail = MailSemantics::kAuto;
+  std::vector<std::byte> p = Encode(o);
+  // Re-encode the leading flags varint with bit 18 instead of bit 17.
+  size_t n = 0;
+  uint64_t flags = 0;
+  for (int shift = 0; n < p.size(); shift += 7) {
+    const auto b = static_cast<uint8_t>(p[n++]);
+    flags |= uint64_t{b & 0x7fu} << shift;
+    if ((b & 0x80) == 0) break;
+  }
+  ASSERT_NE(flags & (uint64_t{1} << 17), 0u);
+  flags = (flags & ~(uint64_t{1} << 17)) | (uint64_t{1} << 18);
+  std::vector<std::byte> forged;
+  Writer w(&forged);
+  w.Varint(flags);
+  forged.insert(forged.end(), p.begin() + static_cast<std::ptrdiff_t>(n), p.end());
+  auto m = Decode(MsgType::kOptions, forged);
+  ASSERT_FALSE(m.ok());
+  EXPECT_NE(m.status().message().find("mail_on (bit 18) without mail (bit 17)"),
+            std::string::npos)
+      << m.status().message();
+}
+
 TEST(CodecV1, MalformedSyncRulesAndUnagreedItemizedAreRefused) {
   SessionOptions o = SomeOptions();
   o.filter_rules = {"*.tmp"};  // no "- " or "+ ": not the wire form
