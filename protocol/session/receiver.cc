@@ -1,6 +1,7 @@
 #include "protocol/session/receiver.h"
 
 #include <fcntl.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -321,7 +322,10 @@ Status Receiver::OnEntry(const FileEntry& w) {
         DryLanded(index, existing);
         break;
       }
-      parent_of_[index] = dir;
+      // The directory by path, reopened when the request starts: holding
+      // every pending file's directory open would run out of descriptors
+      // on a tree with more directories than RLIMIT_NOFILE.
+      parent_path_of_[index] = parent;
       existing_of_[index] = existing ? std::optional<Entry>(*existing) : std::nullopt;
       checksum_of_[index] = same_size && opt_.checksum == ChecksumMode::kXxh3;
       pending_.emplace_back(index, false);
@@ -333,8 +337,19 @@ Status Receiver::OnEntry(const FileEntry& w) {
   return Pump();
 }
 
+// Requests in flight hold up to three descriptors each (the temporary, the
+// basis, the directory): at most a third of what RLIMIT_NOFILE leaves after
+// a reserve, so a low limit slows the pipeline instead of failing files.
+static uint32_t InFlightLimit(uint32_t configured) {
+  struct rlimit rl {};
+  if (::getrlimit(RLIMIT_NOFILE, &rl) != 0 || rl.rlim_cur == RLIM_INFINITY) return configured;
+  const uint64_t spare = rl.rlim_cur > 64 ? (rl.rlim_cur - 64) / 3 : 1;
+  return static_cast<uint32_t>(std::max<uint64_t>(1, std::min<uint64_t>(configured, spare)));
+}
+
 Status Receiver::Pump() {
-  while (!pending_.empty() && in_flight_.size() < cfg_.max_in_flight) {
+  if (in_flight_limit_ == 0) in_flight_limit_ = InFlightLimit(cfg_.max_in_flight);
+  while (!pending_.empty() && in_flight_.size() < in_flight_limit_) {
     auto [index, whole] = pending_.front();
     pending_.pop_front();
     RETURN_IF_ERROR(StartRequest(index, whole));

@@ -172,6 +172,7 @@ class Receiver {
   std::vector<uint32_t> followers_;
   std::unordered_set<std::string> failed_dirs_;
   std::shared_ptr<Dir> current_;
+  uint32_t in_flight_limit_ = 0;  // cfg_.max_in_flight capped by RLIMIT_NOFILE
   // --delete: DST directories as first listed (path -> entries).
   std::map<std::string, std::vector<Entry>> dst_listings_;
   std::map<uint32_t, std::shared_ptr<Dir>> parent_of_;  // pending requests' dirs

@@ -295,6 +295,28 @@ TEST_F(RemoteSyncTest, PushEndsWhenAWrapperHoldsThePipeOpen) {
   EXPECT_EQ(Oracle(), "");
 }
 
+// More directories than descriptors (ulimit -n 100, inherited by the remote
+// side through the stand-in): the receiver must not hold a descriptor per
+// pending directory, nor more requests in flight than the limit allows.
+TEST_F(RemoteSyncTest, MoreDirectoriesThanDescriptorsPushAndPull) {
+  for (int d = 0; d < 300; ++d)
+    WriteFile(S("d" + std::to_string(d) + "/f"), "file " + std::to_string(d));
+  auto limited = [&](const std::string& from, const std::string& to) {
+    return RunProcess({"/bin/sh", "-c",
+                       std::string("ulimit -n 100 && exec \"$0\" sync --no-progress -a -e '") +
+                           FERRY_STANDIN + "' --remote-ferry \"$0\" \"$1\" \"$2\"",
+                       Ferry(), from, to},
+                      tmp_.path());
+  };
+  Proc push = limited(src_ + "/", "testhost:" + dst_ + "/");
+  ASSERT_EQ(push.code, 0) << push.Dump();
+  EXPECT_EQ(Oracle(), "");
+  dst_ = tmp_ / "pulled";
+  Proc pull = limited("testhost:" + src_ + "/", dst_ + "/");
+  ASSERT_EQ(pull.code, 0) << pull.Dump();
+  EXPECT_EQ(Oracle(), "");
+}
+
 TEST_F(RemoteSyncTest, MissingRemoteFerryIsAClearError) {
   WriteFile(S("a"), "a");
   Proc p = RunProcess({Ferry(), "sync", "--no-progress", "-e", FERRY_STANDIN, "--remote-ferry",
