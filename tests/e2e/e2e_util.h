@@ -9,10 +9,13 @@
 #include <gtest/gtest.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
+#include <sys/xattr.h>
+#include <sys/sysmacros.h>
 #include <unistd.h>
 
 #include <cerrno>
 #include <cstdint>
+#include <cstdio>
 #include <cstring>
 #include <functional>
 #include <map>
@@ -197,5 +200,60 @@ class E2eTest : public ::testing::TestWithParam<IoParam> {
                            ::testing::Values(::ferry::e2e::IoParam{"posix"},      \
                                              ::ferry::e2e::IoParam{"io_uring"}),  \
                            ::ferry::e2e::IoName)
+
+// Every kind of entry and metadata this machine can make, under `root`
+// (the remote and daemon end-to-end tests push and pull it): `dirs` x
+// `files` small files in many/, a 2 MiB file, empty file and directory,
+// relative/dangling/absolute symlinks, a hard-link group, a sparse file,
+// odd modes (setuid, 0750 dir), an xattr, ACLs, a fifo, and as root a
+// device and foreign owners; ns mtimes.
+inline void BuildEveryKindTree(const std::string& root, int dirs, int files) {
+  auto S = [&](const std::string& rel) { return root + "/" + rel; };
+  for (int d = 0; d < dirs; ++d)
+    for (int f = 0; f < files; ++f)
+      WriteFile(S("many/d" + std::to_string(d) + "/f" + std::to_string(f)),
+                Pattern(static_cast<size_t>(f * 97 + d), static_cast<unsigned>(d * 50 + f)));
+  WriteFile(S("big/two_mib.bin"), Pattern((2 << 20) + 777, 3));
+  WriteFile(S("empty_file"), "");
+  MakeDirs(S("empty_dir"));
+  WriteFile(S("nested/a/b/c/leaf.txt"), "leaf");
+  ASSERT_EQ(::symlink("nested/a/b/c/leaf.txt", S("link_rel").c_str()), 0);
+  ASSERT_EQ(::symlink("does/not/exist", S("link_dangling").c_str()), 0);
+  ASSERT_EQ(::symlink("/etc/hostname", S("link_abs").c_str()), 0);
+  WriteFile(S("hard/one"), "linked content");
+  ASSERT_EQ(::link(S("hard/one").c_str(), S("hard/two").c_str()), 0);
+  ASSERT_EQ(::link(S("hard/one").c_str(), S("many/d0/third_link").c_str()), 0);
+  // Sparse: 3 MiB hole between two data runs.
+  {
+    std::string p = S("sparse.img");
+    WriteFile(p, "head");
+    ASSERT_EQ(::truncate(p.c_str(), 3 << 20), 0);
+    FILE* f = std::fopen(p.c_str(), "r+");
+    ASSERT_NE(f, nullptr);
+    std::fseek(f, 0, SEEK_END);
+    std::fputs("tail", f);
+    std::fclose(f);
+  }
+  WriteFile(S("modes/secret"), "s", 0600);
+  WriteFile(S("modes/script"), "#!/bin/sh\n", 0755);
+  WriteFile(S("modes/setuid"), "x", 0644);
+  ASSERT_EQ(::chmod(S("modes/setuid").c_str(), 04755), 0);
+  ASSERT_EQ(::chmod(S("modes").c_str(), 0750), 0);
+  if (::setxattr(S("empty_file").c_str(), "user.comment", "hello", 5, 0) != 0)
+    std::fprintf(stderr, "note: no user xattrs here (%s)\n", std::strerror(errno));
+  ferry::testing::Shell("setfacl -m u:1234:r '" + S("modes/secret") + "' 2>/dev/null");
+  ferry::testing::Shell("setfacl -d -m g:2345:rx '" + S("nested") + "' 2>/dev/null");
+  ASSERT_EQ(::mkfifo(S("fifo").c_str(), 0640), 0);
+  if (AmRoot()) {
+    ASSERT_EQ(::mknod(S("chardev").c_str(), S_IFCHR | 0600, makedev(1, 7)), 0);
+    ASSERT_EQ(::lchown(S("many/d1/f3").c_str(), 1234, 5678), 0);
+    ASSERT_EQ(::lchown(S("link_rel").c_str(), 4321, 8765), 0);
+    ASSERT_EQ(::chown(S("nested/a").c_str(), 2222, 3333), 0);
+  }
+  SetMtime(S("many/d2/f5"), 1234567890, 123456789);
+  SetMtime(S("link_rel"), 1500000000, 42);
+  SetMtime(S("empty_dir"), 1600000000, 999999999);
+  SetMtime(S("nested/a/b"), 1000000000, 1);
+}
 
 }  // namespace ferry::e2e
