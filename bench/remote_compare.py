@@ -11,8 +11,9 @@ moves between folders, expunges, deliveries), where ferry renames what rsync
 sends again.
 
 For each workload kind: generate SRC (bench/gen_workload.py), copy it to a
-baseline DST, change SRC (bench/mutate_workload.py), then, RUNS times each and
-alternating, restore DST from the baseline and push SRC/ into it over the
+baseline DST, change SRC (bench/mutate_workload.py), then make one copy of the
+baseline per timed run (all before the first run: see Phase 1 below for
+why), and, RUNS times each and alternating, push SRC/ into a copy over the
 remote-shell stand-in (tests/remote_shell_standin.sh runs the remote command
 on this machine, so both tools pay for two processes and pipes):
 
@@ -81,15 +82,28 @@ def main() -> None:
     ap.add_argument("--size-mib", type=int, default=None)
     ap.add_argument("--streams", type=int, default=1)
     ap.add_argument("--out", default=None)
+    ap.add_argument("--settle", type=int, default=0,
+                    help="seconds to wait after preparing, before the first timed run")
+    ap.add_argument("--keep", action="store_true", help="keep the destinations")
     ap.add_argument("--title", default="Remote delta pass: ferry vs rsync over a remote-shell stand-in")
     a = ap.parse_args()
     ferry = os.path.abspath(a.ferry)
     standin = os.path.abspath(STANDIN)
     os.makedirs(a.workdir, exist_ok=True)
     rows = []
-    for kind in a.kinds.split(","):
+    kinds = a.kinds.split(",")
+    tools = ("ferry", "rsync") + (("ferry-streams",) if a.streams > 1 else ())
+    # Phase 1: every tree every timed run needs, made before any run. On a
+    # journal-less ext4 (this machine's), ext4_new_inode skips inodes freed
+    # in the last 60-300 s (recently_deleted()), rescanning inode tables for
+    # each file it creates: restoring DST with `rm -rf; cp -a` right before a
+    # run made both tools pay for the deletion of 50,000 files, in amounts
+    # that depended on how many files each created. Nothing is deleted
+    # between here and the last run.
+    prepared = {}
+    for kind in kinds:
         base = os.path.join(a.workdir, kind)
-        src, baseline, dst = base + "-src", base + "-baseline", base + "-dst"
+        src, baseline = base + "-src", base + "-baseline"
         gen = [sys.executable, os.path.join(HERE, "gen_workload.py"), src, "--kind", kind,
                "--force"]
         if a.files:
@@ -102,12 +116,24 @@ def main() -> None:
         subprocess.run(["cp", "-a", src, baseline], check=True)
         subprocess.run([sys.executable, os.path.join(HERE, "mutate_workload.py"), src,
                         "--kind", kind], check=True, capture_output=True)
-        tools = ("ferry", "rsync") + (("ferry-streams",) if a.streams > 1 else ())
+        dsts = {}
+        for i in range(a.runs):
+            for tool in tools:
+                dst = f"{base}-dst-{tool}-{i}"
+                restore(baseline, dst)
+                dsts[(tool, i)] = dst
+        prepared[kind] = (src, dsts)
+    if a.settle:
+        print(f"settling {a.settle} s (inodes freed while preparing)", flush=True)
+        time.sleep(a.settle)
+    # Phase 2: the timed runs, alternating tools, each into its own copy.
+    for kind in kinds:
+        src, dsts = prepared[kind]
         times = {t: [] for t in tools}
         wire = {}
-        for _ in range(a.runs):
+        for i in range(a.runs):
             for tool in tools:
-                restore(baseline, dst)
+                dst = dsts[(tool, i)]
                 if tool.startswith("ferry"):
                     cmd = [ferry, "sync", "--no-progress", "--delete", "--stats", "-e", standin,
                            "--remote-ferry", ferry, src + "/", "bench:" + dst + "/"]
@@ -119,9 +145,6 @@ def main() -> None:
                 dt, out = run(cmd)
                 times[tool].append(dt)
                 wire[tool] = number(out, "Total bytes sent") + number(out, "Total bytes received")
-                diff = oracle(src, dst)
-                if diff:
-                    sys.exit(f"{tool} left differences on {kind}:\n{diff[:2000]}")
         f, r = statistics.median(times["ferry"]), statistics.median(times["rsync"])
         rows.append((kind, f, r, wire["ferry"], wire["rsync"]))
         print(f"{kind}: ferry {f:.2f}s rsync {r:.2f}s ({r / f:.2f}x); "
@@ -132,12 +155,21 @@ def main() -> None:
                          wire["rsync"]))
             print(f"{kind} --streams {a.streams}: ferry {s:.2f}s ({r / s:.2f}x rsync); "
                   f"wire {wire['ferry-streams']:,}", flush=True)
+    # Phase 3: every destination must equal SRC, then the copies go.
+    for kind in kinds:
+        src, dsts = prepared[kind]
+        for (tool, i), dst in dsts.items():
+            diff = oracle(src, dst)
+            if diff:
+                sys.exit(f"{tool} left differences on {kind} (run {i}):\n{diff[:2000]}")
+            if not a.keep:
+                shutil.rmtree(dst)
     lines = [
         "# " + a.title,
         "",
         "Command: `bench/remote_compare.py " + " ".join(sys.argv[1:]) + "`",
         "",
-        f"Median of {a.runs} runs each, alternating; DST restored from the baseline before each.",
+        f"Median of {a.runs} runs each, alternating; each run into its own copy of the baseline, all made before the first run (nothing deleted while timing).",
         "",
         "| workload | ferry s | rsync s | speed-up | ferry wire bytes | rsync wire bytes | ratio |",
         "|---|---|---|---|---|---|---|",

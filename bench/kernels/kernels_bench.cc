@@ -64,6 +64,14 @@ void BM_WeakSum(benchmark::State& state) {
 }
 BENCHMARK(BM_WeakSum)->RangeMultiplier(4)->Range(512, 128 << 10);
 
+// The same sum on the route CPUs without AVX2 take (portable scalar lanes).
+void BM_WeakSumPortable(benchmark::State& state) {
+  auto in = Prefix(state.range(0));
+  for (auto _ : state) benchmark::DoNotOptimize(delta::WeakSumPortable(in));
+  state.SetBytesProcessed(state.iterations() * state.range(0));
+}
+BENCHMARK(BM_WeakSumPortable)->RangeMultiplier(4)->Range(512, 128 << 10);
+
 // The per-byte roll of the matcher's scan over 1 MiB, window = arg.
 void BM_WeakRoll(benchmark::State& state) {
   const auto window = static_cast<uint32_t>(state.range(0));

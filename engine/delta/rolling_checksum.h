@@ -30,9 +30,16 @@ namespace ferry::delta {
 inline constexpr uint32_t kWeakMultiplier = 0x5BD1E995u;  // odd
 inline constexpr uint32_t kWeakOffset = 0x5Fu;
 
-// Weak checksum of a whole window (non-rolling). O(n); processes 8 bytes per
-// step with independent lanes so it runs several bytes per cycle.
+// Weak checksum of a whole window (non-rolling). O(n). Windows of 64 bytes
+// and more run on 64 independent lanes (Horner's rule with step M^64 per
+// lane, combined at the end): AVX2 where the CPU has it (chosen at run
+// time), portable scalar lanes otherwise; shorter windows and the tail run
+// 8 bytes per serial step.
 uint32_t WeakSum(std::span<const std::byte> window);
+
+// WeakSum without the AVX2 path (the same value; for tests and benchmarks
+// of the portable route, which CPUs without AVX2 take).
+uint32_t WeakSumPortable(std::span<const std::byte> window);
 
 // kWeakMultiplier^e mod 2^32.
 uint32_t WeakPower(uint64_t e);

@@ -51,6 +51,33 @@ TEST(RollingChecksumTest, MatchesReferenceForEveryLengthUpTo100) {
   EXPECT_EQ(WeakSum(ff), ReferenceWeak(ff));
 }
 
+// Windows of 64 bytes and more take the lane routes (AVX2 or portable):
+// every length around the 64-byte chunk and 8-byte group edges, and a large
+// window with every byte value, must give the definition's value on both.
+TEST(RollingChecksumTest, LaneRoutesMatchReference) {
+  const Bytes data = RandomBytes(4200, 19);
+  for (size_t n = 56; n <= 300; ++n) {
+    auto w = std::span(data).first(n);
+    const uint32_t want = ReferenceWeak(w);
+    ASSERT_EQ(WeakSum(w), want) << "length " << n;
+    ASSERT_EQ(WeakSumPortable(w), want) << "length " << n;
+  }
+  for (size_t n : {700u, 1031u, 4096u, 4200u}) {
+    auto w = std::span(data).first(n);
+    const uint32_t want = ReferenceWeak(w);
+    EXPECT_EQ(WeakSum(w), want) << "length " << n;
+    EXPECT_EQ(WeakSumPortable(w), want) << "length " << n;
+  }
+  // Offsets that are not aligned to anything.
+  for (size_t off = 1; off < 40; off += 3) {
+    auto w = std::span(data).subspan(off, 777);
+    EXPECT_EQ(WeakSum(w), ReferenceWeak(w)) << "offset " << off;
+  }
+  const Bytes ff(4099, std::byte{0xFF});
+  EXPECT_EQ(WeakSum(ff), ReferenceWeak(ff));
+  EXPECT_EQ(WeakSumPortable(ff), ReferenceWeak(ff));
+}
+
 TEST(RollingChecksumTest, PowerMatchesRepeatedMultiplication) {
   uint32_t p = 1;
   for (uint64_t e = 0; e < 200; ++e) {
