@@ -216,4 +216,19 @@ uint32_t WireBlockSize(uint64_t file_size) {
   return delta::ChooseBlockSize(file_size);
 }
 
+bool HashFdPrefix(io::IoBackend& io, int fd, uint64_t len, Hasher& h) {
+  constexpr size_t kBuf = 1 << 20;
+  thread_local std::unique_ptr<std::byte[]> buf;
+  if (!buf) buf.reset(new std::byte[kBuf]);
+  uint64_t off = 0;
+  while (off < len) {
+    const size_t want = static_cast<size_t>(std::min<uint64_t>(len - off, kBuf));
+    auto n = io.PRead(fd, {buf.get(), want}, off);
+    if (!n.ok() || *n == 0) return false;
+    h.Update({buf.get(), *n});
+    off += *n;
+  }
+  return true;
+}
+
 }  // namespace ferry::protocol

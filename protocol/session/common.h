@@ -65,6 +65,11 @@ uint32_t WireBlockSize(uint64_t file_size);
 
 // Temporary names in DST: ".~ferry.<name>.<8 hex>", the local engine's
 // pattern, so either engine's next run removes leftovers of the other.
+// Feeds [0, len) of fd to h through a per-thread buffer (no allocation
+// per file: hashing thousands of small files must not map, zero and unmap
+// a fresh buffer each). false: a read failed or the file shrank.
+bool HashFdPrefix(io::IoBackend& io, int fd, uint64_t len, Hasher& h);
+
 std::string TempName(const std::string& name, const std::string& suffix);
 bool IsTempName(const std::string& name);
 std::string RandomSuffix();

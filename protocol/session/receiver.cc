@@ -389,6 +389,31 @@ Status Receiver::SendSignature(uint32_t index, InFlight& f) {
   return Status::Ok();
 }
 
+Status Receiver::OpenOutput(InFlight& f, const std::optional<ByteRange>& range) {
+  const Listed& r = list_[f.index];
+  const int dirfd = f.dir->fd.get();
+  auto out = range ? io_->OpenAt(dirfd, SplitTempName(opt_, f.name).c_str(),
+                                 O_CREAT | O_WRONLY | O_NOFOLLOW, 0600)
+                   : io_->OpenAt(dirfd, ".", O_TMPFILE | O_WRONLY, 0600);
+  if (range && out.ok()) {
+    f.range_offset = range->offset;
+    f.shared = true;
+    Status t = io_->FTruncate(out->get(), r.meta.size);
+    if (!t.ok()) out = t;
+  }
+  if (!out.ok() && range) return out.status();
+  if (!out.ok()) {
+    f.tmp = TempName(f.name, suffix_);
+    out = io_->OpenAt(dirfd, f.tmp.c_str(), O_CREAT | O_EXCL | O_WRONLY | O_NOFOLLOW, 0600);
+    if (!out.ok()) {
+      f.tmp.clear();
+      return out.status();
+    }
+  }
+  f.out = std::move(*out);
+  return Status::Ok();
+}
+
 Status Receiver::StartRequest(uint32_t index, bool whole) {
   Listed& r = list_[index];
   auto f = std::make_unique<InFlight>();
@@ -409,29 +434,6 @@ Status Receiver::StartRequest(uint32_t index, bool whole) {
   checksum_of_.erase(index);
   const int dirfd = f->dir->fd.get();
   const std::optional<ByteRange> range = SplitRange(opt_, r.meta.size, false);
-  auto out = range ? io_->OpenAt(dirfd, SplitTempName(opt_, f->name).c_str(),
-                                 O_CREAT | O_WRONLY | O_NOFOLLOW, 0600)
-                   : io_->OpenAt(dirfd, ".", O_TMPFILE | O_WRONLY, 0600);
-  if (range && out.ok()) {
-    f->range_offset = range->offset;
-    f->shared = true;
-    Status t = io_->FTruncate(out->get(), r.meta.size);
-    if (!t.ok()) out = t;
-  }
-  if (!out.ok() && range) {
-    Fail(index, out.status().WithContext(r.path));
-    return Status::Ok();
-  }
-  if (!out.ok()) {
-    f->tmp = TempName(f->name, suffix_);
-    out = io_->OpenAt(dirfd, f->tmp.c_str(), O_CREAT | O_EXCL | O_WRONLY | O_NOFOLLOW, 0600);
-    if (!out.ok()) {
-      f->tmp.clear();
-      Fail(index, out.status().WithContext(r.path));
-      return Status::Ok();
-    }
-  }
-  f->out = std::move(*out);
   // --streams, final pass: this run's shared temporary is the basis.
   bool split_basis = false;
   if (auto it = split_basis_.find(f->dir->path + "/" + SplitTempName(opt_, f->name));
@@ -481,13 +483,22 @@ Status Receiver::StartRequest(uint32_t index, bool whole) {
     probe = std::move(it->second);
     probe_of_.erase(it);
   }
+  // A file that goes out as a ReuseProbe needs no temporary unless the
+  // probe misses (or its candidate must be copied): OpenOutput then.
+  const bool reuse_probe = !delta && !append && !probe.empty() && !range;
+  if (!reuse_probe) {
+    if (Status o = OpenOutput(*fp, range); !o.ok()) {
+      Fail(index, o.WithContext(r.path));
+      return Status::Ok();
+    }
+  }
   in_flight_[index] = std::move(f);
   if (append) {
     fp->append_probe = true;
     return ch_.Send(AppendProbe{index, fp->basis.bytes().size(), HashBytes(fp->basis.bytes())});
   }
   if (delta) return SendSignature(index, *fp);
-  if (!probe.empty() && !range) {  // a range of a split file is always sent
+  if (reuse_probe) {  // a range of a split file is always sent
     ReuseProbe m;
     m.file_index = index;
     for (uint32_t c : probe) m.candidates.push_back(*cands_[c].hash);
@@ -654,7 +665,6 @@ void Receiver::Land(InFlight& f, const Hash128& hash) {
   }
   stats_.transferred_files++;
   stats_.transferred_bytes += r.meta.size;
-  if (!f.existing) stats_.created++;
   const Entry* old = f.existing ? &*f.existing : nullptr;
   const std::string item = DataItem(policy_, opt_.checksum == ChecksumMode::kXxh3, r.meta, old,
                                     f.basis_hash.has_value());

@@ -27,6 +27,7 @@
 #include "protocol/incoming_file.h"
 #include "protocol/session/common.h"
 #include "protocol/session/receiver.h"
+#include "protocol/session/streams.h"
 #include "protocol/session/sync_rules.h"
 
 namespace ferry::protocol::receiver_internal {
@@ -112,6 +113,9 @@ class Receiver {
   void UpdateMeta(Listed& rec, int dirfd, const char* name, const Entry& existing);
   Status Pump();
   Status StartRequest(uint32_t index, bool whole);
+  // Opens f's temporary: O_TMPFILE in its directory, a named temporary
+  // where that is refused, or (range) the run's shared split temporary.
+  Status OpenOutput(InFlight& f, const std::optional<ByteRange>& range);
   Status SendSignature(uint32_t index, InFlight& f);
   Status Write(InFlight& f, std::span<const std::byte> bytes);
   Status OnData(uint32_t index, Message& m, uint32_t wire);

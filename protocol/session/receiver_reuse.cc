@@ -94,9 +94,9 @@ std::optional<Hash128> Receiver::HashCand(ReuseCand& c) {
   if (!fd.ok()) return std::nullopt;
   auto st = io_->FStat(fd->get());
   if (!st.ok() || !SameAsListed(c.entry, *st)) return std::nullopt;
-  io::MappedFile map;
-  if (!map.Map(fd->get(), c.entry.size).ok()) return std::nullopt;
-  c.hash = HashBytes(map.bytes());
+  Hasher h;
+  if (!HashFdPrefix(*io_, fd->get(), c.entry.size, h)) return std::nullopt;
+  c.hash = h.Finish();
   return c.hash;
 }
 
@@ -199,7 +199,17 @@ Status Receiver::OnProbeResult(const ProbeResult& p) {
   if (p.outcome == ProbeOutcome::kAppend) return Corrupt(which + ": kAppend for a ReuseProbe");
   std::vector<uint32_t> cands = std::move(f.probe_cands);
   f.probe_cands.clear();
-  if (p.outcome == ProbeOutcome::kMiss) return Status::Ok();  // the file follows
+  if (p.outcome == ProbeOutcome::kMiss) {
+    // The file follows: now it needs its temporary (StartRequest left it
+    // unopened while the probe was out). Without one, its data is drained.
+    if (!f.out.valid()) {
+      if (Status o = OpenOutput(f, std::nullopt); !o.ok()) {
+        f.local_error = o.WithContext(list_[f.index].path);
+        Fail(f.index, f.local_error);
+      }
+    }
+    return Status::Ok();
+  }
   if (p.candidate >= cands.size()) {
     return Corrupt(which + ": candidate " + std::to_string(p.candidate) + " of " +
                    std::to_string(cands.size()) + " offered");
@@ -269,6 +279,7 @@ Status Receiver::ReuseInto(InFlight& f, uint32_t id) {
   // may move: the new path must not become a hard link SRC does not have.
   const bool consume = c.moved_to.empty() && c.orphan && opt_.del && c.entry.nlink == 1;
   if (!consume) {
+    if (!f.out.valid()) RETURN_IF_ERROR(OpenOutput(f, std::nullopt));
     RETURN_IF_ERROR(CopyInto(f, old_dir.get(), from_name.c_str(),
                              c.moved_to.empty() ? &c.entry : nullptr));
     f.written = r.meta.size;

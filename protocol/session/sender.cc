@@ -376,19 +376,6 @@ Result<bool> Sender::SendData(io::IoBackend& io, int fd, uint32_t index, const S
   return true;
 }
 
-// Reads [0, len) of fd into h. false: a read failed or the file shrank.
-bool HashPrefix(io::IoBackend& io, int fd, uint64_t len, Hasher& h) {
-  std::vector<std::byte> buf(1 << 20);
-  uint64_t off = 0;
-  while (off < len) {
-    const size_t want = static_cast<size_t>(std::min<uint64_t>(len - off, buf.size()));
-    auto n = io.PRead(fd, {buf.data(), want}, off);
-    if (!n.ok() || *n == 0) return false;
-    h.Update({buf.data(), *n});
-    off += *n;
-  }
-  return true;
-}
 
 // The hash confirms the receiver's candidate (rename/copy within DST) or its
 // prefix (append) on this side too: nothing is reused on the receiver's word
@@ -399,7 +386,7 @@ Status Sender::ServeProbe(io::IoBackend& io, int fd, Job& job, const SentEntry& 
   Hasher h;
   if (job.append) {
     const uint64_t prefix = job.append->prefix_len;
-    if (!HashPrefix(io, fd, prefix, h) || !(h.Finish() == job.append->prefix_hash)) {
+    if (!HashFdPrefix(io, fd, prefix, h) || !(h.Finish() == job.append->prefix_hash)) {
       // The receiver asks again with a signature.
       *handled = true;
       return ch_.Send(ProbeResult{job.index, ProbeOutcome::kMiss, 0, Hash128{}});
@@ -418,7 +405,7 @@ Status Sender::ServeProbe(io::IoBackend& io, int fd, Job& job, const SentEntry& 
     stats_.append_reused_bytes += prefix;
     return ch_.Send(FileDone{job.index, e.size, h.Finish()});
   }
-  if (HashPrefix(io, fd, e.size, h)) {
+  if (HashFdPrefix(io, fd, e.size, h)) {
     const Hash128 hash = h.Finish();
     for (uint32_t k = 0; k < job.reuse.size(); ++k) {
       if (job.reuse[k] == hash) {
