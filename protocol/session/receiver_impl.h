@@ -143,6 +143,7 @@ class Receiver {
   void PlanDeferral();  // sets defer_new_ once the root is open
   void PlanReuse();
   std::optional<Hash128> HashCand(ReuseCand& c);
+  void HashCands(const std::vector<uint32_t>& ids);  // in parallel
   Status OnProbeResult(const ProbeResult& p);
   Status ReuseInto(InFlight& f, uint32_t cand);
   Status CopyInto(InFlight& f, int old_dir, const char* old_name, const Entry* listed);

@@ -21,6 +21,10 @@
 #include <algorithm>
 #include <deque>
 
+#include <tbb/blocked_range.h>
+#include <tbb/parallel_for.h>
+
+#include "engine/io/posix_backend.h"
 #include "engine/mail/maildir.h"
 #include "engine/transfer/rename_index.h"
 #include "engine/tree/scan.h"
@@ -85,19 +89,44 @@ std::shared_ptr<Dir> Receiver::ReopenDir(const std::string& path) {
   return d;
 }
 
+namespace {
+
+// XXH3-128 of candidate c if it is still the file DST listed (same inode,
+// size and mtime), read through `io`; nullopt otherwise.
+std::optional<Hash128> HashListed(io::IoBackend& io, int root, const ReuseCand& c) {
+  auto dir = io.OpenBeneath(root, c.dir, O_RDONLY | O_DIRECTORY, 0);
+  if (!dir.ok()) return std::nullopt;
+  auto fd = io.OpenAt(dir->get(), c.entry.name.c_str(), O_RDONLY | O_NOFOLLOW, 0);
+  if (!fd.ok()) return std::nullopt;
+  auto st = io.FStat(fd->get());
+  if (!st.ok() || !SameAsListed(c.entry, *st)) return std::nullopt;
+  Hasher h;
+  if (!HashFdPrefix(io, fd->get(), c.entry.size, h)) return std::nullopt;
+  return h.Finish();
+}
+
+}  // namespace
+
 std::optional<Hash128> Receiver::HashCand(ReuseCand& c) {
   if (c.hashed) return c.hash;
   c.hashed = true;
-  auto dir = io_->OpenBeneath(root_.get(), c.dir, O_RDONLY | O_DIRECTORY, 0);
-  if (!dir.ok()) return std::nullopt;
-  auto fd = io_->OpenAt(dir->get(), c.entry.name.c_str(), O_RDONLY | O_NOFOLLOW, 0);
-  if (!fd.ok()) return std::nullopt;
-  auto st = io_->FStat(fd->get());
-  if (!st.ok() || !SameAsListed(c.entry, *st)) return std::nullopt;
-  Hasher h;
-  if (!HashFdPrefix(*io_, fd->get(), c.entry.size, h)) return std::nullopt;
-  c.hash = h.Finish();
+  c.hash = HashListed(*io_, root_.get(), c);
   return c.hash;
+}
+
+void Receiver::HashCands(const std::vector<uint32_t>& ids) {
+  // Each candidate is read whole: on several threads (the sender waits for
+  // the probes meanwhile), each with its own POSIX backend; each task
+  // writes only its own candidates.
+  tbb::parallel_for(tbb::blocked_range<size_t>(0, ids.size(), 32),
+                    [&](const tbb::blocked_range<size_t>& r) {
+                      io::PosixBackend io;
+                      for (size_t i = r.begin(); i != r.end(); ++i) {
+                        ReuseCand& c = cands_[ids[i]];
+                        c.hash = HashListed(io, root_.get(), c);
+                        c.hashed = true;
+                      }
+                    });
 }
 
 void Receiver::PlanReuse() {
@@ -150,11 +179,23 @@ void Receiver::PlanReuse() {
   seen_.clear();
   kept_.clear();
 
+  std::vector<std::vector<uint32_t>> hinted(deferred_.size());
+  std::vector<uint32_t> to_hash;
+  std::vector<bool> queued(cands_.size());
+  for (uint32_t t = 0; t < deferred_.size(); ++t) {
+    hinted[t] = index.CandidatesFor(t, kMaxCandidates);
+    for (uint32_t c : hinted[t]) {
+      if (cands_[c].hashed || queued[c]) continue;
+      queued[c] = true;
+      to_hash.push_back(c);
+    }
+  }
+  HashCands(to_hash);
   for (uint32_t t = 0; t < deferred_.size(); ++t) {
     const uint32_t file = deferred_[t];
     std::vector<uint32_t> probe;
     std::vector<Hash128> hashes;
-    for (uint32_t c : index.CandidatesFor(t, kMaxCandidates)) {
+    for (uint32_t c : hinted[t]) {
       auto h = HashCand(cands_[c]);
       if (!h || std::find(hashes.begin(), hashes.end(), *h) != hashes.end()) continue;
       hashes.push_back(*h);
