@@ -7,28 +7,13 @@
 #include <string>
 
 #include "cli/commands.h"
+#include "engine/base/fd_limit.h"
 #include "engine/base/version.h"
 #include "engine/io/io_backend.h"
 
-namespace {
-
-// A sync keeps many files open at once (a worker per core, pipelined remote
-// requests, one descriptor per directory being written): take the hard
-// limit of descriptors instead of the often low soft one (1024), as
-// long-running servers do. A limit that stays low slows ferry down (the
-// remote receiver keeps fewer requests in flight) but fails nothing.
-void RaiseDescriptorLimit() {
-  struct rlimit rl {};
-  if (::getrlimit(RLIMIT_NOFILE, &rl) != 0 || rl.rlim_cur >= rl.rlim_max) return;
-  rl.rlim_cur = rl.rlim_max == RLIM_INFINITY ? rlim_t{1} << 20
-                                             : std::min<rlim_t>(rl.rlim_max, rlim_t{1} << 20);
-  (void)::setrlimit(RLIMIT_NOFILE, &rl);
-}
-
-}  // namespace
 
 int main(int argc, char** argv) {
-  RaiseDescriptorLimit();
+  ferry::RaiseDescriptorLimit();
   CLI::App app{"ferry: fast, faithful file sync for server migrations"};
   app.require_subcommand(0, 1);
   app.footer(

@@ -10,6 +10,8 @@
 #include <chrono>
 #include <vector>
 
+#include "engine/base/fd_limit.h"
+
 namespace ferry::plan {
 namespace {
 
@@ -58,6 +60,7 @@ Result<CommandResult> RunCommand(const CommandSpec& spec) {
     sigset_t none;
     sigemptyset(&none);
     ::sigprocmask(SIG_SETMASK, &none, nullptr);
+    RestoreDescriptorLimitInChild();
     ::execl("/bin/sh", "sh", "-c", text.c_str(), static_cast<char*>(nullptr));
     ::_exit(127);
   }

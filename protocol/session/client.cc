@@ -11,6 +11,7 @@
 #include <random>
 #include <sstream>
 
+#include "engine/base/fd_limit.h"
 #include "protocol/session/mail_rules.h"
 #include "protocol/session/receiver.h"
 #include "protocol/session/sender.h"
@@ -79,6 +80,7 @@ Result<Child> Spawn(const std::vector<std::string>& argv) {
     ::dup2(to[0], 0);
     ::dup2(from[1], 1);
     ::signal(SIGPIPE, SIG_DFL);
+    RestoreDescriptorLimitInChild();
     ::execvp(args[0], args.data());
     const std::string msg = "ferry: cannot run the remote shell '" + argv[0] + "': " +
                             std::strerror(errno) + "\n";

@@ -369,5 +369,24 @@ TEST_F(RemoteOptionsTest, ABadFilterRuleIsAUsageErrorBeforeConnecting) {
   EXPECT_FALSE(Exists(Root("push")));
 }
 
+// The remote shell is started with the descriptor limit ferry was started
+// with (ferry raises its own soft limit; a program it runs must not
+// inherit that).
+TEST_F(RemoteOptionsTest, RemoteShellGetsTheDescriptorLimitFerryStartedWith) {
+  WriteFile(S("f"), "x");
+  const std::string rsh = tmp_ / "rsh.sh";
+  const std::string seen = tmp_ / "limit";
+  WriteFile(rsh, "#!/bin/sh\nulimit -Sn > '" + seen + "'\nexec '" + FERRY_STANDIN + "' \"$@\"\n");
+  ASSERT_EQ(::chmod(rsh.c_str(), 0755), 0);
+  std::string out;
+  const int rc = ferry::testing::Shell(
+      "ulimit -Sn 300 && '" + e2e::Ferry() + "' sync --no-progress -e '" + rsh +
+          "' --remote-ferry '" + e2e::Ferry() + "' '" + src_ + "/' 'testhost:" + Root("push") +
+          "/' 2>&1",
+      &out);
+  ASSERT_EQ(rc, 0) << out;
+  EXPECT_EQ(ReadFile(seen), "300\n");
+}
+
 }  // namespace
 }  // namespace ferry::e2e

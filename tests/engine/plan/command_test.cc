@@ -5,11 +5,13 @@
 
 #include <gtest/gtest.h>
 #include <signal.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
 #include <string>
 
+#include "engine/base/fd_limit.h"
 #include "tests/testing/temp_tree.h"
 
 namespace ferry::plan {
@@ -26,6 +28,25 @@ TEST(PlanCommand, ExitCodeAndOutput) {
   EXPECT_FALSE(r->ok());
   EXPECT_EQ(r->output, "out\nerr\n");
   EXPECT_EQ(r->Describe(), "exit 3");
+}
+
+// ferry raises its own descriptor limit (main); a hook must get the soft
+// limit ferry started with, not the raised one.
+TEST(PlanCommand, HookGetsTheDescriptorLimitFerryStartedWith) {
+  struct rlimit start {};
+  ASSERT_EQ(::getrlimit(RLIMIT_NOFILE, &start), 0);
+  if (start.rlim_max != RLIM_INFINITY && start.rlim_max <= 256) GTEST_SKIP() << "hard limit too low";
+  struct rlimit low = start;
+  low.rlim_cur = 256;
+  ASSERT_EQ(::setrlimit(RLIMIT_NOFILE, &low), 0);
+  RaiseDescriptorLimit();
+  struct rlimit raised {};
+  ASSERT_EQ(::getrlimit(RLIMIT_NOFILE, &raised), 0);
+  EXPECT_GT(raised.rlim_cur, 256u);
+  auto r = RunCommand({"ulimit -Sn", 10'000});
+  ASSERT_EQ(::setrlimit(RLIMIT_NOFILE, &start), 0);
+  ASSERT_TRUE(r.ok()) << r.status().message();
+  EXPECT_EQ(r->output, "256\n");
 }
 
 TEST(PlanCommand, TimeoutKillsTheProcessGroup) {
