@@ -5,11 +5,13 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cstring>
 #include <deque>
 #include <map>
 #include <memory>
 #include <optional>
+#include <thread>
 #include <unordered_set>
 #include <vector>
 
@@ -145,11 +147,24 @@ std::shared_ptr<Dir> Receiver::DirFor(const std::string& parent) {
     return nullptr;
   }
   d->fd = std::move(*fd);
-  auto listing = ListDir(*io_, d->fd.get(), parent.empty() ? "." : parent);
-  if (!listing.ok()) {
-    failed_dirs_.insert(parent);
-    Fail(parent.empty() ? "." : parent, listing.status(), std::nullopt);
-    return nullptr;
+  // Listed ahead (DirPrefetch) if it is still the directory listed; else here.
+  Result<std::vector<Entry>> listing = std::vector<Entry>();
+  std::optional<DirPrefetch::Listing> pre = prefetch_ ? prefetch_->Take(parent) : std::nullopt;
+  if (pre && pre->status.ok()) {
+    auto st = io_->FStat(d->fd.get());
+    if (!st.ok() || !DirPrefetch::Same(*pre, *st)) pre.reset();
+  }
+  if (pre && pre->status.ok()) {
+    listing = std::move(pre->entries);
+    d->xattrs = std::move(pre->xattrs);
+    d->xattrs_ok = std::move(pre->read_ok);
+  } else {
+    listing = ListDir(*io_, d->fd.get(), parent.empty() ? "." : parent);
+    if (!listing.ok()) {
+      failed_dirs_.insert(parent);
+      Fail(parent.empty() ? "." : parent, listing.status(), std::nullopt);
+      return nullptr;
+    }
   }
   // Leftovers of an interrupted run (ours or the local engine's).
   for (const Entry& e : *listing) {
@@ -161,7 +176,25 @@ std::shared_ptr<Dir> Receiver::DirFor(const std::string& parent) {
     }
     (void)io_->UnlinkAt(d->fd.get(), e.name.c_str(), 0);
   }
-  std::erase_if(*listing, [](const Entry& e) { return e.is_reg() && IsTempName(e.name); });
+  // Temporaries are not DST's entries (their prefetched xattrs go with them).
+  size_t kept = 0;
+  for (size_t i = 0; i < listing->size(); ++i) {
+    const Entry& e = (*listing)[i];
+    if (e.is_reg() && IsTempName(e.name)) continue;
+    if (kept != i) {
+      (*listing)[kept] = std::move((*listing)[i]);
+      if (!d->xattrs_ok.empty()) {
+        d->xattrs[kept] = std::move(d->xattrs[i]);
+        d->xattrs_ok[kept] = d->xattrs_ok[i];
+      }
+    }
+    ++kept;
+  }
+  listing->resize(kept);
+  if (!d->xattrs_ok.empty()) {
+    d->xattrs.resize(kept);
+    d->xattrs_ok.resize(kept);
+  }
   d->listing = std::move(*listing);
   // --delete compares this listing with the whole list at the end.
   if (opt_.del) dst_listings_.emplace(parent, d->listing);
@@ -226,8 +259,11 @@ Status Receiver::OnEntry(const FileEntry& w) {
     case FileKind::kDirectory: {
       if (existing && existing->is_dir()) {
         dirs_.push_back(index);
+        if (prefetch_) prefetch_->Request(w.path);
         std::vector<io::Xattr> have;
-        if (opt_.xattrs || opt_.acls) {
+        if (const auto* pre = dir->XattrsOf(existing)) {
+          have = *pre;
+        } else if (opt_.xattrs || opt_.acls) {
           auto x = ReadKeptXattrs(*io_, policy_, dir->fd.get(), name);
           if (x.ok()) have = std::move(*x);
         }
@@ -271,7 +307,7 @@ Status Receiver::OnEntry(const FileEntry& w) {
       if (existing && existing->is_lnk()) {
         auto t = io_->ReadLinkAt(dir->fd.get(), name);
         if (t.ok() && *t == w.symlink_target) {
-          UpdateMeta(r, dir->fd.get(), name, *existing);
+          UpdateMeta(r, dir->fd.get(), name, *existing, dir->XattrsOf(existing));
           break;
         }
       }
@@ -291,7 +327,7 @@ Status Receiver::OnEntry(const FileEntry& w) {
       }
       if (existing && existing->type() == r.meta.type() &&
           (!r.meta.is_dev() || existing->rdev == r.meta.rdev)) {
-        UpdateMeta(r, dir->fd.get(), name, *existing);
+        UpdateMeta(r, dir->fd.get(), name, *existing, dir->XattrsOf(existing));
         break;
       }
       CreateNode(r, *dir, existing, "");
@@ -306,7 +342,7 @@ Status Receiver::OnEntry(const FileEntry& w) {
       const bool same_size = existing && existing->is_reg() && existing->size == w.size;
       if (same_size && opt_.checksum == ChecksumMode::kSizeMtime &&
           existing->same_mtime(r.meta)) {
-        UpdateMeta(r, dir->fd.get(), name, *existing);
+        UpdateMeta(r, dir->fd.get(), name, *existing, dir->XattrsOf(existing));
         if (defer_new_ && w.size > 0) kept_.emplace_back(parent, *existing);
         break;
       }
@@ -774,6 +810,15 @@ Status Receiver::Dispatch(Incoming& in) {
 Result<SyncOutcome> Receiver::Run() {
   ASSIGN_OR_RETURN(rules_, SyncRulesFrom(opt_, true));
   RETURN_IF_ERROR(OpenRoot());
+  if (root_.valid() && !root_created_) {
+    // DST's directories are listed a little ahead of the list (the loop
+    // waits only for one that is not ready yet): on up to 4 threads, one
+    // fewer than the cores.
+    const unsigned cores = std::max(2u, std::thread::hardware_concurrency());
+    prefetch_ = std::make_unique<DirPrefetch>(root_.get(), policy_, opt_.xattrs || opt_.acls,
+                                              static_cast<int>(std::min(4u, cores - 1)), 512);
+    prefetch_->Request("");
+  }
   stats_.phase = SyncPhase::kCopy;
   while (!done_) {
     auto in = ch_.Receive();

@@ -10,9 +10,12 @@
 
 namespace ferry::protocol::receiver_internal {
 
-void Receiver::UpdateMeta(Listed& rec, int dirfd, const char* name, const Entry& existing) {
+void Receiver::UpdateMeta(Listed& rec, int dirfd, const char* name, const Entry& existing,
+                          const std::vector<io::Xattr>* read) {
   std::vector<io::Xattr> have;
-  if (opt_.xattrs || opt_.acls) {
+  if (read != nullptr) {
+    have = *read;
+  } else if (opt_.xattrs || opt_.acls) {
     auto x = ReadKeptXattrs(*io_, policy_, dirfd, name);
     if (x.ok()) have = std::move(*x);
   }

@@ -26,6 +26,7 @@
 #include "protocol/id_resolver.h"
 #include "protocol/incoming_file.h"
 #include "protocol/session/common.h"
+#include "protocol/session/dir_prefetch.h"
 #include "protocol/session/receiver.h"
 #include "protocol/session/streams.h"
 #include "protocol/session/sync_rules.h"
@@ -45,6 +46,15 @@ struct Dir {
   std::string path;  // "" for the DST root
   io::UniqueFd fd;
   std::vector<Entry> listing;  // at open time
+  // Read with the listing (DirPrefetch): the kept xattrs of listing[i]
+  // where xattrs_ok[i]; empty when they were not.
+  std::vector<std::vector<io::Xattr>> xattrs;
+  std::vector<uint8_t> xattrs_ok;
+  const std::vector<io::Xattr>* XattrsOf(const Entry* e) const {
+    if (e == nullptr || xattrs_ok.empty()) return nullptr;
+    const size_t i = static_cast<size_t>(e - listing.data());
+    return i < xattrs_ok.size() && xattrs_ok[i] ? &xattrs[i] : nullptr;
+  }
 };
 
 // A DST file that may hold the content of a file new at its path
@@ -110,7 +120,9 @@ class Receiver {
   Status OnEntry(const FileEntry& w);
   std::shared_ptr<Dir> DirFor(const std::string& parent);
   void CreateNode(Listed& rec, Dir& dir, const Entry* existing, const std::string& target);
-  void UpdateMeta(Listed& rec, int dirfd, const char* name, const Entry& existing);
+  // `have`: DST's kept xattrs if already read (DirPrefetch), else read here.
+  void UpdateMeta(Listed& rec, int dirfd, const char* name, const Entry& existing,
+                  const std::vector<io::Xattr>* have = nullptr);
   Status Pump();
   Status StartRequest(uint32_t index, bool whole);
   // Opens f's temporary: O_TMPFILE in its directory, a named temporary
@@ -221,6 +233,9 @@ class Receiver {
   // --mail: index files whose data arrived, in arrival order, landed by
   // Finish after the deletions (receiver_mail.cc).
   std::vector<std::pair<std::unique_ptr<InFlight>, Hash128>> held_;
+
+  // DST directories listed ahead of the list (after root_: stopped first).
+  std::unique_ptr<DirPrefetch> prefetch_;
 };
 
 }  // namespace ferry::protocol::receiver_internal

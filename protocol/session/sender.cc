@@ -19,6 +19,7 @@
 #include "engine/tree/scan.h"
 #include "protocol/path_check.h"
 #include "protocol/session/common.h"
+#include "protocol/session/dir_prefetch.h"
 #include "protocol/session/mail_rules.h"
 #include "protocol/session/streams.h"
 #include "protocol/session/sync_rules.h"
@@ -79,7 +80,9 @@ class Sender {
   }
   void ListThread();
   Status Walk(io::IoBackend& io, int dirfd, const std::string& rel);
-  Status Emit(io::IoBackend& io, int dirfd, const Entry& e, const std::string& path);
+  // `read`: e's kept xattrs if already read (DirPrefetch), else read here.
+  Status Emit(io::IoBackend& io, int dirfd, const Entry& e, const std::string& path,
+              const std::vector<io::Xattr>* read = nullptr);
   Status FlushBatch();
   void Worker();
   Status Serve(io::IoBackend& io, Job& job);
@@ -140,6 +143,8 @@ class Sender {
   Status fatal_;
 
   std::atomic<uint64_t> files_sent_{0}, bytes_sent_{0};
+  // The lister thread's: SRC directories listed ahead of the walk.
+  std::unique_ptr<DirPrefetch> prefetch_;
   std::atomic<bool> partial_{false}, vanished_{false};
 };
 
@@ -185,11 +190,14 @@ Status Sender::OpenRoot() {
   return Status::Ok();
 }
 
-Status Sender::Emit(io::IoBackend& io, int dirfd, const Entry& e, const std::string& path) {
+Status Sender::Emit(io::IoBackend& io, int dirfd, const Entry& e, const std::string& path,
+                    const std::vector<io::Xattr>* read) {
   if (!Wanted(opt_, e) || !StreamSends(opt_, e, path)) return Status::Ok();
   const char* name = path == "." ? "." : e.name.c_str();
   std::vector<io::Xattr> xattrs;
-  if (opt_.xattrs || opt_.acls) {
+  if (read != nullptr) {
+    xattrs = *read;
+  } else if (opt_.xattrs || opt_.acls) {
     auto x = ReadKeptXattrs(io, policy_, dirfd, name);
     if (x.ok()) {
       xattrs = std::move(*x);
@@ -261,7 +269,17 @@ Status Sender::FlushBatch() {
 }
 
 Status Sender::Walk(io::IoBackend& io, int dirfd, const std::string& rel) {
-  auto listing = ListDir(io, dirfd, rel);
+  // Listed ahead by the prefetch threads (opened beneath the root without
+  // following symlinks) or here.
+  std::optional<DirPrefetch::Listing> pre =
+      prefetch_ ? prefetch_->Take(rel == "." ? "" : rel) : std::nullopt;
+  if (pre && pre->status.ok()) {
+    // Only if dirfd is the directory listed (else it is listed again here).
+    auto st = io.FStat(dirfd);
+    if (!st.ok() || !DirPrefetch::Same(*pre, *st)) pre.reset();
+  }
+  if (pre && !pre->status.ok()) pre.reset();
+  auto listing = pre ? Result<std::vector<Entry>>(pre->entries) : ListDir(io, dirfd, rel);
   if (!listing.ok()) {
     PathError(std::nullopt, rel, listing.status());
     return Status::Ok();
@@ -275,7 +293,22 @@ Status Sender::Walk(io::IoBackend& io, int dirfd, const std::string& rel) {
   // a stream leaves its index files to the final pass.
   const bool folder = IsMaildirListing(MailModeOf(opt_.mail), *listing);
   if (folder) DropIndexFilesInStream(opt_, &*listing);
-  for (const Entry& e : *listing) RETURN_IF_ERROR(Emit(io, dirfd, e, join(e.name)));
+  // The subdirectories are listed while this one is sent.
+  if (prefetch_) {
+    for (const Entry& e : *listing)
+      if (e.is_dir() && !(folder && e.name == "tmp")) prefetch_->Request(join(e.name));
+  }
+  // What is left is a subsequence of the prefetched (sorted) listing: its
+  // xattrs are found by walking both in step.
+  size_t at = 0;
+  for (const Entry& e : *listing) {
+    const std::vector<io::Xattr>* read = nullptr;
+    if (pre && !pre->read_ok.empty()) {
+      while (at < pre->entries.size() && pre->entries[at].name != e.name) ++at;
+      if (at < pre->entries.size() && pre->read_ok[at]) read = &pre->xattrs[at];
+    }
+    RETURN_IF_ERROR(Emit(io, dirfd, e, join(e.name), read));
+  }
   for (const Entry& e : *listing) {
     if (!e.is_dir() || (folder && e.name == "tmp")) continue;
     auto sub = io.OpenAt(dirfd, e.name.c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW, 0);
@@ -290,6 +323,14 @@ Status Sender::Walk(io::IoBackend& io, int dirfd, const std::string& rel) {
 
 void Sender::ListThread() {
   auto io = Backend();
+  // Subdirectories are listed (names, lstat, kept xattrs) on up to 4
+  // threads, one fewer than the cores, while the walk sends their parents.
+  // Not with an injected backend: the walk must see what it injects.
+  if (!cfg_.backend_factory) {
+    const unsigned cores = std::max(2u, std::thread::hardware_concurrency());
+    prefetch_ = std::make_unique<DirPrefetch>(root_.get(), policy_, opt_.xattrs || opt_.acls,
+                                              static_cast<int>(std::min(4u, cores - 1)), 512);
+  }
   Status s = [&]() -> Status {
     auto st = io->StatAt(root_.get(), top_.c_str(), AT_SYMLINK_NOFOLLOW);
     if (!st.ok()) return st.status();
@@ -302,6 +343,7 @@ void Sender::ListThread() {
                                                 O_RDONLY | O_DIRECTORY | O_NOFOLLOW, 0));
     return Walk(*io, d.get(), top_);
   }();
+  prefetch_.reset();
   if (s.ok()) s = FlushBatch();
   if (s.ok()) {
     uint64_t n;
