@@ -14,6 +14,12 @@ Result<RemoteVerifyResult> RunDaemonVerify(const VerifyRequest& req, const Verif
         "exactly one of SRC and DST must be a daemon module (ferry://host/module or "
         "host::module)");
   }
+  // The other side is this machine's (ferry does not verify between two
+  // remote hosts, as it does not copy between them).
+  if (ParseRemote(remote_src ? req.dst : req.src)) {
+    return InvalidArgument("exactly one of SRC and DST may be remote: " +
+                           (remote_src ? req.dst : req.src) + " is a remote-shell path");
+  }
   ASSIGN_OR_RETURN(DaemonTarget target, ParseDaemonTarget(remote_src ? req.src : req.dst));
   const std::string server = FormatHostPort(HostPort{target.host, target.port});
   // The path inside the module, trailing slash kept (the module root: ".").

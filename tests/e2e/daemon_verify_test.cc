@@ -239,6 +239,15 @@ TEST_P(DaemonVerifyTest, WrongSecretExits5) {
   EXPECT_EQ(nlohmann::json::parse(j.out)["exit_code"], 5) << j.Dump();
 }
 
+TEST_P(DaemonVerifyTest, TheOtherSideMustBeLocal) {
+  std::vector<std::string> argv = {Ferry(), "verify", "--password-file", secret_file_};
+  argv.push_back(GetParam() == DaemonEnd::kSrc ? Url("data/tree/") : "otherhost:/srv/");
+  argv.push_back(GetParam() == DaemonEnd::kDst ? Url("data/tree/") : "otherhost:/srv/");
+  Proc p = RunProcess(argv, tmp_.path());
+  EXPECT_EQ(p.code, 1) << p.Dump();
+  EXPECT_NE(p.err.find("otherhost:/srv/ is a remote-shell path"), std::string::npos) << p.Dump();
+}
+
 TEST_P(DaemonVerifyTest, EscapesFromTheModuleAreRefusedAsForTheSync) {
   BuildTree();
   ASSERT_EQ(::symlink("/etc", (module_ + "/esc").c_str()), 0);
