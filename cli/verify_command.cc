@@ -13,11 +13,14 @@
 #include <vector>
 
 #include "cli/commands.h"
+#include "cli/daemon_command.h"
 #include "cli/exit_codes.h"
 #include "cli/filter_flags.h"
 #include "cli/id_map_flags.h"
 #include "cli/render.h"
 #include "engine/verify/verify.h"
+#include "protocol/daemon_client.h"
+#include "protocol/session/verify_daemon.h"
 #include "protocol/session/verify_remote.h"
 
 namespace ferry::cli {
@@ -38,6 +41,7 @@ struct VerifyFlags {
   FilterFlags filters;
   std::string usermap, groupmap, chown;
   std::string rsh = "ssh", remote_ferry = "ferry";
+  std::string password_file;  // a daemon module's secret (else $FERRY_PASSWORD)
   bool compress = false;
   int compress_level = 3;
 };
@@ -160,6 +164,21 @@ std::string SummaryJson(const VerifyOutcome& o, int code) {
   return j.dump();
 }
 
+// One side a daemon module: the user is the target's user@ or $USER, the
+// secret --password-file's or $FERRY_PASSWORD (as `ferry sync`).
+Result<protocol::RemoteVerifyResult> RunDaemon(const VerifyRequest& req, const VerifyOptions& opt,
+                                               const protocol::RemoteOptions& ro,
+                                               const std::string& password_file,
+                                               VerifyEvents& events) {
+  ASSIGN_OR_RETURN(protocol::DaemonTarget target,
+                   protocol::ParseDaemonTarget(protocol::IsDaemonTarget(req.src) ? req.src
+                                                                                 : req.dst));
+  protocol::DaemonAuth auth;
+  auth.user = DaemonUser(target.user);
+  ASSIGN_OR_RETURN(auth.secret, DaemonSecret(password_file));
+  return protocol::RunDaemonVerify(req, opt, ro, auth, events);
+}
+
 int RunVerify(CLI::App& cmd, const VerifyFlags& f) {
   VerifyOptions opt;
   opt.content = !f.no_content;
@@ -192,19 +211,14 @@ int RunVerify(CLI::App& cmd, const VerifyFlags& f) {
 
   CliEvents events(f.json, f.quiet);
   const VerifyRequest req{f.paths[0], f.paths[1]};
-  const bool remote = protocol::ParseRemote(req.src) || protocol::ParseRemote(req.dst);
+  const bool daemon = protocol::IsDaemonTarget(req.src) || protocol::IsDaemonTarget(req.dst);
+  const bool remote =
+      daemon || protocol::ParseRemote(req.src) || protocol::ParseRemote(req.dst);
   Result<VerifyOutcome> r = Status(ErrorCode::kInternal, "not run");
   if (remote) {
     ::signal(SIGPIPE, SIG_IGN);
     if (f.compress_level < 1 || f.compress_level > 19) {
       std::fprintf(stderr, "ferry: --compress-level %d is outside 1..19\n", f.compress_level);
-      return kExitSyntax;
-    }
-    if (opt.id_map && protocol::ParseRemote(req.src)) {
-      // The source's names would have to come from the remote host.
-      std::fprintf(stderr,
-                   "ferry: --usermap/--groupmap/--chown are not supported with a remote SRC "
-                   "yet\n");
       return kExitSyntax;
     }
     protocol::RemoteOptions ro;
@@ -213,7 +227,8 @@ int RunVerify(CLI::App& cmd, const VerifyFlags& f) {
     ro.compress = f.compress;
     ro.compress_level = f.compress_level;
     if (f.io != "auto") ro.remote_io = f.io;
-    auto rr = protocol::RunRemoteVerify(req, opt, ro, events);
+    auto rr = daemon ? RunDaemon(req, opt, ro, f.password_file, events)
+                     : protocol::RunRemoteVerify(req, opt, ro, events);
     if (rr.ok()) r = rr->outcome;
     else r = rr.status();
   } else {
@@ -222,8 +237,12 @@ int RunVerify(CLI::App& cmd, const VerifyFlags& f) {
   if (!r.ok()) {
     std::fprintf(stderr, "ferry: %s\n", r.status().message().c_str());
     int code = ExitCodeFor(r.status());
+    // Refused by the daemon (authentication, module path) or no connection:
+    // as `ferry sync` with a daemon end.
+    if (daemon && r.status().code() == ErrorCode::kPermission) code = kExitStartClient;
+    else if (daemon && r.status().code() == ErrorCode::kIo) code = kExitSocket;
     // The session broke (remote shell, handshake, stream): as `ferry sync`.
-    if (remote && (r.status().code() == ErrorCode::kIo ||
+    else if (remote && (r.status().code() == ErrorCode::kIo ||
                    r.status().code() == ErrorCode::kCorrupt))
       code = kExitProtocol;
     if (f.json) {
@@ -262,16 +281,23 @@ void AddVerifyCommand(CLI::App& app, int* exit_code) {
       "  ferry verify /var/www/ new.example.com:/var/www/   # the remote side hashes there\n"
       "  ferry verify -e 'ssh -p 2222' --remote-ferry /opt/ferry/bin/ferry old:/home/ /home/\n"
       "  ferry verify --usermap=alice:alice2 /home/alice/ new:/home/alice2/  # as the sync\n"
+      "  ferry verify --usermap=alice:alice2 old:/home/alice/ /home/alice2/  # old's names\n"
+      "  ferry verify --password-file=/root/www.secret /var/www/ ferry://new/www/\n"
       "\n"
       "One side may be remote ([user@]host:PATH): ferry runs `ferry serve --stdio\n"
       "--verify-side PATH` there through ssh (or -e), which walks and hashes its tree\n"
       "in parallel and sends only metadata and hashes; the output is the same.\n"
+      "Or a ferry daemon module (ferry://[user@]host[:port]/module/path or\n"
+      "host::module/path): the daemon does the same, confined to the module (a\n"
+      "read-only module can be verified). With a remote SRC, --usermap/--groupmap\n"
+      "match the names SRC's host gives its owners, as the sync does.\n"
       "\n"
       "Exit codes: 0 identical; 8 differences found; 23 some paths could not be\n"
       "read (each on stderr with its cause; 23 wins over 8); 24 a source file\n"
       "vanished while verifying; 1 usage error; 11 a root could not be opened;\n"
       "12 the remote side failed (remote shell, protocol or connection; the remote\n"
-      "shell's status is in the message).");
+      "shell's status is in the message); with a daemon: 5 refused (authentication,\n"
+      "a path outside the module), 10 no connection.");
   cmd->add_option("paths", f->paths, "SRC DST (SRC/ compares the contents of SRC)")
       ->required()
       ->expected(2);
@@ -298,6 +324,8 @@ void AddVerifyCommand(CLI::App& app, int* exit_code) {
       ->default_str("ssh");
   cmd->add_option("--remote-ferry", f->remote_ferry, "the ferry binary on the remote host")
       ->default_str("ferry");
+  cmd->add_option("--password-file", f->password_file,
+                  "a daemon module's secret: the file's first line (else $FERRY_PASSWORD)");
   cmd->add_flag("-z,--compress", f->compress, "compress the remote side's stream (zstd)");
   cmd->add_option("--compress-level", f->compress_level, "zstd level 1..19 with -z (default 3)");
   cmd->callback([cmd, f, exit_code] { *exit_code = RunVerify(*cmd, *f); });

@@ -129,7 +129,10 @@ Result<SessionRequest> DecodeSessionRequest(const Frame& f) {
   SessionRequest m;
   uint8_t role = 0;
   RETURN_IF_ERROR(r.U8("role", &role));
-  if (role > 1) return r.Error("role must be 0 (sender) or 1 (receiver), got " + std::to_string(role));
+  if (role > 2) {
+    return r.Error("role must be 0 (sender), 1 (receiver) or 2 (verify side), got " +
+                   std::to_string(role));
+  }
   m.role = static_cast<DaemonRole>(role);
   RETURN_IF_ERROR(r.String("path", kSessionRequestPathMax, &m.path));
   RETURN_IF_ERROR(r.ExpectEnd());

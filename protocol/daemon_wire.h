@@ -63,6 +63,11 @@ struct AuthResult {
 enum class DaemonRole : uint8_t {
   kSender = 0,    // the client pulls from the module
   kReceiver = 1,  // the client pushes into the module
+  // One side of `ferry verify` (protocol/session/verify_side.h): the daemon
+  // walks and hashes the module path and changes nothing, so a read-only
+  // module allows it. Added after 0 and 1; a daemon that predates it refuses
+  // the request with "role must be 0 (sender) or 1 (receiver)".
+  kVerifySide = 2,
 };
 
 // The longest path a SessionRequest carries (it must fit a handshake frame).

@@ -361,21 +361,9 @@ class Compiler {
       once(a.name + "/" + ps.path + "/both", ps.pos,
            "account " + a.name + ", path set " + ps.path + ", phase " + ph.name + ": " + leg +
                ": both ends are remote (ssh or ferry daemon); one end of a sync must be local");
-    if ((t.src.kind == EndpointKind::kDaemon || t.dst.kind == EndpointKind::kDaemon) &&
-        ph.kind == PhaseKind::kCutover)
-      once(a.name + "/" + ps.path + "/daemon-verify", ps.pos,
-           "account " + a.name + ", path set " + ps.path + ": the cutover's verification "
-           "cannot reach a ferry daemon endpoint (" + leg + "), so `plan run` stops that "
-           "cutover before its switch hooks; use an ssh endpoint for the cutover");
-    // Filters and owner maps travel with the remote session; only the
-    // cutover's verification of mapped owners needs a local source (names
-    // are looked up on this machine).
-    bool mapped = ph.leg != Leg::kOut && (!a.usermap.empty() || !a.groupmap.empty());
-    if (mapped && src_ssh && ph.kind == PhaseKind::kCutover)
-      once(a.name + "/ids-verify", a.pos,
-           "account " + a.name + ": 'usermap'/'groupmap' with an ssh source (" + leg +
-               "): the cutover's verification cannot map owners named on the remote host, "
-               "so `plan run` stops that cutover before its switch hooks");
+    // Filters and owner maps travel with the remote session, and the
+    // cutover's verification reaches an ssh or daemon end (owners of a
+    // remote source mapped by the names it sends): nothing more to warn of.
   }
   std::vector<Step> steps_;
 };

@@ -13,8 +13,9 @@
 // hooks in a slot their phase does not have, duplicate names, legs without a
 // transit endpoint, phases in an impossible order (delta after cutover,
 // rollback without a cutover before it, ...), a sync between two ssh ends.
-// All are reported at once. What the runner will stop on (owner maps to
-// verify from an ssh source) is a warning in StepGraph::warnings.
+// All are reported at once. What the runner will stop on without making the
+// plan invalid would be a warning in StepGraph::warnings (none today: a
+// cutover's verification reaches ssh and daemon ends, owner maps included).
 // Thread safety: a pure function.
 #pragma once
 
@@ -91,9 +92,9 @@ struct StepGraph {
   std::vector<CompiledAccount> accounts;
   std::vector<CompiledPhase> phases;
   std::vector<Step> steps;
-  // "warning: ..." diagnostics: what the runner will stop on (a cutover
-  // whose owner maps cannot be verified from an ssh source).
-  // `plan check` prints them; they do not make the plan invalid.
+  // "warning: ..." diagnostics: what the runner will stop on although the
+  // plan is valid (none are produced today; kept for `plan check`'s
+  // output). `plan check` prints them; they do not make the plan invalid.
   std::vector<Diagnostic> warnings;
 
   const CompiledPhase* FindPhase(const std::string& name) const;

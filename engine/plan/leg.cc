@@ -14,11 +14,7 @@
 #include "protocol/session/daemon_session.h"
 
 namespace ferry::plan {
-namespace {
 
-// The user is the endpoint's user@, else $USER/$LOGNAME, else this uid's
-// name; the secret the first line of its password_file (refused if others
-// can read it), else $FERRY_PASSWORD.
 Result<protocol::DaemonAuth> DaemonAuthFor(const Endpoint& e) {
   protocol::DaemonAuth auth;
   auth.user = e.user;
@@ -43,8 +39,6 @@ Result<protocol::DaemonAuth> DaemonAuthFor(const Endpoint& e) {
   }
   return auth;
 }
-
-}  // namespace
 
 bool IsRemoteLeg(const Transfer& t) {
   return t.src.kind != EndpointKind::kLocal || t.dst.kind != EndpointKind::kLocal;

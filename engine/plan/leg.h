@@ -29,6 +29,7 @@
 #include "engine/plan/compile.h"
 #include "engine/transfer/report.h"
 #include "engine/tree/filter.h"
+#include "protocol/session/daemon_session.h"
 
 namespace ferry::plan {
 
@@ -46,6 +47,13 @@ struct LegOutcome {
   double seconds = 0;
   bool partial = false;  // some paths failed (reported through the events)
 };
+
+// How the runner authenticates to a daemon endpoint (its syncs and its
+// cutover's verification): the user is the endpoint's user@, else
+// $USER/$LOGNAME, else this uid's name; the secret the first line of its
+// password_file (refused if others can read it), else $FERRY_PASSWORD.
+// Errors name the endpoint: an unreadable password_file, no secret at all.
+Result<protocol::DaemonAuth> DaemonAuthFor(const Endpoint& e);
 
 // True when one end is reached over the remote shell or a daemon.
 bool IsRemoteLeg(const Transfer& t);

@@ -4,7 +4,9 @@
 
 #include <memory>
 
+#include "engine/plan/leg.h"
 #include "engine/verify/verify.h"
+#include "protocol/session/verify_daemon.h"
 #include "protocol/session/verify_remote.h"
 
 namespace ferry::plan {
@@ -67,19 +69,9 @@ Result<VerifyResult> RemoteVerifier(const Transfer& t) {
   const std::string src = EndpointDisplay(t.src, t.src_path);
   const std::string dst = EndpointDisplay(t.dst, t.dst_path);
   const std::string what = "verify " + t.label + ": " + src + " -> " + dst + ": ";
-  if (t.src.kind == EndpointKind::kDaemon || t.dst.kind == EndpointKind::kDaemon)
-    return Status(ErrorCode::kUnsupported,
-                  what + "ferry cannot verify a daemon endpoint (no verify side over the "
-                         "daemon); the cutover stops here rather than switch to an "
-                         "unverified destination");
-  if (t.src.kind == EndpointKind::kSsh && t.dst.kind == EndpointKind::kSsh)
-    return Status(ErrorCode::kUnsupported, what + "both ends are ssh endpoints");
+  if (t.src.kind != EndpointKind::kLocal && t.dst.kind != EndpointKind::kLocal)
+    return Status(ErrorCode::kUnsupported, what + "both ends are remote");
   ASSIGN_OR_RETURN(VerifyOptions opt, OptionsFor(t));
-  if (opt.id_map && t.src.kind != EndpointKind::kLocal)
-    return Status(ErrorCode::kUnsupported,
-                  what + "owner maps (usermap/groupmap) cannot be verified with an ssh "
-                         "source (its names would come from the remote host); the cutover "
-                         "stops here rather than switch to an unverified destination");
   // A remote end that goes away must fail the write, not kill the runner.
   ::signal(SIGPIPE, SIG_IGN);
   protocol::RemoteOptions ro;
@@ -87,7 +79,14 @@ Result<VerifyResult> RemoteVerifier(const Transfer& t) {
   ro.remote_ferry = t.remote_ferry.empty() ? "ferry" : t.remote_ferry;
   VerifyResult r;
   CollectDifferences ev(&r);
-  auto out = protocol::RunRemoteVerify({src, dst}, opt, ro, ev);
+  Result<protocol::RemoteVerifyResult> out = Status(ErrorCode::kInternal, "not run");
+  if (t.src.kind == EndpointKind::kDaemon || t.dst.kind == EndpointKind::kDaemon) {
+    auto auth = DaemonAuthFor(t.src.kind == EndpointKind::kDaemon ? t.src : t.dst);
+    if (!auth.ok()) return Status(auth.status().code(), what + auth.status().message());
+    out = protocol::RunDaemonVerify({src, dst}, opt, ro, *auth, ev);
+  } else {
+    out = protocol::RunRemoteVerify({src, dst}, opt, ro, ev);
+  }
   if (!out.ok()) return Status(out.status().code(), what + out.status().message());
   return FromOutcome(std::move(r), out->outcome);
 }

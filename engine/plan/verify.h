@@ -5,7 +5,7 @@
 // The runner calls it through this function type (RunOptions::verifier) so
 // the implementation can change without touching the runner. The default,
 // CutoverVerifier, dispatches on the endpoints: VerifyTrees for local ends,
-// RemoteVerifier (protocol::RunRemoteVerify) for a transfer with an ssh end.
+// RemoteVerifier for a transfer with an ssh or daemon end.
 #pragma once
 
 #include <functional>
@@ -42,13 +42,16 @@ using Verifier = std::function<Result<VerifyResult>(const Transfer& t)>;
 // RemoteVerifier.
 Result<VerifyResult> TreeVerifier(const Transfer& t);
 
-// The same comparison with one ssh end: protocol::RunRemoteVerify starts
-// `RSH [user@]host REMOTE_FERRY serve --stdio --verify-side PATH` through
-// t.rsh / t.remote_ferry, and compares with the routine of a local verify
-// (VerifySides). Owner maps (t.ids) need a local source (their names are
-// looked up on this machine); with an ssh source they are kUnsupported, as
-// are two ssh ends and a daemon end (no verify side over the daemon):
-// the cutover stops before its switch hooks rather than switch unverified.
+// The same comparison with one remote end: for an ssh end,
+// protocol::RunRemoteVerify starts `RSH [user@]host REMOTE_FERRY serve
+// --stdio --verify-side PATH` through t.rsh / t.remote_ferry; for a daemon
+// end, protocol::RunDaemonVerify connects and authenticates as the leg's
+// sync does (DaemonAuthFor) and the daemon is the verify side, confined to
+// its module. Both compare with the routine of a local verify
+// (VerifySides). Owner maps (t.ids) with a remote source match the names
+// the remote side sends with its listing, as the sync's receiver does. Two
+// remote ends are kUnsupported: the cutover stops before its switch hooks
+// rather than switch unverified.
 Result<VerifyResult> RemoteVerifier(const Transfer& t);
 
 // The default verifier of a cutover: TreeVerifier for local ends,

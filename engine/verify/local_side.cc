@@ -248,6 +248,12 @@ Result<std::shared_ptr<SideDir>> LocalSide::OpenRoot(const std::string& path) {
       std::make_shared<LocalDir>(shared_from_this(), io::UniqueFd(fd)));
 }
 
+Result<std::shared_ptr<SideDir>> LocalSide::OpenRootBeneath(int base, const std::string& rel) {
+  ASSIGN_OR_RETURN(io::UniqueFd fd,
+                   io().OpenBeneath(base, rel == "." ? "" : rel, O_RDONLY | O_DIRECTORY, 0));
+  return std::shared_ptr<SideDir>(std::make_shared<LocalDir>(shared_from_this(), std::move(fd)));
+}
+
 Result<std::shared_ptr<SideDir>> OpenDestinationDir(LocalSide& side, const std::string& path,
                                                     const std::string& shown) {
   struct stat st;

@@ -37,6 +37,11 @@ class LocalSide : public std::enable_shared_from_this<LocalSide> {
   // Opens the directory at path (a path the user named: symlinks in it are
   // followed, as `open` does). Errors name the path.
   Result<std::shared_ptr<SideDir>> OpenRoot(const std::string& path);
+  // Opens the directory `rel` beneath the directory fd `base` ("" or ".":
+  // base itself) without following any symlink or leaving base's tree
+  // (IoBackend::OpenBeneath): a daemon module's confinement. `base` stays
+  // the caller's. Errors name `rel`.
+  Result<std::shared_ptr<SideDir>> OpenRootBeneath(int base, const std::string& rel);
 
   // The calling thread's backend.
   io::IoBackend& io();

@@ -30,7 +30,9 @@ Status ServeDaemonSession(const SessionContext& ctx, io::BackendKind io,
   }
   const SessionRequest& req = *decoded;
   ServeRequest sr;
-  sr.role = req.role == DaemonRole::kReceiver ? ServeRole::kReceiver : ServeRole::kSender;
+  sr.role = req.role == DaemonRole::kReceiver     ? ServeRole::kReceiver
+            : req.role == DaemonRole::kVerifySide ? ServeRole::kVerifySide
+                                                  : ServeRole::kSender;
   sr.path = req.path;
   ServeOptions so;
   so.root = ctx.root;

@@ -89,7 +89,13 @@ Result<SyncOutcome> ServeSession(int in_fd, int out_fd, const ServeRequest& requ
     }
     // (A dry run creates nothing: its receiver resolves beneath the root too.)
     if (root.valid() && !(receiving && o.dry_run)) {
-      RETURN_IF_ERROR(CheckInModule(root_io.get(), root.get(), *resolved, receiving));
+      Status in = CheckInModule(root_io.get(), root.get(), *resolved, receiving);
+      // A verify side's missing root is a verification result (everything
+      // missing), which its walk reports; leaving the module is refused.
+      if (!in.ok() && !(request.role == ServeRole::kVerifySide &&
+                        in.code() == ErrorCode::kNotFound)) {
+        return in;
+      }
     }
     // Bad filter rules, or an owner map naming a user this host lacks, are
     // refused before anything is listed.
@@ -99,7 +105,7 @@ Result<SyncOutcome> ServeSession(int in_fd, int out_fd, const ServeRequest& requ
   SyncStats stats;
   QuietEvents events;
   if (request.role == ServeRole::kVerifySide) {
-    RETURN_IF_ERROR(ServeVerify(*ch, *resolved, options.io));
+    RETURN_IF_ERROR(ServeVerify(*ch, *resolved, options.io, root.valid() ? root.get() : -1));
     return SyncOutcome{};
   }
   if (request.role == ServeRole::kBenchSink) {

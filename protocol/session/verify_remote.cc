@@ -11,8 +11,10 @@
 #include <optional>
 #include <thread>
 #include <unordered_map>
+#include <utility>
 
 #include "engine/base/path.h"
+#include "engine/tree/id_map.h"
 #include "engine/verify/local_side.h"
 #include "engine/verify/side.h"
 #include "protocol/path_check.h"
@@ -34,11 +36,41 @@ struct DirListing {
   bool done = false;
 };
 
+// The remote side's owner names, learned from its listings as they arrive
+// (sent unless the session is numeric_ids): the source names a --usermap
+// or --groupmap matches, as the sync's receiver matches its sender's.
+class PeerIdNames final : public IdNames {
+ public:
+  void Add(IdKind kind, uint32_t id, const std::string& name) {
+    if (name.empty()) return;
+    std::lock_guard<std::mutex> l(mu_);
+    (kind == IdKind::kUser ? users_ : groups_).emplace(id, name);
+  }
+  std::optional<std::string> Name(IdKind kind, uint32_t id) const override {
+    std::lock_guard<std::mutex> l(mu_);
+    const auto& m = kind == IdKind::kUser ? users_ : groups_;
+    auto it = m.find(id);
+    if (it == m.end()) return std::nullopt;
+    return it->second;
+  }
+  std::optional<uint32_t> Id(IdKind kind, std::string_view name) const override {
+    std::lock_guard<std::mutex> l(mu_);
+    for (const auto& [id, n] : kind == IdKind::kUser ? users_ : groups_)
+      if (n == name) return id;
+    return std::nullopt;
+  }
+
+ private:
+  mutable std::mutex mu_;
+  std::unordered_map<uint32_t, std::string> users_, groups_;
+};
+
 // The remote tree as it arrives: fed by one reader thread, read by the
 // comparison's workers, which wait for what they need.
 class RemoteTree {
  public:
-  explicit RemoteTree(Channel& ch) : ch_(ch) {}
+  RemoteTree(Channel& ch, std::shared_ptr<PeerIdNames> names)
+      : ch_(ch), names_(std::move(names)) {}
   ~RemoteTree() { Join(); }  // callers end the channel first
 
   void Start() { reader_ = std::thread([this] { ReadLoop(); }); }
@@ -108,6 +140,9 @@ class RemoteTree {
       DirListing& d = dirs_[ls->dir];
       if (d.done) return Corrupt("VerifyListing: directory " + QuotePath(ls->dir) + " listed twice");
       for (VerifyItem& it : ls->items) {
+        // Before `done` wakes a comparison that maps this entry's owner.
+        names_->Add(IdKind::kUser, it.entry.uid, it.entry.user_name);
+        names_->Add(IdKind::kGroup, it.entry.gid, it.entry.group_name);
         Node n;
         n.entry = FromWire(it.entry, it.entry.uid, it.entry.gid);
         n.entry.dev = it.dev;
@@ -170,6 +205,7 @@ class RemoteTree {
   }
 
   Channel& ch_;
+  std::shared_ptr<PeerIdNames> names_;
   std::thread reader_;
   std::mutex mu_;
   std::condition_variable cv_;
@@ -274,13 +310,14 @@ class RemoteDir : public verify::SideDir {
   std::string alias_;
 };
 
-SessionOptions VerifySessionOptions(const RemoteOptions& ro) {
+SessionOptions VerifySessionOptions(const RemoteOptions& ro, bool want_names) {
   SessionOptions o;
   o.preserve = kPreserveKnownMask & ~kPreserveAtimes;
   o.hard_links = true;
   o.xattrs = true;
   o.acls = true;
-  o.numeric_ids = true;
+  // Names only when this side maps the remote source's owners.
+  o.numeric_ids = !want_names;
   o.compression = ro.compress ? Compression::kZstd : Compression::kNone;
   o.compress_level = ro.compress ? ro.compress_level : 0;
   o.max_frame = ro.max_frame;
@@ -302,17 +339,37 @@ Result<std::optional<Node>> RemoteRoot(RemoteTree& tree) {
 
 Result<RemoteVerifyResult> RunRemoteVerify(const VerifyRequest& req, const VerifyOptions& opt,
                                            const RemoteOptions& ro, VerifyEvents& events) {
-  const auto start = std::chrono::steady_clock::now();
   auto rs = ParseRemote(req.src);
   auto rd = ParseRemote(req.dst);
   if (rs.has_value() == rd.has_value())
     return InvalidArgument("exactly one of SRC and DST must be remote (host:path)");
-  if (!opt.backend_factory && opt.io == io::BackendKind::kUring) {
+  const bool remote_src = rs.has_value();
+  RemoteSpec spec = remote_src ? *rs : *rd;
+  auto connect = [&](const RemoteSpec& s, const SessionOptions& so) {
+    return StartRemote(ro, s, ServeRole::kVerifySide, so);
+  };
+  return RunVerifySession(req, opt, ro, remote_src, spec, connect, events);
+}
+
+Result<RemoteVerifyResult> RunVerifySession(const VerifyRequest& req, const VerifyOptions& opt_in,
+                                            const RemoteOptions& ro, bool remote_src,
+                                            RemoteSpec spec, const VerifyConnect& connect,
+                                            VerifyEvents& events) {
+  const auto start = std::chrono::steady_clock::now();
+  if (!opt_in.backend_factory && opt_in.io == io::BackendKind::kUring) {
     std::string why;
     if (!io::UringAvailable(&why)) return Status(ErrorCode::kUnsupported, "--io=io_uring: " + why);
   }
-  const bool remote_src = rs.has_value();
-  RemoteSpec spec = remote_src ? *rs : *rd;
+  // Owner maps with a remote SRC match the remote side's names (as the
+  // sync's receiver matches its sender's), which its listings carry.
+  auto peer_names = std::make_shared<PeerIdNames>();
+  VerifyOptions opt = opt_in;
+  const bool want_names = remote_src && opt.id_map && !opt.id_map->empty();
+  if (want_names) {
+    auto m = std::make_shared<IdMapping>(*opt.id_map);
+    m->src_names = peer_names;
+    opt.id_map = std::move(m);
+  }
   if (spec.path.empty()) spec.path = ".";
   auto local = std::make_shared<verify::LocalSide>(opt.io, opt.backend_factory);
 
@@ -343,9 +400,8 @@ Result<RemoteVerifyResult> RunRemoteVerify(const VerifyRequest& req, const Verif
     open.follow = contents;
   }
 
-  ASSIGN_OR_RETURN(RemoteSession session,
-                   StartRemote(ro, spec, ServeRole::kVerifySide, VerifySessionOptions(ro)));
-  auto tree = std::make_shared<RemoteTree>(*session.channel);
+  ASSIGN_OR_RETURN(RemoteSession session, connect(spec, VerifySessionOptions(ro, want_names)));
+  auto tree = std::make_shared<RemoteTree>(*session.channel, peer_names);
   tree->Start();
   // Success: close our direction and let the server end its walk (it then
   // exits 0); failure: stop it.

@@ -19,6 +19,7 @@
 // Thread safety: one call per session.
 #pragma once
 
+#include <functional>
 #include <string>
 
 #include "engine/base/status.h"
@@ -34,7 +35,28 @@ struct RemoteVerifyResult {
 };
 
 // Exactly one of req.src and req.dst is remote (ParseRemote).
+//
+// Owner maps (opt.id_map) with a remote SRC: the session is not
+// numeric_ids, so the remote side's listings carry each entry's user and
+// group names, and SRC's owners are mapped by id and remote name to the
+// local id the sync's receiver would have given (an id no rule matches
+// stays numeric, as in the sync) before they are compared with DST's.
 Result<RemoteVerifyResult> RunRemoteVerify(const VerifyRequest& req, const VerifyOptions& opt,
                                            const RemoteOptions& ro, VerifyEvents& events);
+
+// How the verify side is reached: started through the remote shell
+// (StartRemote) or over a daemon connection (verify_daemon.h), for the
+// remote `spec` (its path is "." when it was empty) with the session
+// options this side proposes. Errors: the transport's and the handshake's.
+using VerifyConnect =
+    std::function<Result<RemoteSession>(const RemoteSpec& spec, const SessionOptions& options)>;
+
+// The comparison once the transport is chosen: `spec` is the remote side
+// (SRC when remote_src, else DST) as parsed from req; the rest as
+// RunRemoteVerify. outcome.seconds counts from this call.
+Result<RemoteVerifyResult> RunVerifySession(const VerifyRequest& req, const VerifyOptions& opt,
+                                            const RemoteOptions& ro, bool remote_src,
+                                            RemoteSpec spec, const VerifyConnect& connect,
+                                            VerifyEvents& events);
 
 }  // namespace ferry::protocol

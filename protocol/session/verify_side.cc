@@ -1,5 +1,6 @@
 #include "protocol/session/verify_side.h"
 
+#include <fcntl.h>
 #include <sys/stat.h>
 #include <tbb/task_group.h>
 #include <unistd.h>
@@ -8,8 +9,10 @@
 #include <cerrno>
 #include <memory>
 #include <mutex>
+#include <unordered_map>
 
 #include "engine/base/path.h"
+#include "engine/tree/id_map.h"
 #include "engine/verify/local_side.h"
 #include "protocol/session/common.h"
 
@@ -26,8 +29,9 @@ std::string ChildPath(const std::string& dir, const std::string& name) {
 
 class VerifyWalk {
  public:
-  VerifyWalk(Channel& ch, io::BackendKind io)
-      : ch_(ch), side_(std::make_shared<verify::LocalSide>(io, nullptr)) {
+  VerifyWalk(Channel& ch, io::BackendKind io, int base_fd)
+      : ch_(ch), side_(std::make_shared<verify::LocalSide>(io, nullptr)), base_fd_(base_fd),
+        send_names_(!ch.options().numeric_ids) {
     policy_.acls = true;
     policy_.xattrs = true;
     policy_.am_root = ::geteuid() == 0;
@@ -58,9 +62,21 @@ class VerifyWalk {
   void Hash(std::shared_ptr<verify::SideDir> dir, std::string rel,
             std::shared_ptr<std::vector<Entry>> files, std::string as_name);
   Status DescribeRoot(const std::string& root, bool follow);
+  // The served paths: beneath base_fd_ in a daemon module (no symlink
+  // followed, nothing outside it), else as the served PATH names them.
+  // StatPath returns 0 or the errno.
+  int StatPath(const std::string& path, bool follow, struct stat* st);
+  Result<std::shared_ptr<verify::SideDir>> OpenDir(const std::string& path);
+  // The owner names sent with an entry (the client maps them through its
+  // --usermap/--groupmap); "" for an id without a name here.
+  std::string NameOf(IdKind kind, uint32_t id);
 
   Channel& ch_;
   std::shared_ptr<verify::LocalSide> side_;
+  int base_fd_ = -1;
+  bool send_names_ = false;
+  std::mutex names_mu_;
+  std::unordered_map<uint32_t, std::string> user_names_, group_names_;
   MetaPolicy policy_;
   SessionOptions wire_;  // ToWire's options: no atimes
   size_t chunk_bytes_ = 0;
@@ -79,6 +95,10 @@ VerifyItem VerifyWalk::Describe(verify::SideDir& dir, const Entry& e, const char
   if (x.ok()) xattrs = std::move(x).value();
   else SendError(path, x.status());
   it.entry = ToWire(e, name, xattrs, wire_);
+  if (send_names_) {
+    it.entry.user_name = NameOf(IdKind::kUser, e.uid);
+    it.entry.group_name = NameOf(IdKind::kGroup, e.gid);
+  }
   if (e.is_lnk()) {
     auto t = dir.ReadLink(e.name);
     if (t.ok() && !t->empty()) it.entry.symlink_target = std::move(t).value();
@@ -89,6 +109,44 @@ VerifyItem VerifyWalk::Describe(verify::SideDir& dir, const Entry& e, const char
   it.ino = e.ino;
   it.nlink = e.nlink;
   return it;
+}
+
+std::string VerifyWalk::NameOf(IdKind kind, uint32_t id) {
+  static const SystemIdNames kSystem;
+  std::lock_guard<std::mutex> l(names_mu_);
+  auto& cache = kind == IdKind::kUser ? user_names_ : group_names_;
+  auto it = cache.find(id);
+  if (it == cache.end()) it = cache.emplace(id, kSystem.Name(kind, id).value_or("")).first;
+  return it->second;
+}
+
+int VerifyWalk::StatPath(const std::string& path, bool follow, struct stat* st) {
+  if (base_fd_ < 0) return (follow ? ::stat(path.c_str(), st) : ::lstat(path.c_str(), st)) == 0
+                              ? 0
+                              : errno;
+  // In a module nothing is followed: a symlinked root is described as the
+  // link it is (a path through one was refused before the session).
+  const std::string p = StripTrailingSlashes(path);
+  Result<struct stat> r = Status::Ok();
+  if (p == ".") {
+    auto fd = side_->io().OpenBeneath(base_fd_, "", O_RDONLY | O_DIRECTORY, 0);
+    if (!fd.ok()) return fd.status().sys_errno() ? fd.status().sys_errno() : EIO;
+    r = side_->io().FStat(fd->get());
+  } else {
+    auto [parent, name] = SplitParent(p);
+    auto fd = side_->io().OpenBeneath(base_fd_, parent == "." ? "" : parent,
+                                      O_RDONLY | O_DIRECTORY, 0);
+    if (!fd.ok()) return fd.status().sys_errno() ? fd.status().sys_errno() : EIO;
+    r = side_->io().StatAt(fd->get(), name.c_str(), AT_SYMLINK_NOFOLLOW);
+  }
+  if (!r.ok()) return r.status().sys_errno() ? r.status().sys_errno() : EIO;
+  *st = *r;
+  return 0;
+}
+
+Result<std::shared_ptr<verify::SideDir>> VerifyWalk::OpenDir(const std::string& path) {
+  if (base_fd_ < 0) return side_->OpenRoot(path);
+  return side_->OpenRootBeneath(base_fd_, StripTrailingSlashes(path));
 }
 
 void VerifyWalk::Hash(std::shared_ptr<verify::SideDir> dir, std::string rel,
@@ -174,18 +232,18 @@ void VerifyWalk::WalkDir(std::shared_ptr<verify::SideDir> dir, std::string rel) 
 // The root message, then the walk below a directory root.
 Status VerifyWalk::DescribeRoot(const std::string& root, bool follow) {
   struct stat st;
-  if ((follow ? ::stat(root.c_str(), &st) : ::lstat(root.c_str(), &st)) != 0) {
-    if (errno == ENOENT) {
+  if (int err = StatPath(root, follow, &st); err != 0) {
+    if (err == ENOENT) {
       Send(VerifyListing{"", true, {}});  // the root does not exist
       return Status::Ok();
     }
-    SendError(".", PosixError("stat", root, errno));
+    SendError(".", PosixError("stat", root, err));
     Send(VerifyListing{"", true, {}});
     return Status::Ok();
   }
   Entry self = Entry::FromStat(".", st);
   if (S_ISDIR(st.st_mode)) {
-    auto dir = side_->OpenRoot(root);
+    auto dir = OpenDir(root);
     if (!dir.ok()) {
       SendError(".", dir.status());
       Send(VerifyListing{"", true, {}});
@@ -198,7 +256,7 @@ Status VerifyWalk::DescribeRoot(const std::string& root, bool follow) {
   }
   // A single entry: read through its parent directory, never following it.
   auto [parent, name] = SplitParent(StripTrailingSlashes(root));
-  auto dir = side_->OpenRoot(parent);
+  auto dir = OpenDir(parent);
   if (!dir.ok()) {
     SendError(".", dir.status());
     Send(VerifyListing{"", true, {}});
@@ -218,7 +276,7 @@ Status VerifyWalk::Run(const std::string& path, const VerifyOpen& open) {
   bool follow = open.follow;
   if (!open.name.empty()) {
     struct stat st;
-    const bool is_dir = root.back() == '/' || (::stat(root.c_str(), &st) == 0 && S_ISDIR(st.st_mode));
+    const bool is_dir = root.back() == '/' || (StatPath(root, true, &st) == 0 && S_ISDIR(st.st_mode));
     if (is_dir || !open.single_file) root = StripTrailingSlashes(root) + "/" + open.name;
     follow = false;
   }
@@ -231,7 +289,7 @@ Status VerifyWalk::Run(const std::string& path, const VerifyOpen& open) {
 
 }  // namespace
 
-Status ServeVerify(Channel& ch, const std::string& path, io::BackendKind io) {
+Status ServeVerify(Channel& ch, const std::string& path, io::BackendKind io, int base_fd) {
   ASSIGN_OR_RETURN(Incoming in, ch.Receive());
   if (in.eof) return Status(ErrorCode::kIo, "the client closed the session before VerifyOpen");
   const auto* open = std::get_if<VerifyOpen>(&in.message);
@@ -240,7 +298,7 @@ Status ServeVerify(Channel& ch, const std::string& path, io::BackendKind io) {
     (void)ch.Send(ProtocolError(s));
     return s;
   }
-  VerifyWalk walk(ch, io);
+  VerifyWalk walk(ch, io, base_fd);
   if (Status s = walk.Run(path, *open); !s.ok()) {
     // Ending our direction wakes a client still waiting for listings.
     ch.CloseWrite();

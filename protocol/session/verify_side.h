@@ -26,8 +26,13 @@ namespace ferry::protocol {
 
 // Serves one verify request on an accepted channel. `path` is the served
 // PATH as the client wrote it (its trailing slash matters only through
-// VerifyOpen.follow). Returns the session's failure (protocol, transport);
-// unreadable paths are reported to the client, not returned.
-Status ServeVerify(Channel& ch, const std::string& path, io::BackendKind io);
+// VerifyOpen.follow). base_fd >= 0: a daemon module's root (the caller's
+// fd), `path` is relative to it and every open is beneath it without
+// following symlinks (openat2 RESOLVE_BENEATH|RESOLVE_NO_SYMLINKS), as the
+// sync's roles are confined. Unless the session is numeric_ids, entries
+// carry their owner and group names (for the client's owner maps). Returns
+// the session's failure (protocol, transport); unreadable paths are
+// reported to the client, not returned.
+Status ServeVerify(Channel& ch, const std::string& path, io::BackendKind io, int base_fd = -1);
 
 }  // namespace ferry::protocol

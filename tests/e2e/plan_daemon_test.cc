@@ -7,8 +7,12 @@
 //  * a wrong secret stops the pass with the daemon's refusal and writes
 //    nothing; without a password_file the secret comes from FERRY_PASSWORD,
 //    and with neither the error names the endpoint and what to give it;
-//  * `plan check` rejects password_file on a non-daemon endpoint and warns
-//    that a cutover cannot verify a daemon end.
+//  * `plan check` rejects password_file on a non-daemon endpoint, and a
+//    cutover into a daemon end is valid without a warning;
+//  * a cutover into the module is verified through the daemon (its verify
+//    side) and then runs its switch hook; a destination file corrupted
+//    behind the daemon (same size and mtime) stops it before the switch,
+//    and the error and the report name the path.
 #include <signal.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
@@ -165,7 +169,7 @@ TEST_F(PlanDaemonTest, SecretsComeFromThePasswordFileOrTheEnvironment) {
   EXPECT_EQ(Oracle(old_ + "/site", module_ + "/srv/site"), "");
 }
 
-TEST_F(PlanDaemonTest, CheckRejectsMisplacedPasswordFilesAndWarnsAboutCutover) {
+TEST_F(PlanDaemonTest, CheckRejectsMisplacedPasswordFilesAndAcceptsACutover) {
   WriteFile(plan_, "[endpoints]\nold = \"" + old_ + "\"\nnew = { url = \"" + Url() +
                        "\", password_file = \"" + secret_file_ + "\" }\nhost = { url = \"" +
                        (tmp_ / "x") + "\", password_file = \"" + secret_file_ + R"(" }
@@ -184,16 +188,80 @@ destination = "new"
                                    "daemon endpoint"),
             std::string::npos)
       << check.Dump();
-  // Without the bad endpoint: valid, with a warning about the cutover.
+  // Without the bad endpoint: valid, and the cutover's verification can
+  // reach the daemon, so there is nothing to warn of.
   std::string text = ReadFile(plan_);
   text.erase(text.find("host = {"), text.find("[[phases]]") - text.find("host = {"));
   WriteFile(plan_, text);
   check = Plan({"check", plan_});
   EXPECT_EQ(check.code, 0) << check.Dump();
-  EXPECT_NE(check.err.find("warning: account site, path set site: the cutover's verification "
-                           "cannot reach a ferry daemon endpoint"),
+  EXPECT_EQ(check.err.find("warning"), std::string::npos) << check.Dump();
+}
+
+class PlanDaemonCutoverTest : public PlanDaemonTest {
+ protected:
+  void WriteCutoverPlan() {
+    WriteFile(old_ + "/site/a.txt", "alpha");
+    WriteFile(old_ + "/site/data/b.bin", Pattern(64 * 1024, 3));
+    WriteFile(plan_, "[endpoints]\nold = \"" + old_ + "\"\nnew = { url = \"" + Url() +
+                         "\", password_file = \"" + secret_file_ + R"(" }
+[[phases]]
+kind = "stage-one"
+[[phases]]
+kind = "cutover"
+[[accounts]]
+name = "site"
+source = "old"
+destination = "new"
+  [[accounts.paths]]
+  path = "site"
+  [[accounts.hooks]]
+  phase = "cutover"
+  when = "switch"
+  on = "source"
+  command = "touch )" + switched_ + R"("
+)");
+    Proc s1 = Plan({"run", plan_, "--phase", "stage-one"});
+    ASSERT_EQ(s1.code, 0) << s1.Dump();
+  }
+  std::string switched_ = tmp_ / "switched";
+};
+
+TEST_F(PlanDaemonCutoverTest, CleanCutoverIsVerifiedThroughTheDaemonAndSwitches) {
+  WriteCutoverPlan();
+  Proc cut = Plan({"run", plan_, "--phase", "cutover"});
+  EXPECT_EQ(cut.code, 0) << cut.Dump();
+  EXPECT_NE(cut.out.find("cutover/site/verify: 4 entries identical in content and metadata"),
             std::string::npos)
-      << check.Dump();
+      << cut.Dump();
+  EXPECT_TRUE(Exists(switched_)) << cut.Dump();
+  EXPECT_EQ(Oracle(old_ + "/site", module_ + "/srv/site"), "");
+}
+
+TEST_F(PlanDaemonCutoverTest, CorruptedFileBehindTheDaemonStopsTheSwitch) {
+  WriteCutoverPlan();
+  // One byte changes in the module; size and mtime stay, so the final
+  // pass's quick check cannot see it: only the verification can.
+  const std::string victim = module_ + "/srv/site/data/b.bin";
+  struct stat before = LStat(victim);
+  int fd = ::open(victim.c_str(), O_WRONLY);
+  ASSERT_GE(fd, 0);
+  ASSERT_EQ(::pwrite(fd, "X", 1, 4096), 1);
+  ::close(fd);
+  SetMtime(victim, before.st_mtim.tv_sec, before.st_mtim.tv_nsec);
+  Proc cut = Plan({"run", plan_, "--phase", "cutover"});
+  EXPECT_EQ(cut.code, 4) << cut.Dump();
+  EXPECT_NE(cut.err.find("verification found 1 difference(s)"), std::string::npos) << cut.Dump();
+  EXPECT_NE(cut.err.find("site/data/b.bin"), std::string::npos) << cut.Dump();
+  EXPECT_NE(cut.err.find("stopped before the switch hooks"), std::string::npos) << cut.Dump();
+  EXPECT_FALSE(Exists(switched_)) << "the switch hook ran";
+  const std::string report = ReadFile(plan_ + ".state/reports/cutover.txt");
+  EXPECT_NE(report.find("verification differences:"), std::string::npos) << report;
+  EXPECT_NE(report.find("data/b.bin"), std::string::npos) << report;
+  EXPECT_NE(report.find("cutover/site/switch.1: pending (skipped: not run: cutover/site/verify "
+                        "failed)"),
+            std::string::npos)
+      << report;
 }
 
 }  // namespace

@@ -11,6 +11,9 @@
 //  * filters and owner maps on an ssh leg: the excluded path never lands,
 //    owners land mapped and are verified mapped; rsync with the same
 //    excludes and maps judges the tree;
+//  * owner maps with an ssh SOURCE (a pull): the cutover's verification
+//    maps the source's owners by the names the remote side sends; an
+//    unmapped owner on the destination stops the switch;
 //  * two ssh ends are an error of `plan check`;
 //  * `ferry plan run` killed with SIGKILL in the middle of an ssh pass
 //    resumes without re-sending the files that had landed remotely.
@@ -357,6 +360,66 @@ groupmap = "bin:adm"
   EXPECT_EQ(Oracle(old_ + "/www", new_ + "/www",
                    "--exclude=cache/ --usermap=daemon:sys --groupmap=bin:adm"),
             "");
+}
+
+// The pull direction: an ssh SOURCE with owner maps. The cutover's
+// verification maps SRC's owners by the names the remote side sends (as the
+// pass's receiver did), so a clean cutover switches; a destination owner
+// changed back to the unmapped id after the final pass stops it.
+TEST_F(PlanRemoteTest, OwnerMapsFromAnSshSourceAreVerified) {
+  if (!AmRoot()) GTEST_SKIP() << "needs root to chown";
+  WriteFile(old_ + "/www/index.html", "hello");
+  WriteFile(old_ + "/www/app/main.php", "<?php");
+  ASSERT_EQ(::chown((old_ + "/www/index.html").c_str(), 1, 1), 0);  // daemon
+  ASSERT_EQ(::chown((old_ + "/www/app").c_str(), 2, 2), 0);         // bin
+  const std::string flag = tmp_ / "unmap", switched = tmp_ / "switched";
+  WriteFile(flag, "");
+  WriteFile(plan_, "rsh = \"" + std::string(FERRY_STANDIN) + "\"\nremote_ferry = \"" +
+                       FERRY_BIN + "\"\n[endpoints]\nold = \"testhost:" + old_ +
+                       "\"\nnew = \"" + new_ + R"("
+[[phases]]
+kind = "stage-one"
+[[phases]]
+kind = "cutover"
+[[accounts]]
+name = "shop"
+source = "old"
+destination = "new"
+usermap = "daemon:sys"
+groupmap = "bin:adm"
+  [[accounts.paths]]
+  path = "www"
+  [[accounts.hooks]]
+  phase = "cutover"
+  when = "after-sync"
+  on = "destination"
+  command = "if [ -f )" + flag + R"( ]; then chown 1 )" + new_ + R"(/www/index.html; fi"
+  [[accounts.hooks]]
+  phase = "cutover"
+  when = "switch"
+  on = "destination"
+  command = "touch )" + switched + R"("
+)");
+  Proc check = Ferry({"plan", "check", plan_});
+  EXPECT_EQ(check.code, 0) << check.Dump();
+  EXPECT_EQ(check.err.find("warning"), std::string::npos) << check.Dump();
+  Proc s1 = Ferry({"plan", "run", plan_, "--phase", "stage-one"});
+  ASSERT_EQ(s1.code, 0) << s1.Dump();
+  EXPECT_EQ(LStat(new_ + "/www/index.html").st_uid, 3u);  // sys
+  EXPECT_EQ(LStat(new_ + "/www/app").st_gid, 4u);         // adm
+
+  // After the final pass, index.html gets the unmapped owner back.
+  Proc bad = Ferry({"plan", "run", plan_, "--phase", "cutover"});
+  EXPECT_EQ(bad.code, 4) << bad.Dump();
+  EXPECT_NE(bad.err.find("verification found 1 difference(s)"), std::string::npos) << bad.Dump();
+  EXPECT_NE(bad.err.find("www/index.html"), std::string::npos) << bad.Dump();
+  EXPECT_FALSE(Exists(switched)) << "the switch hook ran";
+
+  ASSERT_EQ(::unlink(flag.c_str()), 0);
+  Proc cut = Ferry({"plan", "run", plan_, "--phase", "cutover", "--force"});
+  EXPECT_EQ(cut.code, 0) << cut.Dump();
+  EXPECT_TRUE(Exists(switched)) << cut.Dump();
+  EXPECT_EQ(LStat(new_ + "/www/index.html").st_uid, 3u);
 }
 
 TEST_F(PlanRemoteTest, TwoSshEndsAreAPlanError) {

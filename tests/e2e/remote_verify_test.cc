@@ -285,27 +285,37 @@ TEST_P(RemoteVerifyTest, RemoteShellFailureExits12) {
   EXPECT_NE(nf.err.find("status 127"), std::string::npos) << nf.Dump();
 }
 
-TEST_P(RemoteVerifyTest, IdMapsApplyToTheLocalSource) {
+// Owner maps match SRC's names: this machine's for a local SRC, the names
+// the remote side sends with its listing for a remote one (the stand-in's
+// "remote" host has this machine's names, so both are expected to agree
+// with the local sync that landed the owners).
+TEST_P(RemoteVerifyTest, IdMapsMatchTheSourcesNames) {
   if (!AmRoot()) GTEST_SKIP() << "needs root to chown";
-  if (GetParam() == RemoteEnd::kSrc) {
-    WriteFile(S("f"), "x");
-    Proc p = Remote({"--chown=bin:bin"}, src_ + "/", dst_ + "/");
-    EXPECT_EQ(p.code, 1) << p.Dump();
-    EXPECT_NE(p.err.find("remote SRC"), std::string::npos) << p.Dump();
-    return;
-  }
   WriteFile(S("www/index.html"), "<html>");
-  ASSERT_EQ(::chown(S("www").c_str(), 1, 1), 0);
+  ASSERT_EQ(::chown(S("www").c_str(), 1, 1), 0);             // daemon:daemon
   ASSERT_EQ(::chown(S("www/index.html").c_str(), 1, 1), 0);
   Proc sync = RunProcess({Ferry(), "sync", "--no-progress", "--usermap=daemon:sys",
                           "--groupmap=1:4", src_ + "/", dst_ + "/"}, tmp_.path());
   ASSERT_EQ(sync.code, 0) << sync.Dump();
+  ASSERT_EQ(LStat(D("www/index.html")).st_uid, 3u);
   Proc plain = Remote({}, src_ + "/", dst_ + "/");
   EXPECT_EQ(plain.code, 8) << plain.Dump();
   EXPECT_TRUE(HasLine(plain.out, ".f....og... www/index.html")) << plain.Dump();
+  // A name rule (daemon:sys) matches only through SRC's names.
   Proc mapped = Remote({"--usermap=daemon:sys", "--groupmap=1:4"}, src_ + "/", dst_ + "/");
   EXPECT_EQ(mapped.code, 0) << mapped.Dump();
   EXPECT_EQ(mapped.out, "") << mapped.Dump();
+  EXPECT_EQ(mapped.err, "") << mapped.Dump();
+  // DST with the unmapped owner: the map says it should be sys.
+  ASSERT_EQ(::chown(D("www/index.html").c_str(), 1, 4), 0);
+  Proc unmapped = Remote({"--usermap=daemon:sys", "--groupmap=1:4"}, src_ + "/", dst_ + "/");
+  EXPECT_EQ(unmapped.code, 8) << unmapped.Dump();
+  EXPECT_EQ(Lines(unmapped.out), std::vector<std::string>{".f....o.... www/index.html"})
+      << unmapped.Dump();
+  // A TO name unknown here is refused before anything is compared.
+  Proc unknown = Remote({"--usermap=daemon:no_such_user_xyz"}, src_ + "/", dst_ + "/");
+  EXPECT_EQ(unknown.code, 1) << unknown.Dump();
+  EXPECT_NE(unknown.err.find("no_such_user_xyz"), std::string::npos) << unknown.Dump();
 }
 
 INSTANTIATE_TEST_SUITE_P(Ends, RemoteVerifyTest,

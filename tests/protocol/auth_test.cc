@@ -185,7 +185,8 @@ TEST(DaemonWire, DecodersRefuseHostileFields) {
 TEST(DaemonWire, SessionRequestRoundTripsWithItsTrailingSlash) {
   for (const SessionRequest& m :
        {SessionRequest{DaemonRole::kSender, ""}, SessionRequest{DaemonRole::kReceiver, "a/b/"},
-        SessionRequest{DaemonRole::kSender, "a/b"}, SessionRequest{DaemonRole::kSender, "."}}) {
+        SessionRequest{DaemonRole::kSender, "a/b"}, SessionRequest{DaemonRole::kSender, "."},
+        SessionRequest{DaemonRole::kVerifySide, "www/"}}) {
     std::vector<std::byte> b;
     AppendSessionRequest(m, &b);
     Result<SessionRequest> got = DecodeSessionRequest(OneFrame(b));
@@ -212,7 +213,9 @@ TEST(DaemonWire, SessionRequestRefusesPathsThatLeaveTheModule) {
   Result<SessionRequest> abs = decode(1, "/etc/");
   ASSERT_FALSE(abs.ok());
   EXPECT_NE(abs.status().message().find("absolute"), std::string::npos) << abs.status().message();
-  Result<SessionRequest> role = decode(2, "x");
+  // The verify side (2) is held to the same path rules; 3 is no role.
+  EXPECT_FALSE(decode(2, "a/../../x").ok());
+  Result<SessionRequest> role = decode(3, "x");
   ASSERT_FALSE(role.ok());
   EXPECT_NE(role.status().message().find("role"), std::string::npos) << role.status().message();
   // A length past the limit is refused from the length alone; trailing bytes too.
@@ -225,6 +228,20 @@ TEST(DaemonWire, SessionRequestRefusesPathsThatLeaveTheModule) {
   Frame f = OneFrame(b);
   f.payload.push_back(std::byte{0});
   EXPECT_FALSE(DecodeSessionRequest(f).ok());
+}
+
+TEST(DaemonWire, SessionRequestOfEarlierClientsDecodesUnchanged) {
+  // Role bytes 0 and 1 keep their meaning: a request an older client sends
+  // (role, then the path) decodes as before.
+  const std::vector<std::byte> payload = {std::byte{1}, std::byte{3}, std::byte{'w'},
+                                          std::byte{'w'}, std::byte{'/'}};
+  std::vector<std::byte> b;
+  ASSERT_TRUE(AppendFrame(static_cast<uint8_t>(DaemonMsgType::kSessionRequest), 0, payload,
+                          kHandshakeMaxFrame, &b)
+                  .ok());
+  Result<SessionRequest> got = DecodeSessionRequest(OneFrame(b));
+  ASSERT_TRUE(got.ok()) << got.status().message();
+  EXPECT_EQ(*got, (SessionRequest{DaemonRole::kReceiver, "ww/"}));
 }
 
 TEST(DaemonWire, TagsAreNotSessionMessages) {

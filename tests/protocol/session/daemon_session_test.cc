@@ -80,8 +80,11 @@ TEST_F(DaemonSessionTest, ReadOnlyModuleRefusesTheReceiverRole) {
   ASSERT_FALSE(s.ok());
   EXPECT_NE(s.message().find("read-only"), std::string::npos) << s.message();
   EXPECT_FALSE(Exists(dir_ / "ro/new"));
-  // The sender role of the same module is served.
+  // The sender role of the same module is served, and so is a verify
+  // side, which changes nothing.
   EXPECT_TRUE(Request("ro", DaemonRole::kSender, "").ok());
+  Status v = Request("ro", DaemonRole::kVerifySide, "");
+  EXPECT_TRUE(v.ok()) << v.message();
 }
 
 TEST_F(DaemonSessionTest, PathsLeavingTheModuleAreRefusedWithAReason) {
@@ -96,13 +99,22 @@ TEST_F(DaemonSessionTest, PathsLeavingTheModuleAreRefusedWithAReason) {
                         Case{DaemonRole::kSender, "link/", "symlink"},
                         Case{DaemonRole::kSender, "link/secret", "symlink"},
                         Case{DaemonRole::kReceiver, "link/", "symlink"},
-                        Case{DaemonRole::kReceiver, "link/deeper/", "symlink"}}) {
+                        Case{DaemonRole::kReceiver, "link/deeper/", "symlink"},
+                        Case{DaemonRole::kVerifySide, "/etc/", "absolute"},
+                        Case{DaemonRole::kVerifySide, "../outside/", ".."},
+                        Case{DaemonRole::kVerifySide, "link/", "symlink"},
+                        Case{DaemonRole::kVerifySide, "link/secret", "symlink"}}) {
     Status s = Request("rw", c.role, c.path);
     ASSERT_FALSE(s.ok()) << c.path;
     EXPECT_NE(s.message().find(c.reason), std::string::npos) << c.path << ": " << s.message();
   }
   EXPECT_FALSE(Exists(dir_ / "outside/deeper"));
   EXPECT_FALSE(Exists(dir_ / "rw/a"));
+  // A missing path inside the module is the verify side's to report (the
+  // copy is missing there), not a refusal.
+  Status missing = Request("rw", DaemonRole::kVerifySide, "not/yet/");
+  EXPECT_TRUE(missing.ok()) << missing.message();
+  EXPECT_FALSE(Exists(dir_ / "rw/not"));
   // A path inside the module is served, and the receiver creates it.
   EXPECT_TRUE(Request("rw", DaemonRole::kReceiver, "in/side/").ok());
   EXPECT_TRUE(Exists(dir_ / "rw/in/side"));
