@@ -65,10 +65,14 @@ class ReceiverTest : public ::testing::Test {
     const SessionOptions o = Options();
     ChannelConfig cc;
     cc.timeout = std::chrono::milliseconds(5000);
+    cc.capabilities = SenderCapabilities();
     auto ch = Channel::Connect(sv[0], sv[0], cc, o);
     ASSERT_TRUE(ch.ok()) << ch.status().message();
     sender_ = std::move(ch).value();
   }
+
+  // What the hand-driven sender offers in its Hello.
+  virtual uint64_t SenderCapabilities() const { return kCapKnownMask; }
 
   virtual SessionOptions Options() const {
     SessionOptions o;
@@ -182,6 +186,28 @@ TEST_F(ReceiverPlannedTest, PlannedTotalsFollowTheListWithWhatNeedsData) {
   EXPECT_EQ(stats_.transferred_files.load(), 2u);
   // Counted as the data arrived, not only when the files landed.
   EXPECT_EQ(stats_.literal_bytes.load(), 12u);
+}
+
+// A sender that does not know capability 7 (an older ferry) gets no
+// PlannedTotals, which it would refuse; the receiver's own side still has
+// its totals.
+class ReceiverOlderSenderTest : public ReceiverTest {
+ protected:
+  uint64_t SenderCapabilities() const override { return kCapKnownMask & ~kCapPlanned; }
+};
+
+TEST_F(ReceiverOlderSenderTest, NoPlannedTotalsWithoutTheCapability) {
+  ASSERT_TRUE(sender_->Send(Dir(".")).ok());
+  ASSERT_TRUE(sender_->Send(Reg("f", 5)).ok());
+  ASSERT_TRUE(sender_->Send(FileListEnd{2}).ok());
+  Answer(1, "hello", HashBytes(Bytes("hello")));
+  EndPass(1);
+  auto r = result_.get();
+  ASSERT_TRUE(r.ok()) << r.status().message();
+  EXPECT_EQ(ReadFile(dst_ + "/f"), "hello");
+  EXPECT_TRUE(planned_.empty());
+  EXPECT_TRUE(stats_.planned.load());
+  EXPECT_EQ(stats_.planned_files.load(), 1u);
 }
 
 // Regression: the receiver sent a second EndOfPass after the sender's last
