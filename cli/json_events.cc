@@ -50,6 +50,7 @@ void JsonEvents::SetPass(std::string src, std::string dst, bool dry_run) {
   src_ = std::move(src);
   dst_ = std::move(dst);
   dry_run_ = dry_run;
+  started_ = false;
 }
 
 void JsonEvents::WriteLine(const std::string& json) {
@@ -116,7 +117,10 @@ void JsonEvents::OnVanished(std::string_view path) {
 }
 
 void JsonEvents::OnPlanned(const SyncStats& s) {
-  WriteLine(Dump({{"event", "start"},
+  // A second call in a pass is a remote session's totals (header comment).
+  const char* event = started_ ? "planned" : "start";
+  started_ = true;
+  WriteLine(Dump({{"event", event},
                   {"src", src_},
                   {"dst", dst_},
                   {"dry_run", dry_run_},

@@ -2,6 +2,10 @@
 // automation. Events, in order for each source:
 //   {"event":"start","src","dst","dry_run","files","total_size",
 //    "planned_files","planned_bytes"}                   totals from the scan
+//   {"event":"planned", the same fields}               a remote sync only:
+//     its "start" comes as the session starts (the list is streamed, the
+//     totals are 0 there); "planned" brings them once the receiver compared
+//     the whole list (files may land before it)
 //   {"event":"file","path","action","item","bytes"}     one per change
 //     (+ "target" for a symlink's target or a hard link's leader)
 //   {"event":"error","path","cause","code"}             the rest goes on
@@ -54,6 +58,7 @@ class JsonEvents : public SyncEvents {
   SyncEvents* text_;
   std::string src_, dst_;
   bool dry_run_ = false;
+  bool started_ = false;  // "start" written for this pass (SetPass resets)
   std::chrono::steady_clock::time_point last_flush_;
 };
 

@@ -44,9 +44,12 @@ ProgressSample SampleOf(const SyncStats& s, double elapsed) {
   // landing (and is the only count in a dry run).
   p.done_bytes = std::max(s.literal_bytes.load() + s.reflinked_bytes.load() + s.matched_bytes.load(),
                           s.transferred_bytes.load());
-  p.total_bytes = s.planned_bytes.load();
+  // Totals only once planned: a remote receiver counts them while the list
+  // streams, and a partial count would pass for a resumed attempt's plan.
+  const bool planned = s.planned.load();
+  p.total_bytes = planned ? s.planned_bytes.load() : 0;
   p.done_files = s.transferred_files.load();
-  p.total_files = s.planned_files.load();
+  p.total_files = planned ? s.planned_files.load() : 0;
   p.finished = s.phase.load() == SyncPhase::kDone;
   return p;
 }

@@ -166,8 +166,8 @@ int RunRemote(const SyncFlags& f, const SyncOptions& opt) {
   }
   if (f.io != "auto") ro.remote_io = f.io;
   // As a local sync: with --json, stdout carries only JSON lines. The list
-  // is streamed, so "start" comes before the totals are known (0 there;
-  // the summary has them).
+  // is streamed, so "start" comes before the totals are known (0 there);
+  // "planned" brings them when the receiver has compared the list.
   CliEvents text(!f.json && f.itemize > 0, !f.json && f.verbose, f.quiet);
   JsonEvents json(stdout, &text);
   SyncEvents& events = f.json ? static_cast<SyncEvents&>(json) : text;
@@ -176,8 +176,17 @@ int RunRemote(const SyncFlags& f, const SyncOptions& opt) {
       protocol::IsDaemonTarget(f.paths[0]) || protocol::IsDaemonTarget(f.paths[1]);
   json.SetPass(f.paths[0], f.paths[1], opt.dry_run);
   if (f.json) json.OnPlanned(stats);
+  // Progress as a local sync shows it: scan counts until the session's
+  // totals arrive (OnPlanned), then bytes and files against them.
+  std::unique_ptr<ProgressLine> progress;
+  if (!f.no_progress && (f.progress || (!f.json && ::isatty(2)))) {
+    progress = std::make_unique<ProgressLine>(stats, f.dry_run ? "dry run" : "sync",
+                                              ::isatty(2) != 0);
+    progress->Start();
+  }
   auto r = daemon ? RunDaemonClient(f, opt, ro, stats, events)
                   : protocol::RunRemoteSync(f.paths[0], f.paths[1], opt, ro, stats, events);
+  if (progress) progress->Stop();
   int code = 0;
   SyncOutcome o;
   if (!r.ok()) {

@@ -182,6 +182,7 @@ Status Channel::SetUpCodec(uint16_t version, const SessionOptions& options) {
   DecodeLimits limits = LimitsFor(options);
   limits.reuse = (negotiated_.capabilities & kCapReuse) != 0;
   limits.entry_batches = (negotiated_.capabilities & kCapEntryBatch) != 0;
+  limits.planned = (negotiated_.capabilities & kCapPlanned) != 0;
   codec_ = MakeCodec(version, limits);
   if (!codec_) return Internal("no codec for negotiated version");
   if (options.compression == Compression::kZstd) {

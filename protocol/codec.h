@@ -40,6 +40,8 @@ struct DecodeLimits {
   bool reuse = false;
   // kCapEntryBatch agreed: FileEntries.
   bool entry_batches = false;
+  // kCapPlanned agreed: PlannedTotals.
+  bool planned = false;
 };
 
 // The limits implied by agreed options (handshake.h).

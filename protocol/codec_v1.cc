@@ -342,6 +342,11 @@ struct EncodeVisitor {
       w.Varint(v);
     return Status::Ok();
   }
+  Status operator()(const PlannedTotals& m) const {
+    w.Varint(m.files);
+    w.Varint(m.bytes);
+    return Status::Ok();
+  }
   void PutHash(const Hash128& h) const {
     w.FixedLE(h.lo, 8);
     w.FixedLE(h.hi, 8);
@@ -942,6 +947,14 @@ Result<Message> DecodeBody(uint8_t tag, Reader& r, const DecodeLimits& limits) {
       RETURN_IF_ERROR(r.Varint("append_reused_bytes", &m.append_reused_bytes));
       RETURN_IF_ERROR(r.Varint("meta_updates", &m.meta_updates));
       RETURN_IF_ERROR(r.Varint("hard_links", &m.hard_links));
+      return Message(m);
+    }
+    case MsgType::kPlannedTotals: {
+      if (!limits.planned) return r.Error("PlannedTotals was not negotiated");
+      PlannedTotals m;
+      // No more files than a list holds (FileListEnd's count).
+      RETURN_IF_ERROR(r.VarintMax("files", uint64_t{kFileIndexMax} + 1, &m.files));
+      RETURN_IF_ERROR(r.Varint("bytes", &m.bytes));
       return Message(m);
     }
   }

@@ -33,6 +33,7 @@ bool IsKnownType(uint8_t tag) {
     case MsgType::kProbeResult:
     case MsgType::kReceiverReport:
     case MsgType::kFileEntries:
+    case MsgType::kPlannedTotals:
       return true;
   }
   return false;
@@ -67,6 +68,7 @@ std::string TypeName(uint8_t tag) {
     case MsgType::kProbeResult: return "ProbeResult";
     case MsgType::kReceiverReport: return "ReceiverReport";
     case MsgType::kFileEntries: return "FileEntries";
+    case MsgType::kPlannedTotals: return "PlannedTotals";
   }
   char buf[16];
   std::snprintf(buf, sizeof buf, "tag 0x%02x", tag);
@@ -84,7 +86,8 @@ MsgType TypeOf(const Message& m) {
       MsgType::kCredit,          MsgType::kKeepalive,      MsgType::kEndOfSession,
       MsgType::kVerifyOpen,      MsgType::kVerifyListing,  MsgType::kVerifyHashes,
       MsgType::kItemized,        MsgType::kReuseProbe,     MsgType::kAppendProbe,
-      MsgType::kProbeResult,     MsgType::kReceiverReport, MsgType::kFileEntries};
+      MsgType::kProbeResult,     MsgType::kReceiverReport, MsgType::kFileEntries,
+      MsgType::kPlannedTotals};
   static_assert(std::size(kTypes) == std::variant_size_v<Message>);
   return kTypes[m.index()];
 }

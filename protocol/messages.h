@@ -72,6 +72,7 @@ enum class MsgType : uint8_t {
   kKeepalive = 0x62,
   kEndOfSession = 0x63,
   kReceiverReport = 0x64,
+  kPlannedTotals = 0x65,
   // 0x70-0x73: the TCP daemon's pre-session exchange (daemon_wire.h).
   kVerifyOpen = 0x80,
   kVerifyListing = 0x81,
@@ -99,7 +100,10 @@ inline constexpr uint64_t kCapReuse = 1u << 5;
 // FileEntries: file-list entries in batches, each packed against the one
 // before it (PROTOCOL.md "FileEntries").
 inline constexpr uint64_t kCapEntryBatch = 1u << 6;
-inline constexpr uint64_t kCapKnownMask = (1u << 7) - 1;
+// PlannedTotals: the receiver tells the sender what the pass will transfer
+// once the list is compared (PROTOCOL.md "PlannedTotals").
+inline constexpr uint64_t kCapPlanned = 1u << 7;
+inline constexpr uint64_t kCapKnownMask = (1u << 8) - 1;
 
 struct Hello {
   uint16_t version_min = 0;
@@ -315,6 +319,15 @@ struct ReceiverReport {
   bool operator==(const ReceiverReport&) const = default;
 };
 
+// Receiver -> sender (kCapPlanned), once, when the file list is complete and
+// compared with DST: the regular files it will request (or would, in a dry
+// run) and their sizes - the pass's totals for a sending client's progress.
+struct PlannedTotals {
+  uint64_t files = 0;
+  uint64_t bytes = 0;
+  bool operator==(const PlannedTotals&) const = default;
+};
+
 // Sender -> receiver: whole-file data, in order (offset == bytes so far).
 struct FileData {
   uint32_t file_index = 0;
@@ -466,7 +479,7 @@ using Message = std::variant<Hello, SessionOptions, OptionsAck, FileEntry,
                              MetadataUpdate, DeleteRequest, Error, EndOfPass,
                              Credit, Keepalive, EndOfSession, VerifyOpen, VerifyListing,
                              VerifyHashes, Itemized, ReuseProbe, AppendProbe,
-                             ProbeResult, ReceiverReport, FileEntries>;
+                             ProbeResult, ReceiverReport, FileEntries, PlannedTotals>;
 
 MsgType TypeOf(const Message& m);
 

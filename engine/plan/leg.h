@@ -16,7 +16,9 @@
 // Resumption: both ways land each file under a temporary name and rename it
 // when complete; a pass cut off (the runner killed) leaves the finished files
 // in place on the receiving end, local or remote, and the next pass's quick
-// check (size + mtime) skips them.
+// check (size + mtime) skips them. Both ways fire OnPlanned with the pass's
+// totals once the receiver compared the list (a push learns them from the
+// remote receiver), so the runner stores them before the pass can be cut.
 //
 // Thread safety: one call per transfer at a time; events are serialised.
 #pragma once

@@ -97,7 +97,11 @@ class SyncEvents {
     OnWarning("file has vanished: " + std::string(path));
   }
   // Scan and plan are done: stats.planned_files/planned_bytes hold the
-  // totals of this pass (called once, before any data moves).
+  // totals of this pass (called once; locally before any data moves). A
+  // remote session calls it when its receiver has compared the whole list
+  // (protocol PlannedTotals); files that landed while the list streamed are
+  // in the totals. Not called when the peer cannot tell them (an older
+  // ferry), nor for --streams.
   virtual void OnPlanned(const SyncStats& /*stats*/) {}
 };
 

@@ -590,6 +590,10 @@ Status Receiver::OnData(uint32_t index, Message& m, uint32_t wire) {
                    std::to_string(index) + " before the ProbeResult of its ReuseProbe");
   }
   if (f.local_error.ok()) {
+    const uint64_t before = f.incoming->produced();
+    const uint64_t literal = std::holds_alternative<FileData>(m)
+                                 ? std::get<FileData>(m).data.size()
+                                 : std::get<DeltaOps>(m).literals.size();
     Status s = std::holds_alternative<FileData>(m)
                    ? f.incoming->OnData(std::get<FileData>(m))
                    : f.incoming->OnDelta(std::move(std::get<DeltaOps>(m)));
@@ -597,6 +601,7 @@ Status Receiver::OnData(uint32_t index, Message& m, uint32_t wire) {
     // is the peer's.
     if (!s.ok() && f.local_error.ok()) return s;
     if (!s.ok()) Fail(index, f.local_error);
+    if (s.ok()) CountProgress(before, f.incoming->produced(), literal);
   }
   return ch_.ReturnCredit(wire);
 }
@@ -711,6 +716,24 @@ void Receiver::Land(InFlight& f, const Hash128& hash) {
   Report(c);
 }
 
+void Receiver::CountProgress(uint64_t before, uint64_t after, uint64_t literal) {
+  // Progress within a file, as it arrives (a pulling client's ETA moves
+  // during a large file, not only when it lands).
+  const uint64_t produced = after > before ? after - before : 0;
+  const uint64_t lit = std::min(literal, produced);
+  stats_.literal_bytes += lit;
+  stats_.matched_bytes += produced - lit;
+}
+
+Status Receiver::AnnouncePlanned() {
+  // The list is complete and compared: what the pass requests is known
+  // (files that land before this are counted in it too).
+  stats_.planned = true;
+  events_.OnPlanned(stats_);
+  if ((ch_.capabilities() & kCapPlanned) == 0) return Status::Ok();
+  return ch_.Send(PlannedTotals{stats_.planned_files.load(), stats_.planned_bytes.load()});
+}
+
 Status Receiver::MaybeEndPass() {
   if (done_ || !list_ended_ || awaiting_eop_ || !pending_.empty() || !in_flight_.empty()) {
     return Status::Ok();
@@ -735,6 +758,7 @@ Status Receiver::Dispatch(Incoming& in) {
     list_ended_ = true;
     current_.reset();
     PlanReuse();
+    RETURN_IF_ERROR(AnnouncePlanned());
     return Pump();
   }
   if (auto* d = std::get_if<FileData>(&m)) return OnData(d->file_index, m, in.wire_bytes);

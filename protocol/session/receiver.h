@@ -19,6 +19,11 @@
 // match is requested again, whole, in a second pass. Leftover temporaries of
 // an interrupted run are removed from each directory the list visits.
 //
+// When the list has ended and is compared, stats.planned is set and
+// events.OnPlanned fires with the files requested and their bytes; with
+// kCapPlanned agreed the sender is told them too (PlannedTotals). Literal
+// and matched bytes are counted as data arrives.
+//
 // Errors: per-path failures go through `events` (and to the peer as Error
 // messages); the Status is a session failure (protocol error, lost
 // connection, DST root unusable).

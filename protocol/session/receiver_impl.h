@@ -134,6 +134,12 @@ class Receiver {
   Status OnDone(const FileDone& d);
   void Land(InFlight& f, const Hash128& hash);
   Status MaybeEndPass();
+  // At the end of the list: marks stats_ planned, fires OnPlanned and, with
+  // kCapPlanned agreed, tells the sender the totals (PlannedTotals).
+  Status AnnouncePlanned();
+  // A FileData/DeltaOps of `literal` data bytes took the file's output from
+  // `before` to `after` bytes: literal and matched bytes for progress.
+  void CountProgress(uint64_t before, uint64_t after, uint64_t literal);
   void Finish();
   void Deletes();
   void HardLinks();

@@ -101,6 +101,9 @@ class Sender {
   Status OnProbe(const Message& m, bool sig_pending);
   // The receiver's counts (it owns DST): what a sending client reports.
   void AddReport(const ReceiverReport& r);
+  // The receiver's totals of the pass (kCapPlanned): this side's planned
+  // counts, and OnPlanned. Errors: a second PlannedTotals (kCorrupt).
+  Status OnPlannedTotals(const PlannedTotals& p);
   // A worker's or the lister's failure ends the session: the dispatcher,
   // waiting in Receive, wakes up with it.
   void SetFatal(const Status& s) {
@@ -145,6 +148,7 @@ class Sender {
   std::atomic<uint64_t> files_sent_{0}, bytes_sent_{0};
   // The lister thread's: SRC directories listed ahead of the walk.
   std::unique_ptr<DirPrefetch> prefetch_;
+  bool planned_seen_ = false;  // the dispatcher's own
   std::atomic<bool> partial_{false}, vanished_{false};
 };
 
@@ -413,6 +417,8 @@ Result<bool> Sender::SendData(io::IoBackend& io, int fd, uint32_t index, const S
     m.data.resize(*n);
     hasher.Update(m.data);
     RETURN_IF_ERROR(ch_.Send(m));
+    // Counted as it goes: a client's progress moves within a large file.
+    stats_.literal_bytes += *n;
     off += *n;
   }
   return true;
@@ -441,7 +447,6 @@ Status Sender::ServeProbe(io::IoBackend& io, int fd, Job& job, const SentEntry& 
     bytes_sent_ += e.size;
     stats_.transferred_files++;
     stats_.transferred_bytes += e.size;
-    stats_.literal_bytes += e.size - prefix;
     stats_.matched_bytes += prefix;
     stats_.appended_files++;
     stats_.append_reused_bytes += prefix;
@@ -524,7 +529,6 @@ Status Sender::Serve(io::IoBackend& io, Job& job) {
     ASSIGN_OR_RETURN(bool complete, SendData(io, fd->get(), job.index, e, first, end, first, hasher));
     if (!complete) return Status::Ok();
     hash = hasher.Finish();
-    stats_.literal_bytes += end - first;
   }
   if (first == 0) {
     files_sent_++;
@@ -601,6 +605,17 @@ void Sender::AddReport(const ReceiverReport& r) {
   // Appends are counted here, where the tail was sent.
 }
 
+Status Sender::OnPlannedTotals(const PlannedTotals& p) {
+  if (planned_seen_) return Corrupt("a second PlannedTotals");
+  planned_seen_ = true;
+  stats_.planned_files = p.files;
+  stats_.planned_bytes = p.bytes;
+  stats_.planned = true;
+  std::lock_guard<std::mutex> l(events_mu_);
+  events_.OnPlanned(stats_);
+  return Status::Ok();
+}
+
 Result<SyncOutcome> Sender::Run() {
   ASSIGN_OR_RETURN(SyncRules rules, SyncRulesFrom(opt_, false));
   filter_ = rules.filter;
@@ -663,6 +678,8 @@ Result<SyncOutcome> Sender::Run() {
       s = OnProbe(m, pending.has_value());
     } else if (auto* rep = std::get_if<ReceiverReport>(&m)) {
       AddReport(*rep);
+    } else if (auto* pt = std::get_if<PlannedTotals>(&m)) {
+      s = OnPlannedTotals(*pt);
     } else if (auto* h = std::get_if<SignatureHeader>(&m)) {
       if (!pending || pending->assembler || pending->index != h->file_index) {
         s = Corrupt("SignatureHeader for file " + std::to_string(h->file_index) +

@@ -15,6 +15,10 @@
 // A request is served only for an index of the list sent and a regular file;
 // the delta basis is described by the receiver's signature only.
 //
+// The receiver's PlannedTotals (kCapPlanned) become stats' planned totals
+// and fire events.OnPlanned (a pushing client's progress); literal bytes are
+// counted as they are sent.
+//
 // Errors: per-path failures are reported through `events` (and to the peer
 // as Error messages, which is how a server's failures reach the client);
 // the returned Status is a session failure (protocol error, lost

@@ -57,6 +57,32 @@ std::vector<nlohmann::json> Capture(void (*body)(JsonEvents&, Recorder&), Record
   return out;
 }
 
+// A remote sync: "start" as the session starts (no totals yet), then
+// "planned" with the receiver's totals; the next pass starts over.
+TEST(JsonEventsTest, ASecondPlannedOfAPassIsThePlannedEvent) {
+  Recorder rec;
+  auto lines = Capture(
+      [](JsonEvents& ev, Recorder&) {
+        SyncStats st;
+        ev.SetPass("src/", "host:dst/", false);
+        ev.OnPlanned(st);
+        st.planned_files = 7;
+        st.planned_bytes = 4096;
+        ev.OnPlanned(st);
+        ev.SetPass("src2/", "host:dst/", false);
+        ev.OnPlanned(st);
+      },
+      &rec);
+  ASSERT_EQ(lines.size(), 3u);
+  EXPECT_EQ(lines[0]["event"], "start");
+  EXPECT_EQ(lines[0]["planned_files"], 0);
+  EXPECT_EQ(lines[1]["event"], "planned");
+  EXPECT_EQ(lines[1]["dst"], "host:dst/");
+  EXPECT_EQ(lines[1]["planned_files"], 7);
+  EXPECT_EQ(lines[1]["planned_bytes"], 4096);
+  EXPECT_EQ(lines[2]["event"], "start");
+}
+
 TEST(JsonEventsTest, OneObjectPerLineForEachEvent) {
   Recorder rec;
   auto lines = Capture(

@@ -134,9 +134,13 @@ TEST_F(PlanDaemonTest, StageOneAndDeltaIntoADaemonModule) {
 
   // A change on the source: the delta pass moves exactly it.
   WriteFile(old_ + "/site/index.html", "<h1>HELLO, world</h1>");
-  Proc d = Plan({"run", plan_, "--phase", "delta"});
+  Proc d = Plan({"run", plan_, "--phase", "delta", "--progress"});
   ASSERT_EQ(d.code, 0) << d.Dump();
   EXPECT_NE(d.out.find("delta/site/sync.1 pass 1: 1 files, 21B transferred"), std::string::npos)
+      << d.Dump();
+  // The daemon's receiver told the pushing runner the pass's totals.
+  EXPECT_NE(d.err.find("delta/site/sync.1: done  21 B / 21 B  100%  1/1 files"),
+            std::string::npos)
       << d.Dump();
   EXPECT_EQ(Oracle(old_ + "/site", module_ + "/srv/site"), "");
 }

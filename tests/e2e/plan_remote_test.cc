@@ -450,11 +450,23 @@ size_t CountLanded(const std::string& dir) {
   return static_cast<size_t>(std::stoul(out));
 }
 
+// The bytes of the regular files in dir (temporaries left out).
+uint64_t BytesLanded(const std::string& dir) {
+  std::string out;
+  Shell("find '" + dir + "' -type f ! -name '.~ferry.*' -printf '%s\\n' 2>/dev/null | "
+        "awk '{s+=$1} END {print s+0}'",
+        &out);
+  return std::stoull(out);
+}
+
 TEST_F(PlanRemoteTest, KilledSshPassResumesWithoutResendingLandedFiles) {
   constexpr size_t kFiles = 400;
-  for (size_t i = 0; i < kFiles; ++i)
+  uint64_t total = 0;
+  for (size_t i = 0; i < kFiles; ++i) {
     WriteFile(old_ + "/site/d" + std::to_string(i % 8) + "/f" + std::to_string(i),
               Pattern(8000 + i, static_cast<unsigned>(i)));
+    total += 8000 + i;
+  }
   // The stand-in behind a throttle: the remote reads its input at a few
   // MB/s, so the pass is still running when the runner is killed.
   std::string slow = tmp_ / "slow-rsh";
@@ -498,12 +510,35 @@ destination = "new"
   }
   ASSERT_GE(landed, 60u);
   ASSERT_LT(landed, kFiles) << "the pass finished before the kill";
+  const uint64_t landed_bytes = BytesLanded(new_ + "/site");
 
-  // The resumed run goes at full speed (same plan, unthrottled shell).
+  // The killed pass stored its totals when the remote receiver had compared
+  // the list (PlannedTotals), long before its end.
+  {
+    auto st = plan::StateStore::Open(plan_ + ".state");
+    ASSERT_TRUE(st.ok()) << st.status().message();
+    std::vector<plan::PassRow> cut = (*st)->Passes("stage-one/site/sync.1");
+    ASSERT_EQ(cut.size(), 1u);
+    EXPECT_EQ(cut[0].planned_files, kFiles);
+    EXPECT_EQ(cut[0].planned_bytes, total);
+  }
+
+  // The resumed run goes at full speed (same plan, unthrottled shell), with
+  // the cut-off attempt's totals from the start of its progress.
   WriteFile(plan_, Head() + body);
-  Proc resumed = Ferry({"plan", "run", plan_});
+  Proc resumed = Ferry({"plan", "run", plan_, "--progress"});
   ASSERT_EQ(resumed.code, 0) << resumed.Dump();
   EXPECT_NE(resumed.out.find("resuming: 1 pass(es) were cut off"), std::string::npos)
+      << resumed.Dump();
+  // 400 files of 8,000..8,399 bytes: 3,279,800 bytes.
+  ASSERT_EQ(total, 3279800u);
+  EXPECT_NE(resumed.out.find("stage-one/site/sync.1 pass 1 (resumed): the cut-off attempt had "
+                             "planned 400 files, 3.1MiB"),
+            std::string::npos)
+      << resumed.Dump();
+  EXPECT_NE(resumed.err.find("stage-one/site/sync.1: done  3.1 MiB / 3.1 MiB  100%  "
+                             "400/400 files"),
+            std::string::npos)
       << resumed.Dump();
   auto st = plan::StateStore::Open(plan_ + ".state");
   ASSERT_TRUE(st.ok()) << st.status().message();
@@ -511,8 +546,12 @@ destination = "new"
   ASSERT_EQ(passes.size(), 2u) << resumed.Dump();
   EXPECT_EQ(passes[0].status, "interrupted");
   EXPECT_TRUE(passes[1].resumed);
-  // Exactly the files that had not landed were sent.
+  // Exactly the files that had not landed were sent, by count and by bytes,
+  // and the resumed attempt planned only those.
   EXPECT_EQ(passes[1].files, kFiles - landed) << resumed.Dump();
+  EXPECT_EQ(passes[1].bytes, total - landed_bytes) << resumed.Dump();
+  EXPECT_EQ(passes[1].planned_files, kFiles - landed) << resumed.Dump();
+  EXPECT_EQ(passes[1].planned_bytes, total - landed_bytes) << resumed.Dump();
   EXPECT_EQ(Oracle(old_ + "/site", new_ + "/site"), "");
 }
 

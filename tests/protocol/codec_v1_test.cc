@@ -19,7 +19,7 @@ namespace {
 DecodeLimits AllLimits() {
   DecodeLimits l;
   l.hard_links = l.xattrs = l.acls = l.atimes = l.del = true;
-  l.reuse = l.entry_batches = true;
+  l.reuse = l.entry_batches = l.planned = true;
   return l;
 }
 
@@ -124,6 +124,7 @@ TEST(CodecV1, EveryMessageRoundTrips) {
   ExpectRoundTrip(ProbeResult{3, ProbeOutcome::kReuse, 1, h});
   ExpectRoundTrip(ProbeResult{3, ProbeOutcome::kAppend, 0, Hash128{}});
   ExpectRoundTrip(ReceiverReport{380, 30, 12, 2, 1 << 20, 1, 4096, 7, 3});
+  ExpectRoundTrip(PlannedTotals{4000, uint64_t{5} << 40});
   FileEntries batch;
   batch.entries.push_back(dir);
   batch.entries.push_back(FullEntry());
@@ -570,6 +571,24 @@ TEST(CodecV1, FileEntriesAreCheckedLikeFileEntry) {
   ASSERT_FALSE(m.ok());
   EXPECT_NE(m.status().message().find("shared path prefix"), std::string::npos)
       << m.status().message();
+}
+
+// A peer without capability 7 never gets PlannedTotals through; with it, a
+// count no list can hold is refused, naming the field.
+TEST(CodecV1, PlannedTotalsNeedTheCapabilityAndAListSizedCount) {
+  DecodeLimits l = AllLimits();
+  l.planned = false;
+  Result<Message> off = Decode(MsgType::kPlannedTotals, Encode(PlannedTotals{1, 2}), l);
+  ASSERT_FALSE(off.ok());
+  EXPECT_NE(off.status().message().find("PlannedTotals was not negotiated"), std::string::npos)
+      << off.status().message();
+  const uint64_t most = uint64_t{kFileIndexMax} + 1;
+  EXPECT_TRUE(Decode(MsgType::kPlannedTotals, Encode(PlannedTotals{most, 0})).ok());
+  Result<Message> big = Decode(MsgType::kPlannedTotals, Encode(PlannedTotals{most + 1, 0}));
+  ASSERT_FALSE(big.ok());
+  EXPECT_NE(big.status().message().find("files 4294967296 exceeds 4294967295"),
+            std::string::npos)
+      << big.status().message();
 }
 
 }  // namespace

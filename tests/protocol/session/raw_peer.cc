@@ -83,6 +83,7 @@ Result<std::unique_ptr<RawPeer>> RawPeer::Connect(int fd, const SessionOptions& 
   DecodeLimits limits = LimitsFor(options);  // as Channel sets them
   limits.reuse = (n.capabilities & kCapReuse) != 0;
   limits.entry_batches = (n.capabilities & kCapEntryBatch) != 0;
+  limits.planned = (n.capabilities & kCapPlanned) != 0;
   p->codec_ = MakeCodec(n.version, limits);
   p->max_frame_ = options.max_frame;
   p->decoder_.set_max_payload(options.max_frame);

@@ -65,10 +65,14 @@ class ReceiverTest : public ::testing::Test {
     const SessionOptions o = Options();
     ChannelConfig cc;
     cc.timeout = std::chrono::milliseconds(5000);
+    cc.capabilities = SenderCapabilities();
     auto ch = Channel::Connect(sv[0], sv[0], cc, o);
     ASSERT_TRUE(ch.ok()) << ch.status().message();
     sender_ = std::move(ch).value();
   }
+
+  // What the hand-driven sender offers in its Hello.
+  virtual uint64_t SenderCapabilities() const { return kCapKnownMask; }
 
   virtual SessionOptions Options() const {
     SessionOptions o;
@@ -97,10 +101,18 @@ class ReceiverTest : public ::testing::Test {
   // What DST holds before the receiver starts.
   virtual void PrepareDst() {}
 
+  // The next message, PlannedTotals set aside (kept in planned_).
   Message Next() {
-    auto in = sender_->Receive();
-    EXPECT_TRUE(in.ok()) << in.status().message();
-    return in.ok() ? in->message : Message{Keepalive{}};
+    while (true) {
+      auto in = sender_->Receive();
+      EXPECT_TRUE(in.ok()) << in.status().message();
+      if (!in.ok()) return Message{Keepalive{}};
+      if (auto* p = std::get_if<PlannedTotals>(&in->message)) {
+        planned_.push_back(*p);
+        continue;
+      }
+      return in->message;
+    }
   }
 
   // Answers whole-file requests for `index` with `data` and `hash`.
@@ -125,6 +137,7 @@ class ReceiverTest : public ::testing::Test {
   std::string dst_;
   SyncStats stats_;
   SyncEvents events_;
+  std::vector<PlannedTotals> planned_;
   std::future<Result<SyncOutcome>> result_;
   std::unique_ptr<Channel> sender_;
 };
@@ -143,6 +156,58 @@ TEST_F(ReceiverTest, AFileLandsWhenItsHashMatches) {
   ASSERT_EQ(::stat((dst_ + "/f").c_str(), &st), 0);
   EXPECT_EQ(st.st_mtim.tv_sec, 1700000000);
   EXPECT_EQ(st.st_mode & 07777, 0644u);
+}
+
+// DST holds "same" as listed (size and mtime): the receiver's PlannedTotals,
+// once the list ended, count only the files it requests.
+class ReceiverPlannedTest : public ReceiverTest {
+ protected:
+  void PrepareDst() override {
+    ferry::testing::WriteFile(dst_ + "/same", "123");
+    const struct timespec t[2] = {{1700000000, 0}, {1700000000, 0}};
+    ASSERT_EQ(::utimensat(AT_FDCWD, (dst_ + "/same").c_str(), t, 0), 0);
+  }
+};
+
+TEST_F(ReceiverPlannedTest, PlannedTotalsFollowTheListWithWhatNeedsData) {
+  ASSERT_TRUE(sender_->Send(Dir(".")).ok());
+  ASSERT_TRUE(sender_->Send(Reg("f", 5)).ok());
+  ASSERT_TRUE(sender_->Send(Reg("same", 3)).ok());  // no size of a new file: no probe
+  ASSERT_TRUE(sender_->Send(Reg("g", 7)).ok());
+  ASSERT_TRUE(sender_->Send(FileListEnd{4}).ok());
+  Answer(1, "hello", HashBytes(Bytes("hello")));
+  Answer(3, "goodbye", HashBytes(Bytes("goodbye")));
+  EndPass(1);
+  auto r = result_.get();
+  ASSERT_TRUE(r.ok()) << r.status().message();
+  ASSERT_EQ(planned_.size(), 1u);
+  EXPECT_EQ(planned_[0], (PlannedTotals{2, 12}));
+  EXPECT_TRUE(stats_.planned.load());
+  EXPECT_EQ(stats_.transferred_files.load(), 2u);
+  // Counted as the data arrived, not only when the files landed.
+  EXPECT_EQ(stats_.literal_bytes.load(), 12u);
+}
+
+// A sender that does not know capability 7 (an older ferry) gets no
+// PlannedTotals, which it would refuse; the receiver's own side still has
+// its totals.
+class ReceiverOlderSenderTest : public ReceiverTest {
+ protected:
+  uint64_t SenderCapabilities() const override { return kCapKnownMask & ~kCapPlanned; }
+};
+
+TEST_F(ReceiverOlderSenderTest, NoPlannedTotalsWithoutTheCapability) {
+  ASSERT_TRUE(sender_->Send(Dir(".")).ok());
+  ASSERT_TRUE(sender_->Send(Reg("f", 5)).ok());
+  ASSERT_TRUE(sender_->Send(FileListEnd{2}).ok());
+  Answer(1, "hello", HashBytes(Bytes("hello")));
+  EndPass(1);
+  auto r = result_.get();
+  ASSERT_TRUE(r.ok()) << r.status().message();
+  EXPECT_EQ(ReadFile(dst_ + "/f"), "hello");
+  EXPECT_TRUE(planned_.empty());
+  EXPECT_TRUE(stats_.planned.load());
+  EXPECT_EQ(stats_.planned_files.load(), 1u);
 }
 
 // Regression: the receiver sent a second EndOfPass after the sender's last

@@ -72,6 +72,15 @@ class ShrinkingBackend : public io::PosixBackend {
   bool shrunk_ = false;
 };
 
+// Keeps what OnPlanned saw.
+class PlannedEvents : public SyncEvents {
+ public:
+  void OnPlanned(const SyncStats& st) override {
+    calls.emplace_back(st.planned_files.load(), st.planned_bytes.load());
+  }
+  std::vector<std::pair<uint64_t, uint64_t>> calls;  // files, bytes
+};
+
 class SenderTest : public ::testing::Test {
  protected:
   void SetUp() override {
@@ -175,7 +184,7 @@ class SenderTest : public ::testing::Test {
   TempDir tmp_;
   std::string src_;
   SyncStats stats_;
-  SyncEvents events_;
+  PlannedEvents events_;
   std::future<Result<SyncOutcome>> result_;
   std::unique_ptr<RawPeer> peer_;
   std::map<std::string, uint32_t> index_;
@@ -389,6 +398,27 @@ TEST_F(SenderTest, ADeltaAgainstTheReceiversSignatureStillWorks) {
   auto* done = std::get_if<FileDone>(&got.back());
   ASSERT_NE(done, nullptr);
   EXPECT_EQ(done->hash, HashBytes(Bytes(ReadFile(src_ + "/f"))));
+}
+
+// A push: only the remote receiver knows what needs data; its PlannedTotals
+// become the sending client's totals, announced once through OnPlanned.
+TEST_F(SenderTest, TheReceiversPlannedTotalsAreThePassTotals) {
+  Start();
+  EXPECT_FALSE(stats_.planned.load());
+  ASSERT_TRUE(peer_->Send(PlannedTotals{2, 70123}).ok());
+  EndPass();
+  ASSERT_EQ(events_.calls.size(), 1u);
+  EXPECT_EQ(events_.calls[0], std::make_pair(uint64_t{2}, uint64_t{70123}));
+  EXPECT_TRUE(stats_.planned.load());
+  EXPECT_EQ(stats_.planned_files.load(), 2u);
+  EXPECT_EQ(stats_.planned_bytes.load(), 70123u);
+}
+
+TEST_F(SenderTest, ASecondPlannedTotalsIsRefused) {
+  Start();
+  ASSERT_TRUE(peer_->Send(PlannedTotals{2, 10}).ok());
+  ASSERT_TRUE(peer_->Send(PlannedTotals{3, 10}).ok());
+  ExpectNames(Refusal(), "a second PlannedTotals");
 }
 
 // --- data or messages the session did not negotiate ------------------------
