@@ -12,8 +12,8 @@ sends again.
 
 For each workload kind: generate SRC (bench/gen_workload.py), copy it to a
 baseline DST, change SRC (bench/mutate_workload.py), then make one copy of the
-baseline per timed run (all before the first run: see Phase 1 below for
-why), and, RUNS times each and alternating, push SRC/ into a copy over the
+baseline per timed run (all before the first run of that workload: see
+Phase 2 below for why), and, RUNS times each and alternating, push SRC/ into a copy over the
 remote-shell stand-in (tests/remote_shell_standin.sh runs the remote command
 on this machine, so both tools pay for two processes and pipes):
 
@@ -83,7 +83,7 @@ def main() -> None:
     ap.add_argument("--streams", type=int, default=1)
     ap.add_argument("--out", default=None)
     ap.add_argument("--settle", type=int, default=0,
-                    help="seconds to wait after preparing, before the first timed run")
+                    help="seconds to wait after making a workload's copies, before its first run")
     ap.add_argument("--keep", action="store_true", help="keep the destinations")
     ap.add_argument("--title", default="Remote delta pass: ferry vs rsync over a remote-shell stand-in")
     a = ap.parse_args()
@@ -93,13 +93,7 @@ def main() -> None:
     rows = []
     kinds = a.kinds.split(",")
     tools = ("ferry", "rsync") + (("ferry-streams",) if a.streams > 1 else ())
-    # Phase 1: every tree every timed run needs, made before any run. On a
-    # journal-less ext4 (this machine's), ext4_new_inode skips inodes freed
-    # in the last 60-300 s (recently_deleted()), rescanning inode tables for
-    # each file it creates: restoring DST with `rm -rf; cp -a` right before a
-    # run made both tools pay for the deletion of 50,000 files, in amounts
-    # that depended on how many files each created. Nothing is deleted
-    # between here and the last run.
+    # Phase 1: the workloads (SRC after the changes, the baseline before).
     prepared = {}
     for kind in kinds:
         base = os.path.join(a.workdir, kind)
@@ -116,19 +110,30 @@ def main() -> None:
         subprocess.run(["cp", "-a", src, baseline], check=True)
         subprocess.run([sys.executable, os.path.join(HERE, "mutate_workload.py"), src,
                         "--kind", kind], check=True, capture_output=True)
-        dsts = {}
+        prepared[kind] = (src, {})
+    # Phase 2, per workload: one copy of the baseline per timed run, made
+    # (and written back) before the first of them, then the timed runs,
+    # alternating tools, each into its own copy. Nothing is deleted until
+    # every run is done: on a journal-less ext4 (this machine's),
+    # ext4_new_inode skips inodes freed in the last 60-300 s
+    # (recently_deleted()), rescanning inode tables for each file it
+    # creates, so restoring DST with `rm -rf; cp -a` right before a run made
+    # both tools pay for the deletion of 50,000 files, in amounts that
+    # depended on how many files each created. The copies of one workload
+    # are made right before its runs, so they are in the page cache as a
+    # tree the previous pass just wrote is.
+    for kind in kinds:
+        src, dsts = prepared[kind]
+        base = os.path.join(a.workdir, kind)
         for i in range(a.runs):
             for tool in tools:
                 dst = f"{base}-dst-{tool}-{i}"
-                restore(baseline, dst)
+                restore(os.path.join(a.workdir, kind) + "-baseline", dst)
                 dsts[(tool, i)] = dst
-        prepared[kind] = (src, dsts)
-    if a.settle:
-        print(f"settling {a.settle} s (inodes freed while preparing)", flush=True)
-        time.sleep(a.settle)
-    # Phase 2: the timed runs, alternating tools, each into its own copy.
-    for kind in kinds:
-        src, dsts = prepared[kind]
+        os.sync()
+        if a.settle:
+            print(f"settling {a.settle} s", flush=True)
+            time.sleep(a.settle)
         times = {t: [] for t in tools}
         wire = {}
         for i in range(a.runs):
@@ -148,7 +153,9 @@ def main() -> None:
         f, r = statistics.median(times["ferry"]), statistics.median(times["rsync"])
         rows.append((kind, f, r, wire["ferry"], wire["rsync"]))
         print(f"{kind}: ferry {f:.2f}s rsync {r:.2f}s ({r / f:.2f}x); "
-              f"wire ferry {wire['ferry']:,} rsync {wire['rsync']:,}", flush=True)
+              f"wire ferry {wire['ferry']:,} rsync {wire['rsync']:,}; "
+              f"ferry runs {' '.join(f'{x:.2f}' for x in times['ferry'])}; "
+              f"rsync runs {' '.join(f'{x:.2f}' for x in times['rsync'])}", flush=True)
         if a.streams > 1:
             s = statistics.median(times["ferry-streams"])
             rows.append((f"{kind} --streams {a.streams}", s, r, wire["ferry-streams"],
@@ -169,7 +176,7 @@ def main() -> None:
         "",
         "Command: `bench/remote_compare.py " + " ".join(sys.argv[1:]) + "`",
         "",
-        f"Median of {a.runs} runs each, alternating; each run into its own copy of the baseline, all made before the first run (nothing deleted while timing).",
+        f"Median of {a.runs} runs each, alternating; each run into its own copy of the baseline, all made (and synced) before the first run of the workload; nothing deleted while timing.",
         "",
         "| workload | ferry s | rsync s | speed-up | ferry wire bytes | rsync wire bytes | ratio |",
         "|---|---|---|---|---|---|---|",
