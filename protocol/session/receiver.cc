@@ -546,6 +546,31 @@ Status Receiver::StartRequest(uint32_t index, bool whole) {
 
 // Writes the produced bytes, leaving aligned zero runs as holes.
 Status Receiver::Write(InFlight& f, std::span<const std::byte> bytes) {
+  // A COPY from DST's old file: read through its descriptor into a reused
+  // buffer rather than written from the mapping (page-cache writes from a
+  // file mapping take the slow path when its pages are not mapped).
+  const std::span<const std::byte> basis = f.basis.bytes();
+  if (f.basis_fd.valid() && !bytes.empty() && bytes.data() >= basis.data() &&
+      bytes.data() + bytes.size() <= basis.data() + basis.size()) {
+    constexpr size_t kBuf = 1 << 20;
+    thread_local std::unique_ptr<std::byte[]> buf;
+    if (!buf) buf.reset(new std::byte[kBuf]);
+    uint64_t from = static_cast<uint64_t>(bytes.data() - basis.data());
+    size_t left = bytes.size();
+    while (left > 0) {
+      const size_t want = std::min(left, kBuf);
+      auto n = io_->PRead(f.basis_fd.get(), {buf.get(), want}, from);
+      if (!n.ok() || *n != want) return WriteBytes(f, bytes.subspan(bytes.size() - left));
+      RETURN_IF_ERROR(WriteBytes(f, {buf.get(), want}));
+      from += want;
+      left -= want;
+    }
+    return Status::Ok();
+  }
+  return WriteBytes(f, bytes);
+}
+
+Status Receiver::WriteBytes(InFlight& f, std::span<const std::byte> bytes) {
   if (!f.local_error.ok()) return f.local_error;
   size_t pos = 0;
   while (pos < bytes.size()) {

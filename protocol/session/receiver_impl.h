@@ -130,6 +130,7 @@ class Receiver {
   Status OpenOutput(InFlight& f, const std::optional<ByteRange>& range);
   Status SendSignature(uint32_t index, InFlight& f);
   Status Write(InFlight& f, std::span<const std::byte> bytes);
+  Status WriteBytes(InFlight& f, std::span<const std::byte> bytes);
   Status OnData(uint32_t index, Message& m, uint32_t wire);
   Status OnDone(const FileDone& d);
   void Land(InFlight& f, const Hash128& hash);
