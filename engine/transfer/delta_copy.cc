@@ -3,6 +3,10 @@
 // data against it, and a patch into a temporary that must hash to SRC's
 // XXH3-128 before it is renamed into place. A mismatch is reported and the
 // file is sent whole instead.
+#include <algorithm>
+#include <cstring>
+#include <memory>
+
 #include "engine/base/hash.h"
 #include "engine/delta/matcher.h"
 #include "engine/delta/patch.h"
@@ -66,10 +70,21 @@ bool CopyDelta(Context& ctx, DirNode& node, DirFds& fds, uint32_t i) {
   Hash128 got;
   Status st = delta::ApplyDelta(
       old_map.bytes(), *dl,
-      [&](std::span<const std::byte> b) {
-        Status w = io.PWriteAll(out->get(), b, off);
-        off += b.size();
-        return w;
+      [&](std::span<const std::byte> b) -> Status {
+        // Through a reused heap buffer: a page-cache write straight from a
+        // file mapping takes the kernel's slow path (its pages faulted in
+        // one by one under the page lock), several times the copy itself.
+        constexpr size_t kBuf = 1 << 20;
+        thread_local std::unique_ptr<std::byte[]> buf;
+        if (!buf) buf.reset(new std::byte[kBuf]);
+        while (!b.empty()) {
+          const size_t n = std::min(b.size(), kBuf);
+          std::memcpy(buf.get(), b.data(), n);
+          RETURN_IF_ERROR(io.PWriteAll(out->get(), {buf.get(), n}, off));
+          off += n;
+          b = b.subspan(n);
+        }
+        return Status::Ok();
       },
       &got);
   auto after = io.FStat(in->get());
