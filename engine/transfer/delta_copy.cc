@@ -5,13 +5,13 @@
 // file is sent whole instead.
 #include <algorithm>
 #include <cstring>
-#include <memory>
 
 #include "engine/base/hash.h"
 #include "engine/delta/matcher.h"
 #include "engine/delta/patch.h"
 #include "engine/delta/signature.h"
 #include "engine/io/mapped_file.h"
+#include "engine/io/scratch.h"
 #include "engine/transfer/context.h"
 #include "engine/tree/scan.h"
 
@@ -74,13 +74,11 @@ bool CopyDelta(Context& ctx, DirNode& node, DirFds& fds, uint32_t i) {
         // Through a reused heap buffer: a page-cache write straight from a
         // file mapping takes the kernel's slow path (its pages faulted in
         // one by one under the page lock), several times the copy itself.
-        constexpr size_t kBuf = 1 << 20;
-        thread_local std::unique_ptr<std::byte[]> buf;
-        if (!buf) buf.reset(new std::byte[kBuf]);
+        const std::span<std::byte> buf = io::ThreadScratch();
         while (!b.empty()) {
-          const size_t n = std::min(b.size(), kBuf);
-          std::memcpy(buf.get(), b.data(), n);
-          RETURN_IF_ERROR(io.PWriteAll(out->get(), {buf.get(), n}, off));
+          const size_t n = std::min(b.size(), buf.size());
+          std::memcpy(buf.data(), b.data(), n);
+          RETURN_IF_ERROR(io.PWriteAll(out->get(), buf.first(n), off));
           off += n;
           b = b.subspan(n);
         }

@@ -4,6 +4,7 @@
 
 #include "engine/delta/block_size.h"
 #include "engine/io/posix_backend.h"
+#include "engine/io/scratch.h"
 
 #include <sys/stat.h>
 #include <unistd.h>
@@ -217,15 +218,13 @@ uint32_t WireBlockSize(uint64_t file_size) {
 }
 
 bool HashFdPrefix(io::IoBackend& io, int fd, uint64_t len, Hasher& h) {
-  constexpr size_t kBuf = 1 << 20;
-  thread_local std::unique_ptr<std::byte[]> buf;
-  if (!buf) buf.reset(new std::byte[kBuf]);
+  const std::span<std::byte> buf = io::ThreadScratch();
   uint64_t off = 0;
   while (off < len) {
-    const size_t want = static_cast<size_t>(std::min<uint64_t>(len - off, kBuf));
-    auto n = io.PRead(fd, {buf.get(), want}, off);
+    const size_t want = static_cast<size_t>(std::min<uint64_t>(len - off, buf.size()));
+    auto n = io.PRead(fd, buf.first(want), off);
     if (!n.ok() || *n == 0) return false;
-    h.Update({buf.get(), *n});
+    h.Update(buf.first(*n));
     off += *n;
   }
   return true;

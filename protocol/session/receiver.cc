@@ -19,6 +19,7 @@
 #include "engine/delta/signature.h"
 #include "engine/io/mapped_file.h"
 #include "engine/io/posix_backend.h"
+#include "engine/io/scratch.h"
 #include "engine/tree/safe_link.h"
 #include "engine/tree/scan.h"
 #include "protocol/file_list_validator.h"
@@ -552,16 +553,14 @@ Status Receiver::Write(InFlight& f, std::span<const std::byte> bytes) {
   const std::span<const std::byte> basis = f.basis.bytes();
   if (f.basis_fd.valid() && !bytes.empty() && bytes.data() >= basis.data() &&
       bytes.data() + bytes.size() <= basis.data() + basis.size()) {
-    constexpr size_t kBuf = 1 << 20;
-    thread_local std::unique_ptr<std::byte[]> buf;
-    if (!buf) buf.reset(new std::byte[kBuf]);
+    const std::span<std::byte> buf = io::ThreadScratch();
     uint64_t from = static_cast<uint64_t>(bytes.data() - basis.data());
     size_t left = bytes.size();
     while (left > 0) {
-      const size_t want = std::min(left, kBuf);
-      auto n = io_->PRead(f.basis_fd.get(), {buf.get(), want}, from);
+      const size_t want = std::min(left, buf.size());
+      auto n = io_->PRead(f.basis_fd.get(), buf.first(want), from);
       if (!n.ok() || *n != want) return WriteBytes(f, bytes.subspan(bytes.size() - left));
-      RETURN_IF_ERROR(WriteBytes(f, {buf.get(), want}));
+      RETURN_IF_ERROR(WriteBytes(f, buf.first(want)));
       from += want;
       left -= want;
     }

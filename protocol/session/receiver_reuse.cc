@@ -25,6 +25,7 @@
 #include <tbb/parallel_for.h>
 
 #include "engine/io/posix_backend.h"
+#include "engine/io/scratch.h"
 #include "engine/mail/maildir.h"
 #include "engine/transfer/rename_index.h"
 #include "engine/tree/scan.h"
@@ -292,12 +293,12 @@ Status Receiver::CopyInto(InFlight& f, int old_dir, const char* old_name, const 
     off += *n;
   }
   if (off == size) return Status::Ok();
-  std::vector<std::byte> buf(1 << 20);
+  const std::span<std::byte> buf = io::ThreadScratch();
   while (off < size) {
     const size_t want = static_cast<size_t>(std::min<uint64_t>(size - off, buf.size()));
-    ASSIGN_OR_RETURN(size_t n, io_->PRead(in.get(), {buf.data(), want}, off));
+    ASSIGN_OR_RETURN(size_t n, io_->PRead(in.get(), buf.first(want), off));
     if (n == 0) return Status(ErrorCode::kChanged, "shrank during the transfer");
-    RETURN_IF_ERROR(io_->PWriteAll(f.out.get(), {buf.data(), n}, off));
+    RETURN_IF_ERROR(io_->PWriteAll(f.out.get(), buf.first(n), off));
     off += n;
   }
   return Status::Ok();
