@@ -36,12 +36,6 @@ std::string EndName(const ::testing::TestParamInfo<DaemonEnd>& i) {
   return i.param == DaemonEnd::kDst ? "DaemonDst" : "DaemonSrc";
 }
 
-std::vector<std::string> Sorted(const std::string& out) {
-  std::vector<std::string> v = Lines(out);
-  std::sort(v.begin(), v.end());
-  return v;
-}
-
 class DaemonVerifyTest : public ::testing::TestWithParam<DaemonEnd> {
  protected:
   void SetUp() override {

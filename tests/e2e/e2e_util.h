@@ -13,6 +13,7 @@
 #include <sys/sysmacros.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstdint>
 #include <cstdio>
@@ -89,6 +90,27 @@ inline std::vector<std::string> Lines(const std::string& s) {
     start = nl + 1;
   }
   return v;
+}
+
+// The output's lines, sorted (order-free comparisons of -i output).
+inline std::vector<std::string> Sorted(const std::string& out) {
+  std::vector<std::string> v = Lines(out);
+  std::sort(v.begin(), v.end());
+  return v;
+}
+
+// The value of "Name: 1,234 ..." in --stats output, or -1.
+inline int64_t StatNumber(const std::string& out, const std::string& name) {
+  for (const std::string& l : Lines(out)) {
+    if (!l.starts_with(name + ":")) continue;
+    std::string digits;
+    for (char c : l.substr(name.size() + 1)) {
+      if (c >= '0' && c <= '9') digits += c;
+      else if (c != ',' && c != ' ') break;
+    }
+    return digits.empty() ? -1 : std::stoll(digits);
+  }
+  return -1;
 }
 
 inline bool HasLine(const std::string& out, const std::string& line) {

@@ -26,26 +26,6 @@
 namespace ferry::e2e {
 namespace {
 
-std::vector<std::string> Sorted(const std::string& out) {
-  std::vector<std::string> l = Lines(out);
-  std::sort(l.begin(), l.end());
-  return l;
-}
-
-// The value of "Name: 1,234 ..." in --stats output, or -1.
-int64_t StatNumber(const std::string& out, const std::string& name) {
-  for (const std::string& l : Lines(out)) {
-    if (!l.starts_with(name + ":")) continue;
-    std::string digits;
-    for (char c : l.substr(name.size() + 1)) {
-      if (c >= '0' && c <= '9') digits += c;
-      else if (c != ',' && c != ' ') break;
-    }
-    return digits.empty() ? -1 : std::stoll(digits);
-  }
-  return -1;
-}
-
 class RemoteOptionsTest : public ::testing::Test {
  protected:
   void SetUp() override {

@@ -32,12 +32,6 @@ std::string EndName(const ::testing::TestParamInfo<RemoteEnd>& i) {
   return i.param == RemoteEnd::kDst ? "RemoteDst" : "RemoteSrc";
 }
 
-std::vector<std::string> Sorted(const std::string& out) {
-  std::vector<std::string> v = Lines(out);
-  std::sort(v.begin(), v.end());
-  return v;
-}
-
 class RemoteVerifyTest : public ::testing::TestWithParam<RemoteEnd> {
  protected:
   void SetUp() override {
