@@ -236,6 +236,7 @@ class Receiver {
   std::unordered_set<uint32_t> no_append_;  // the append probe missed
   std::unordered_set<std::string> consumed_;  // DST paths renamed away
   std::shared_ptr<Dir> reopened_;
+  std::shared_ptr<Dir> cand_dir_;  // ReuseInto: the last candidate's directory
 
   // --mail: index files whose data arrived, in arrival order, landed by
   // Finish after the deletions (receiver_mail.cc).

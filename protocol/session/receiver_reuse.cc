@@ -314,15 +314,24 @@ Status Receiver::ReuseInto(InFlight& f, uint32_t id) {
     from_dir = slash == std::string::npos ? "" : c.moved_to.substr(0, slash);
     from_name = slash == std::string::npos ? c.moved_to : c.moved_to.substr(slash + 1);
   }
-  ASSIGN_OR_RETURN(io::UniqueFd old_dir,
-                   io_->OpenBeneath(root_.get(), from_dir, O_RDONLY | O_DIRECTORY, 0));
+  // Candidates come in runs from one directory (a Maildir cur/): its
+  // descriptor is kept for the next one.
+  if (!cand_dir_ || cand_dir_->path != from_dir) {
+    cand_dir_.reset();
+    ASSIGN_OR_RETURN(io::UniqueFd fd,
+                     io_->OpenBeneath(root_.get(), from_dir, O_RDONLY | O_DIRECTORY, 0));
+    cand_dir_ = std::make_shared<Dir>();
+    cand_dir_->path = from_dir;
+    cand_dir_->fd = std::move(fd);
+  }
+  const int old_dir = cand_dir_->fd.get();
   const std::string from = Join(from_dir, from_name);
   // Only a file --delete removes anyway, and that no other DST path shares,
   // may move: the new path must not become a hard link SRC does not have.
   const bool consume = c.moved_to.empty() && c.orphan && opt_.del && c.entry.nlink == 1;
   if (!consume) {
     if (!f.out.valid()) RETURN_IF_ERROR(OpenOutput(f, std::nullopt));
-    RETURN_IF_ERROR(CopyInto(f, old_dir.get(), from_name.c_str(),
+    RETURN_IF_ERROR(CopyInto(f, old_dir, from_name.c_str(),
                              c.moved_to.empty() ? &c.entry : nullptr));
     f.written = r.meta.size;
     f.reused_detail = " == " + from;
@@ -330,35 +339,40 @@ Status Receiver::ReuseInto(InFlight& f, uint32_t id) {
     return Status::Ok();
   }
   const int dirfd = f.dir->fd.get();
-  ASSIGN_OR_RETURN(struct stat now, io_->StatAt(old_dir.get(), from_name.c_str(), AT_SYMLINK_NOFOLLOW));
-  if (!SameAsListed(c.entry, now)) return Status(ErrorCode::kChanged, "changed");
-  const std::string tmp = TempName(f.name, suffix_);
-  RETURN_IF_ERROR(io_->RenameAt(old_dir.get(), from_name.c_str(), dirfd, tmp.c_str()));
-  // From here the old path is gone (--delete would have removed it).
-  consumed_.insert(c.Rel());
-  Status s;
-  auto fd = io_->OpenAt(dirfd, tmp.c_str(), O_RDONLY | O_NOFOLLOW | O_NONBLOCK, 0);
-  if (!fd.ok()) s = fd.status();
-  Result<struct stat> st = s.ok() ? io_->FStat(fd->get()) : Result<struct stat>(s);
-  if (s.ok() && !st.ok()) s = st.status();
-  if (s.ok() && st->st_ino != c.entry.ino) s = Status(ErrorCode::kChanged, "replaced");
-  if (s.ok()) {
+  // The old path is still the listed file (its content is the hashed one)?
+  // Its metadata is set there, where --delete would remove it, so that the
+  // new path appears complete with one rename.
+  ASSIGN_OR_RETURN(io::UniqueFd fd, io_->OpenAt(old_dir, from_name.c_str(),
+                                                O_RDONLY | O_NOFOLLOW | O_NONBLOCK, 0));
+  ASSIGN_OR_RETURN(struct stat st, io_->FStat(fd.get()));
+  if (!SameAsListed(c.entry, st)) return Status(ErrorCode::kChanged, "changed");
+  {
     std::vector<io::Xattr> have;
     if (opt_.xattrs || opt_.acls) {
-      auto x = ReadKeptXattrs(*io_, policy_, fd->get(), nullptr);
+      auto x = ReadKeptXattrs(*io_, policy_, fd.get(), nullptr);
       if (x.ok()) have = std::move(*x);
     }
-    const Entry cur = Entry::FromStat(tmp, *st);
+    const Entry cur = Entry::FromStat(from_name, st);
     DstState ds;
     ds.existing = &cur;
     ds.xattrs = &have;
-    s = ApplyMeta(*io_, policy_, fd->get(), nullptr, r.meta, r.xattrs, ds);
+    RETURN_IF_ERROR(ApplyMeta(*io_, policy_, fd.get(), nullptr, r.meta, r.xattrs, ds)
+                        .WithContext(r.path));
   }
-  if (s.ok()) s = io_->RenameAt(dirfd, tmp.c_str(), dirfd, f.name.c_str());
-  if (!s.ok()) {
-    (void)io_->UnlinkAt(dirfd, tmp.c_str(), 0);
-    return s.WithContext(r.path);
+  Status s = io_->RenameAt(old_dir, from_name.c_str(), dirfd, f.name.c_str());
+  if (!s.ok()) return s.WithContext(r.path);
+  // What moved must be the inode checked above: a file swapped in at the old
+  // path meanwhile goes back there, and this file comes from the sender.
+  auto now = io_->StatAt(dirfd, f.name.c_str(), AT_SYMLINK_NOFOLLOW);
+  if (!now.ok() || now->st_ino != st.st_ino || now->st_dev != st.st_dev) {
+    if (io_->RenameAt(dirfd, f.name.c_str(), old_dir, from_name.c_str()).ok()) {
+      return Status(ErrorCode::kChanged, "replaced during the transfer");
+    }
+    consumed_.insert(c.Rel());
+    return Status(ErrorCode::kChanged, "replaced during the transfer").WithContext(r.path);
   }
+  // From here the old path is gone (--delete would have removed it).
+  consumed_.insert(c.Rel());
   c.moved_to = r.path;
   f.out.reset();
   f.reused_detail = " => " + from;
