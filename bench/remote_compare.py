@@ -13,7 +13,9 @@ sends again.
 For each workload kind: generate SRC (bench/gen_workload.py), copy it to a
 baseline DST, change SRC (bench/mutate_workload.py), then make one copy of the
 baseline per timed run (all before the first run of that workload: see
-Phase 2 below for why), and, RUNS times each and alternating, push SRC/ into a copy over the
+Phase 2 below for why), and, RUNS times each and alternating (each tool first in
+every other round, SRC and the copy read into the page cache right before
+the run), push SRC/ into a copy over the
 remote-shell stand-in (tests/remote_shell_standin.sh runs the remote command
 on this machine, so both tools pay for two processes and pipes):
 
@@ -63,6 +65,26 @@ def restore(baseline: str, dst: str) -> None:
     if os.path.exists(dst):
         shutil.rmtree(dst)
     subprocess.run(["cp", "-a", baseline, dst], check=True)
+
+
+def warm(*trees: str) -> None:
+    """Reads every file of the trees (and so their inodes): each timed run
+    starts with SRC and its DST copy in the page cache. Without this, the
+    copies made for the later runs pushed parts of SRC out of the cache and
+    the first run after them (ferry's, in this order) read it back from disk
+    (5-10 s instead of 1 s, low CPU); the next tool then found it warm."""
+    for t in trees:
+        for d, _, files in os.walk(t):
+            for f in files:
+                path = os.path.join(d, f)
+                if os.path.islink(path):
+                    continue
+                try:
+                    with open(path, "rb") as fh:
+                        while fh.read(1 << 20):
+                            pass
+                except OSError:
+                    pass
 
 
 def oracle(src: str, dst: str) -> str:
@@ -137,8 +159,10 @@ def main() -> None:
         times = {t: [] for t in tools}
         wire = {}
         for i in range(a.runs):
-            for tool in tools:
+            # Alternating, and each tool goes first in every other round.
+            for tool in (tools if i % 2 == 0 else tools[::-1]):
                 dst = dsts[(tool, i)]
+                warm(src, dst)
                 if tool.startswith("ferry"):
                     cmd = [ferry, "sync", "--no-progress", "--delete", "--stats", "-e", standin,
                            "--remote-ferry", ferry, src + "/", "bench:" + dst + "/"]
@@ -176,7 +200,7 @@ def main() -> None:
         "",
         "Command: `bench/remote_compare.py " + " ".join(sys.argv[1:]) + "`",
         "",
-        f"Median of {a.runs} runs each, alternating; each run into its own copy of the baseline, all made (and synced) before the first run of the workload; nothing deleted while timing.",
+        f"Median of {a.runs} runs each, alternating (each tool first in every other round); each run into its own copy of the baseline, all made (and synced) before the first run of the workload; SRC and the copy read into the page cache right before each run; nothing deleted while timing.",
         "",
         "| workload | ferry s | rsync s | speed-up | ferry wire bytes | rsync wire bytes | ratio |",
         "|---|---|---|---|---|---|---|",

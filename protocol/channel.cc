@@ -16,6 +16,7 @@ namespace ferry::protocol {
 namespace {
 
 constexpr size_t kReadChunk = 256 * 1024;
+constexpr size_t kLaterFlushBytes = 64 * 1024;
 constexpr int kPollSliceMs = 200;
 
 int64_t NowNs() {
@@ -274,7 +275,7 @@ void Channel::Fail(Status s, bool tell_peer) {
       e.code = WireError::kProtocol;
       e.message = s.message().substr(0, kErrorMessageMax);
       out_buf_.clear();
-      if (writer_->Append(e, &out_buf_).ok()) (void)WriteAll(out_buf_);
+      if (writer_->Append(e, &out_buf_).ok()) (void)WriteOut();
     }
   }
 }
@@ -316,7 +317,7 @@ void Channel::ReaderLoop() {
         std::unique_lock<std::timed_mutex> l(send_mu_, std::try_to_lock);
         if (l.owns_lock() && !write_closed_ && !failed_) {
           out_buf_.clear();
-          if (writer_->Append(Keepalive{}, &out_buf_).ok()) (void)WriteAll(out_buf_);
+          if (writer_->Append(Keepalive{}, &out_buf_).ok()) (void)WriteOut();
         }
       }
       struct pollfd p[2] = {{in_fd_, POLLIN, 0}, {wake_fd_, POLLIN, 0}};
@@ -394,6 +395,14 @@ Result<Incoming> Channel::Receive() {
       if (end_status_.ok()) return Incoming{true, Keepalive{}, 0};
       return end_status_;
     }
+    if (later_pending_) {
+      // About to wait for the peer: what SendLater queued goes out first
+      // (without in_mu_: Send takes it under send_mu_).
+      l.unlock();
+      FlushLater();
+      l.lock();
+      continue;
+    }
     in_cv_.wait_for(l, std::chrono::milliseconds(kPollSliceMs));
     if (inbox_.empty() && !ended_ && config_.timeout.count() > 0 &&
         NowNs() - last_recv_ns_ > std::chrono::nanoseconds(config_.timeout).count()) {
@@ -420,9 +429,40 @@ Status Channel::Send(const Message& m) {
     if (!out_credit_->CanSpend(len)) return ClosedError("(waiting for flow-control credit)");
     RETURN_IF_ERROR(out_credit_->Spend(len));
   }
-  Status s = WriteAll(out_buf_);
+  Status s = WriteOut();
   if (!s.ok()) return s.WithContext("sending " + TypeName(static_cast<uint8_t>(TypeOf(m))));
   return s;
+}
+
+Status Channel::SendLater(const Message& m) {
+  std::unique_lock<std::timed_mutex> l(send_mu_);
+  if (write_closed_) return Internal("SendLater after CloseWrite");
+  if (IsData(m)) return Internal("SendLater of a data message");
+  RETURN_IF_ERROR(writer_->Append(m, &later_buf_));
+  later_pending_ = true;
+  if (later_buf_.size() < kLaterFlushBytes) return Status::Ok();
+  out_buf_.clear();
+  return WriteOut();
+}
+
+Status Channel::WriteOut() {
+  if (later_buf_.empty()) return WriteAll(out_buf_);
+  later_buf_.insert(later_buf_.end(), out_buf_.begin(), out_buf_.end());
+  out_buf_.clear();
+  Status s = WriteAll(later_buf_);
+  later_buf_.clear();
+  later_pending_ = false;
+  return s;
+}
+
+void Channel::FlushLater() {
+  std::unique_lock<std::timed_mutex> l(send_mu_);
+  if (write_closed_ || later_buf_.empty()) {
+    later_pending_ = false;
+    return;
+  }
+  out_buf_.clear();
+  (void)WriteOut();  // a lost connection surfaces at the next Receive
 }
 
 Status Channel::ReturnCredit(uint64_t bytes) {
@@ -451,6 +491,10 @@ void Channel::Abort(const Status& why) {
 void Channel::CloseWrite() {
   std::lock_guard<std::timed_mutex> l(send_mu_);
   if (write_closed_) return;
+  if (!later_buf_.empty()) {
+    out_buf_.clear();
+    (void)WriteOut();
+  }
   write_closed_ = true;
   if (out_fd_ == in_fd_) {
     ::shutdown(out_fd_, SHUT_WR);

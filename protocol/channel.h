@@ -112,6 +112,13 @@ class Channel {
   // encoding errors.
   Status Send(const Message& m);
 
+  // Queues m behind this side's earlier output, for a message nothing waits
+  // for (the receiver's Itemized reports): it is written with the next
+  // Send, before Receive waits for the peer, at CloseWrite, or once 64 KiB
+  // are queued. One write for many reports instead of one each (and one
+  // wake-up of the peer's reader).
+  Status SendLater(const Message& m);
+
   // The next message, in order. See the header comment for errors and eof.
   Result<Incoming> Receive();
 
@@ -138,6 +145,9 @@ class Channel {
   // Synchronous handshake read of one frame (before the reader starts).
   Result<Frame> ReadFrameSync();
   Status WriteAll(std::span<const std::byte> bytes);
+  // Writes later_buf_ and then out_buf_ (send_mu_ held).
+  Status WriteOut();
+  void FlushLater();
   void StartReader();
   void Wake();
   void ReaderLoop();
@@ -159,6 +169,8 @@ class Channel {
   std::timed_mutex send_mu_;
   std::unique_ptr<MessageWriter> writer_;
   std::vector<std::byte> out_buf_;
+  std::vector<std::byte> later_buf_;  // SendLater's queue (send_mu_)
+  std::atomic<bool> later_pending_{false};
   bool write_closed_ = false;
   std::atomic<int64_t> last_send_ns_{0};
   std::atomic<int64_t> last_recv_ns_{0};

@@ -62,7 +62,7 @@ void Receiver::Report(const SyncEvents::Change& c) {
   m.path = std::string(c.path);
   m.detail = std::string(c.detail);
   m.bytes = c.bytes;
-  (void)ch_.Send(m);  // a lost connection surfaces at the next Receive
+  (void)ch_.SendLater(m);  // a lost connection surfaces at the next Receive
 }
 
 // A dry run's regular file that would be sent.
@@ -532,7 +532,8 @@ Status Receiver::StartRequest(uint32_t index, bool whole) {
   in_flight_[index] = std::move(f);
   if (append) {
     fp->append_probe = true;
-    return ch_.Send(AppendProbe{index, fp->basis.bytes().size(), HashBytes(fp->basis.bytes())});
+    return ch_.SendLater(
+        AppendProbe{index, fp->basis.bytes().size(), HashBytes(fp->basis.bytes())});
   }
   if (delta) return SendSignature(index, *fp);
   if (reuse_probe) {  // a range of a split file is always sent
@@ -540,9 +541,10 @@ Status Receiver::StartRequest(uint32_t index, bool whole) {
     m.file_index = index;
     for (uint32_t c : probe) m.candidates.push_back(*cands_[c].hash);
     fp->probe_cands = std::move(probe);
-    return ch_.Send(m);
+    return ch_.SendLater(m);
   }
-  return ch_.Send(FileRequest{index, false});
+  // Queued: written with the next ones when this loop waits for the peer.
+  return ch_.SendLater(FileRequest{index, false});
 }
 
 // Writes the produced bytes, leaving aligned zero runs as holes.
