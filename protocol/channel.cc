@@ -17,6 +17,7 @@ namespace {
 
 constexpr size_t kReadChunk = 256 * 1024;
 constexpr size_t kLaterFlushBytes = 64 * 1024;
+constexpr size_t kLaterFlushCount = 64;
 constexpr int kPollSliceMs = 200;
 
 int64_t NowNs() {
@@ -425,6 +426,16 @@ Status Channel::Send(const Message& m) {
   if (IsData(m)) {
     const uint64_t len = out_buf_.size() - kFrameHeaderSize;
     std::unique_lock<std::mutex> cl(credit_mu_);
+    if (!later_buf_.empty() && !out_credit_->CanSpend(len)) {
+      // About to wait for the peer's credit: what is queued goes out first.
+      cl.unlock();
+      Status w = WriteAll(later_buf_);
+      later_buf_.clear();
+      later_count_ = 0;
+      later_pending_ = false;
+      RETURN_IF_ERROR(w);
+      cl.lock();
+    }
     credit_cv_.wait(cl, [&] { return failed_.load() || out_credit_->CanSpend(len); });
     if (!out_credit_->CanSpend(len)) return ClosedError("(waiting for flow-control credit)");
     RETURN_IF_ERROR(out_credit_->Spend(len));
@@ -440,7 +451,9 @@ Status Channel::SendLater(const Message& m) {
   if (IsData(m)) return Internal("SendLater of a data message");
   RETURN_IF_ERROR(writer_->Append(m, &later_buf_));
   later_pending_ = true;
-  if (later_buf_.size() < kLaterFlushBytes) return Status::Ok();
+  if (++later_count_ < kLaterFlushCount && later_buf_.size() < kLaterFlushBytes) {
+    return Status::Ok();
+  }
   out_buf_.clear();
   return WriteOut();
 }
@@ -451,6 +464,7 @@ Status Channel::WriteOut() {
   out_buf_.clear();
   Status s = WriteAll(later_buf_);
   later_buf_.clear();
+  later_count_ = 0;
   later_pending_ = false;
   return s;
 }

@@ -114,10 +114,12 @@ class Channel {
 
   // Queues m behind this side's earlier output, for a message nothing waits
   // for (the receiver's Itemized reports): it is written with the next
-  // Send, before Receive waits for the peer, at CloseWrite, or once 64 KiB
-  // are queued. One write for many reports instead of one each (and one
-  // wake-up of the peer's reader).
+  // Send, before Receive waits for the peer, at CloseWrite, at FlushLater,
+  // or once 64 messages or 64 KiB are queued. One write for many messages
+  // instead of one each (and one wake-up of the peer's reader).
   Status SendLater(const Message& m);
+  // Writes what SendLater queued (a thread about to wait for work calls it).
+  void FlushLater();
 
   // The next message, in order. See the header comment for errors and eof.
   Result<Incoming> Receive();
@@ -147,7 +149,6 @@ class Channel {
   Status WriteAll(std::span<const std::byte> bytes);
   // Writes later_buf_ and then out_buf_ (send_mu_ held).
   Status WriteOut();
-  void FlushLater();
   void StartReader();
   void Wake();
   void ReaderLoop();
@@ -170,6 +171,7 @@ class Channel {
   std::unique_ptr<MessageWriter> writer_;
   std::vector<std::byte> out_buf_;
   std::vector<std::byte> later_buf_;  // SendLater's queue (send_mu_)
+  size_t later_count_ = 0;            // messages in it
   std::atomic<bool> later_pending_{false};
   bool write_closed_ = false;
   std::atomic<int64_t> last_send_ns_{0};

@@ -457,7 +457,8 @@ Status Sender::ServeProbe(io::IoBackend& io, int fd, Job& job, const SentEntry& 
     for (uint32_t k = 0; k < job.reuse.size(); ++k) {
       if (job.reuse[k] == hash) {
         *handled = true;
-        return ch_.Send(ProbeResult{job.index, ProbeOutcome::kReuse, k, hash});
+        // Nothing follows it: queued with the next results (Worker flushes).
+        return ch_.SendLater(ProbeResult{job.index, ProbeOutcome::kReuse, k, hash});
       }
     }
   }
@@ -545,6 +546,12 @@ void Sender::Worker() {
     Job job;
     {
       std::unique_lock<std::mutex> l(jobs_mu_);
+      if (jobs_.empty() && !closing_) {
+        // Idle: the results SendLater queued go out before this waits.
+        l.unlock();
+        ch_.FlushLater();
+        l.lock();
+      }
       jobs_cv_.wait(l, [&] { return closing_ || !jobs_.empty(); });
       if (jobs_.empty()) return;
       job = std::move(jobs_.front());
