@@ -23,9 +23,9 @@ bool DirPrefetch::DfsLess::operator()(const std::string& a, const std::string& b
 }
 
 DirPrefetch::DirPrefetch(int root, const MetaPolicy& policy, bool xattrs, int threads,
-                         size_t max_pending)
+                         size_t max_pending, Enter enter)
     : root_(root), policy_(policy), xattrs_(xattrs), threads_(threads < 1 ? 1 : threads),
-      max_pending_(max_pending) {}
+      max_pending_(max_pending), enter_(std::move(enter)) {}
 
 DirPrefetch::~DirPrefetch() {
   {
@@ -36,15 +36,28 @@ DirPrefetch::~DirPrefetch() {
   for (std::thread& t : workers_) t.join();
 }
 
+void DirPrefetch::Queue(const std::string& rel) {
+  if (stop_ || slots_.size() >= max_pending_ || slots_.count(rel) != 0) return;
+  slots_.emplace(rel, std::make_shared<Slot>());
+  queue_.insert(rel);
+  if (workers_.size() < static_cast<size_t>(threads_)) workers_.emplace_back([this] { Work(); });
+}
+
 void DirPrefetch::Request(const std::string& rel) {
   {
     std::lock_guard<std::mutex> l(mu_);
-    if (stop_ || slots_.size() >= max_pending_ || slots_.count(rel) != 0) return;
-    slots_.emplace(rel, std::make_shared<Slot>());
-    queue_.push_back(rel);
-    if (workers_.size() < static_cast<size_t>(threads_)) workers_.emplace_back([this] { Work(); });
+    Queue(rel);
   }
   work_cv_.notify_one();
+}
+
+void DirPrefetch::Descend(const std::string& rel, const Listing& l) {
+  if (!enter_ || !l.status.ok()) return;
+  for (const Entry& e : l.entries) {
+    if (!e.is_dir()) continue;
+    std::string sub = rel.empty() ? e.name : rel + "/" + e.name;
+    if (enter_(sub)) Queue(sub);
+  }
 }
 
 std::optional<DirPrefetch::Listing> DirPrefetch::Take(const std::string& rel) {
@@ -55,11 +68,13 @@ std::optional<DirPrefetch::Listing> DirPrefetch::Take(const std::string& rel) {
     // Whatever comes before rel in the walk's order will not be asked for.
     auto it = slots_.lower_bound(rel);
     slots_.erase(slots_.begin(), it);
+    queue_.erase(queue_.begin(), queue_.lower_bound(rel));
     if (it == slots_.end() || it->first != rel) return std::nullopt;
     slot = it->second;
     slots_.erase(it);
     if (!slot->started) {
-      slot->started = true;  // a worker that pops it skips it
+      slot->started = true;
+      queue_.erase(rel);
       mine = true;
     } else {
       done_cv_.wait(l, [&] { return slot->done; });
@@ -67,7 +82,13 @@ std::optional<DirPrefetch::Listing> DirPrefetch::Take(const std::string& rel) {
   }
   if (mine) {
     io::PosixBackend io;
-    return List(io, rel);
+    Listing out = List(io, rel);
+    {
+      std::lock_guard<std::mutex> l(mu_);
+      Descend(rel, out);
+    }
+    work_cv_.notify_all();
+    return out;
   }
   return std::move(slot->result);
 }
@@ -81,8 +102,9 @@ void DirPrefetch::Work() {
       std::unique_lock<std::mutex> l(mu_);
       work_cv_.wait(l, [&] { return stop_ || !queue_.empty(); });
       if (stop_) return;
-      rel = std::move(queue_.front());
-      queue_.pop_front();
+      // The directory the walk reaches first.
+      rel = *queue_.begin();
+      queue_.erase(queue_.begin());
       auto it = slots_.find(rel);
       if (it == slots_.end() || it->second->started) continue;  // taken already
       slot = it->second;
@@ -91,10 +113,12 @@ void DirPrefetch::Work() {
     Listing result = List(io, rel);
     {
       std::lock_guard<std::mutex> l(mu_);
+      Descend(rel, result);
       slot->result = std::move(result);
       slot->done = true;
     }
     done_cv_.notify_all();
+    work_cv_.notify_all();
   }
 }
 

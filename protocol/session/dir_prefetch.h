@@ -17,6 +17,13 @@
 // listing that comes before X in that order: a directory the list entered
 // nothing of (empty on SRC) is never taken.
 //
+// With `enter`, every listing also requests the subdirectories it found for
+// which enter(path) is true (the walk will most likely enter them: DST
+// mirrors SRC; the sender leaves out what its filter excludes), and the workers
+// take the queued directory the walk reaches first: they keep ahead of the
+// loop even through small directories, whose remaining entries leave the
+// loop no time between requesting a subdirectory and needing it.
+//
 // Same(): whether a directory the caller opened is the one listed.
 //
 // Thread safety: Request and Take from one thread (the message loop); the
@@ -28,11 +35,12 @@
 
 #include <condition_variable>
 #include <cstdint>
-#include <deque>
+#include <functional>
 #include <map>
 #include <memory>
 #include <mutex>
 #include <optional>
+#include <set>
 #include <string>
 #include <thread>
 #include <vector>
@@ -58,7 +66,9 @@ class DirPrefetch {
     std::vector<uint8_t> read_ok;
   };
 
-  DirPrefetch(int root, const MetaPolicy& policy, bool xattrs, int threads, size_t max_pending);
+  using Enter = std::function<bool(const std::string& rel)>;
+  DirPrefetch(int root, const MetaPolicy& policy, bool xattrs, int threads, size_t max_pending,
+              Enter enter = nullptr);
   ~DirPrefetch();
   DirPrefetch(const DirPrefetch&) = delete;
   DirPrefetch& operator=(const DirPrefetch&) = delete;
@@ -85,15 +95,19 @@ class DirPrefetch {
   };
   void Work();
   Listing List(io::IoBackend& io, const std::string& rel) const;
+  // With enter_: queues the subdirectories of rel's listing (mu_ held).
+  void Descend(const std::string& rel, const Listing& l);
+  void Queue(const std::string& rel);  // mu_ held
 
   const int root_;
   const MetaPolicy policy_;
   const bool xattrs_;
   const int threads_;
   const size_t max_pending_;
+  const Enter enter_;  // called on the workers and the caller's thread
   std::mutex mu_;
   std::condition_variable work_cv_, done_cv_;
-  std::deque<std::string> queue_;
+  std::set<std::string, DfsLess> queue_;  // not started, in the walk's order
   std::map<std::string, std::shared_ptr<Slot>, DfsLess> slots_;
   bool stop_ = false;
   std::vector<std::thread> workers_;

@@ -861,12 +861,13 @@ Result<SyncOutcome> Receiver::Run() {
   ASSIGN_OR_RETURN(rules_, SyncRulesFrom(opt_, true));
   RETURN_IF_ERROR(OpenRoot());
   if (root_.valid() && !root_created_) {
-    // DST's directories are listed a little ahead of the list (the loop
-    // waits only for one that is not ready yet): on up to 4 threads, one
-    // fewer than the cores.
+    // DST's directories are listed ahead of the list (the loop waits only
+    // for one that is not ready yet), each listing queueing its
+    // subdirectories: on up to 4 threads, one fewer than the cores.
     const unsigned cores = std::max(2u, std::thread::hardware_concurrency());
     prefetch_ = std::make_unique<DirPrefetch>(root_.get(), policy_, opt_.xattrs || opt_.acls,
-                                              static_cast<int>(std::min(4u, cores - 1)), 512);
+                                              static_cast<int>(std::min(4u, cores - 1)), 512,
+                                              [](const std::string&) { return true; });
     prefetch_->Request("");
   }
   stats_.phase = SyncPhase::kCopy;

@@ -332,8 +332,20 @@ void Sender::ListThread() {
   // Not with an injected backend: the walk must see what it injects.
   if (!cfg_.backend_factory) {
     const unsigned cores = std::max(2u, std::thread::hardware_concurrency());
+    // Each listing queues the subdirectories the walk will enter: not what
+    // the filter excludes, nor (--mail) a folder's tmp/.
+    const bool mail = MailModeOf(opt_.mail) != mail::MailMode::kOff;
+    DirPrefetch::Enter enter = [this, mail](const std::string& rel) {
+      const size_t slash = rel.rfind('/');
+      if (mail && rel.compare(slash == std::string::npos ? 0 : slash + 1, std::string::npos,
+                              "tmp") == 0) {
+        return false;
+      }
+      return !filter_ || !filter_->Excluded(rel, true);
+    };
     prefetch_ = std::make_unique<DirPrefetch>(root_.get(), policy_, opt_.xattrs || opt_.acls,
-                                              static_cast<int>(std::min(4u, cores - 1)), 512);
+                                              static_cast<int>(std::min(4u, cores - 1)), 512,
+                                              std::move(enter));
   }
   Status s = [&]() -> Status {
     auto st = io->StatAt(root_.get(), top_.c_str(), AT_SYMLINK_NOFOLLOW);

@@ -1,7 +1,8 @@
 // DirPrefetch: listings handed over are the directory's (names, lstat,
 // kept xattrs, and which directory it was), a path never requested or not started is listed by the
-// caller, an error is the path's, and a directory the walk passed without
-// entering is dropped rather than held.
+// caller, an error is the path's, a directory the walk passed without
+// entering is dropped rather than held, and with `enter` a listing queues
+// the subdirectories enter() accepts.
 #include "protocol/session/dir_prefetch.h"
 
 #include <fcntl.h>
@@ -115,6 +116,29 @@ TEST_F(DirPrefetchTest, RequestsBeyondTheBoundAreRefused) {
   EXPECT_TRUE(p.Take("a").has_value());
   EXPECT_TRUE(p.Take("a/b").has_value());
   EXPECT_FALSE(p.Take("d").has_value());
+}
+
+// With enter: listing "" queues a/ and d/ (not a-c/, refused), listing a/
+// queues a/b/, all without a Request (whether a worker or Take listed them);
+// without enter, nothing is queued that was not requested.
+TEST_F(DirPrefetchTest, EnterQueuesTheSubdirectoriesItAccepts) {
+  DirPrefetch p(root_, policy_, false, 1, 16,
+                [](const std::string& rel) { return rel != "a-c"; });
+  p.Request("");
+  ASSERT_TRUE(p.Take("").has_value());
+  ASSERT_TRUE(p.Take("a").has_value());
+  auto b = p.Take("a/b");
+  ASSERT_TRUE(b.has_value());
+  ASSERT_TRUE(b->status.ok()) << b->status.message();
+  ASSERT_EQ(b->entries.size(), 1u);
+  EXPECT_EQ(b->entries[0].name, "three");
+  EXPECT_FALSE(p.Take("a-c").has_value());
+  EXPECT_TRUE(p.Take("d").has_value());
+
+  DirPrefetch plain(root_, policy_, false, 1, 16);
+  plain.Request("");
+  ASSERT_TRUE(plain.Take("").has_value());
+  EXPECT_FALSE(plain.Take("a").has_value());
 }
 
 }  // namespace
