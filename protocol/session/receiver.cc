@@ -196,10 +196,10 @@ std::shared_ptr<Dir> Receiver::DirFor(const std::string& parent) {
     d->xattrs.resize(kept);
     d->xattrs_ok.resize(kept);
   }
-  d->listing = std::move(*listing);
+  d->shared_listing = std::make_shared<const std::vector<Entry>>(std::move(*listing));
   // --delete compares this listing with the whole list at the end.
-  if (opt_.del) dst_listings_.emplace(parent, d->listing);
-  if (defer_new_) seen_.emplace(parent, d->listing);
+  if (opt_.del) dst_listings_.emplace(parent, d->shared_listing);
+  if (defer_new_) seen_.emplace(parent, d->shared_listing);
   current_ = d;
   return d;
 }
@@ -254,7 +254,7 @@ Status Receiver::OnEntry(const FileEntry& w) {
     if (r.meta.is_dir()) failed_dirs_.insert(w.path);
     return Status::Ok();
   }
-  const Entry* existing = FindEntry(dir->listing, r.meta.name);
+  const Entry* existing = FindEntry(dir->listing(), r.meta.name);
   const char* name = r.meta.name.c_str();
   switch (w.kind) {
     case FileKind::kDirectory: {

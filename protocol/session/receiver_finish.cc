@@ -96,7 +96,7 @@ void Receiver::Deletes() {
     // did; else (no entries inside) a fresh one.
     std::vector<Entry> fresh;
     const std::vector<Entry>* listing = nullptr;
-    if (auto it = dst_listings_.find(rel); it != dst_listings_.end()) listing = &it->second;
+    if (auto it = dst_listings_.find(rel); it != dst_listings_.end()) listing = it->second.get();
     std::vector<const Entry*> doomed;
     io::UniqueFd fd;
     if (listing == nullptr) {

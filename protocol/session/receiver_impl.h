@@ -45,14 +45,19 @@ struct Listed {
 struct Dir {
   std::string path;  // "" for the DST root
   io::UniqueFd fd;
-  std::vector<Entry> listing;  // at open time
-  // Read with the listing (DirPrefetch): the kept xattrs of listing[i]
+  // At open time; one copy, shared with --delete's and reuse's maps.
+  std::shared_ptr<const std::vector<Entry>> shared_listing;
+  const std::vector<Entry>& listing() const {
+    static const std::vector<Entry> kNone;
+    return shared_listing ? *shared_listing : kNone;
+  }
+  // Read with the listing (DirPrefetch): the kept xattrs of listing()[i]
   // where xattrs_ok[i]; empty when they were not.
   std::vector<std::vector<io::Xattr>> xattrs;
   std::vector<uint8_t> xattrs_ok;
   const std::vector<io::Xattr>* XattrsOf(const Entry* e) const {
     if (e == nullptr || xattrs_ok.empty()) return nullptr;
-    const size_t i = static_cast<size_t>(e - listing.data());
+    const size_t i = static_cast<size_t>(e - listing().data());
     return i < xattrs_ok.size() && xattrs_ok[i] ? &xattrs[i] : nullptr;
   }
 };
@@ -198,7 +203,7 @@ class Receiver {
   std::shared_ptr<Dir> current_;
   uint32_t in_flight_limit_ = 0;  // cfg_.max_in_flight capped by RLIMIT_NOFILE
   // --delete: DST directories as first listed (path -> entries).
-  std::map<std::string, std::vector<Entry>> dst_listings_;
+  std::map<std::string, std::shared_ptr<const std::vector<Entry>>> dst_listings_;
   std::map<uint32_t, std::shared_ptr<Dir>> parent_of_;  // pending requests' dirs
   std::map<uint32_t, std::optional<Entry>> existing_of_;
   std::map<uint32_t, bool> checksum_of_;
@@ -229,7 +234,8 @@ class Receiver {
   bool defer_new_ = false;  // DST had entries: new files wait for the list's end
   std::vector<uint32_t> deferred_;                 // new files, in list order
   std::map<uint32_t, std::string> parent_path_of_;  // their directories
-  std::map<std::string, std::vector<Entry>> seen_;  // DST listings by directory
+  // DST listings by directory.
+  std::map<std::string, std::shared_ptr<const std::vector<Entry>>> seen_;
   std::vector<std::pair<std::string, Entry>> kept_;  // unchanged DST files
   std::vector<ReuseCand> cands_;
   std::map<uint32_t, std::vector<uint32_t>> probe_of_;  // index -> candidate ids

@@ -154,10 +154,12 @@ void Receiver::PlanReuse() {
     auto fd = io_->OpenBeneath(root_.get(), rel, O_RDONLY | O_DIRECTORY, 0);
     if (!fd.ok()) continue;
     auto listing = ListDir(*io_, fd->get(), list_[d].path);
-    if (listing.ok()) seen_.emplace(rel, std::move(*listing));
+    if (listing.ok()) {
+      seen_.emplace(rel, std::make_shared<const std::vector<Entry>>(std::move(*listing)));
+    }
   }
   for (const auto& [dir, listing] : seen_) {
-    for (const Entry& e : listing) {
+    for (const Entry& e : *listing) {
       const std::string rel = Join(dir, e.name);
       if (paths_.count(rel) != 0) continue;
       if (e.is_dir()) orphan_dirs.push_back(rel);
