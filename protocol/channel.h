@@ -112,11 +112,14 @@ class Channel {
   // encoding errors.
   Status Send(const Message& m);
 
-  // Queues m behind this side's earlier output, for a message nothing waits
-  // for (the receiver's Itemized reports): it is written with the next
-  // Send, before Receive waits for the peer, at CloseWrite, at FlushLater,
-  // or once 64 messages or 64 KiB are queued. One write for many messages
-  // instead of one each (and one wake-up of the peer's reader).
+  // Queues m behind this side's earlier output, for a message that may wait
+  // until this side waits (the receiver's Itemized reports, requests and
+  // probes; the sender's ProbeResults): it is written with the next Send,
+  // before Receive waits for the peer (at the latest one poll slice after
+  // it began waiting), before a Send waits for credit, at CloseWrite, at
+  // FlushLater, or once 64 messages or 64 KiB are queued. One write for
+  // many messages instead of one each (and one wake-up of the peer's
+  // reader). Not for data messages.
   Status SendLater(const Message& m);
   // Writes what SendLater queued (a thread about to wait for work calls it).
   void FlushLater();
