@@ -429,11 +429,7 @@ Status Channel::Send(const Message& m) {
     if (!later_buf_.empty() && !out_credit_->CanSpend(len)) {
       // About to wait for the peer's credit: what is queued goes out first.
       cl.unlock();
-      Status w = WriteAll(later_buf_);
-      later_buf_.clear();
-      later_count_ = 0;
-      later_pending_ = false;
-      RETURN_IF_ERROR(w);
+      RETURN_IF_ERROR(WriteLater());
       cl.lock();
     }
     credit_cv_.wait(cl, [&] { return failed_.load() || out_credit_->CanSpend(len); });
@@ -454,29 +450,31 @@ Status Channel::SendLater(const Message& m) {
   if (++later_count_ < kLaterFlushCount && later_buf_.size() < kLaterFlushBytes) {
     return Status::Ok();
   }
-  out_buf_.clear();
-  return WriteOut();
+  return WriteLater();
 }
 
-Status Channel::WriteOut() {
-  if (later_buf_.empty()) return WriteAll(out_buf_);
-  later_buf_.insert(later_buf_.end(), out_buf_.begin(), out_buf_.end());
-  out_buf_.clear();
-  Status s = WriteAll(later_buf_);
+Status Channel::WriteLater() {
+  Status s = later_buf_.empty() ? Status::Ok() : WriteAll(later_buf_);
   later_buf_.clear();
   later_count_ = 0;
   later_pending_ = false;
   return s;
 }
 
+Status Channel::WriteOut() {
+  if (later_buf_.empty()) return WriteAll(out_buf_);
+  later_buf_.insert(later_buf_.end(), out_buf_.begin(), out_buf_.end());
+  out_buf_.clear();
+  return WriteLater();
+}
+
 void Channel::FlushLater() {
   std::unique_lock<std::timed_mutex> l(send_mu_);
-  if (write_closed_ || later_buf_.empty()) {
+  if (write_closed_) {
     later_pending_ = false;
     return;
   }
-  out_buf_.clear();
-  (void)WriteOut();  // a lost connection surfaces at the next Receive
+  (void)WriteLater();  // a lost connection surfaces at the next Receive
 }
 
 Status Channel::ReturnCredit(uint64_t bytes) {
@@ -505,10 +503,7 @@ void Channel::Abort(const Status& why) {
 void Channel::CloseWrite() {
   std::lock_guard<std::timed_mutex> l(send_mu_);
   if (write_closed_) return;
-  if (!later_buf_.empty()) {
-    out_buf_.clear();
-    (void)WriteOut();
-  }
+  (void)WriteLater();
   write_closed_ = true;
   if (out_fd_ == in_fd_) {
     ::shutdown(out_fd_, SHUT_WR);

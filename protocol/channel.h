@@ -150,8 +150,9 @@ class Channel {
   // Synchronous handshake read of one frame (before the reader starts).
   Result<Frame> ReadFrameSync();
   Status WriteAll(std::span<const std::byte> bytes);
-  // Writes later_buf_ and then out_buf_ (send_mu_ held).
+  // Writes later_buf_ and then out_buf_; later_buf_ alone (send_mu_ held).
   Status WriteOut();
+  Status WriteLater();
   void StartReader();
   void Wake();
   void ReaderLoop();

@@ -456,7 +456,7 @@ Status Receiver::StartRequest(uint32_t index, bool whole) {
   auto f = std::make_unique<InFlight>();
   f->index = index;
   f->dir = parent_of_[index];
-  if (!f->dir) f->dir = ReopenDir(parent_path_of_[index]);
+  if (!f->dir) f->dir = ReopenDir(parent_path_of_[index], reopened_);
   parent_path_of_.erase(index);
   if (!f->dir) {
     Fail(index, Status(ErrorCode::kIo, "cannot reopen the directory of " + r.path));

@@ -171,7 +171,8 @@ class Receiver {
   Status OnProbeResult(const ProbeResult& p);
   Status ReuseInto(InFlight& f, uint32_t cand);
   Status CopyInto(InFlight& f, int old_dir, const char* old_name, const Entry* listed);
-  std::shared_ptr<Dir> ReopenDir(const std::string& path);
+  // The directory at `path` (no listing), kept in `cache` for the next call.
+  std::shared_ptr<Dir> ReopenDir(const std::string& path, std::shared_ptr<Dir>& cache);
   void CountReused(InFlight& f);
   // The counts a push's sender adds to its --stats (ReceiverReport).
   ReceiverReport Counts() const;

@@ -32,7 +32,7 @@ bool Receiver::HoldForMail(std::unique_ptr<InFlight>& f, const Hash128& hash) {
 void Receiver::LandHeld() {
   for (auto& [f, hash] : held_) {
     const Listed& r = list_[f->index];
-    std::shared_ptr<Dir> dir = ReopenDir(f->dir->path);
+    std::shared_ptr<Dir> dir = ReopenDir(f->dir->path, reopened_);
     if (!dir) {
       Fail(f->index, Status(ErrorCode::kNotFound, "its directory cannot be opened again").WithContext(r.path));
       continue;

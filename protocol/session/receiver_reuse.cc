@@ -79,14 +79,15 @@ bool Receiver::Deferrable(const Entry* existing, const Listed& r) const {
   return defer_new_ && existing == nullptr && r.meta.size > 0;
 }
 
-std::shared_ptr<Dir> Receiver::ReopenDir(const std::string& path) {
-  if (reopened_ && reopened_->path == path) return reopened_;
+std::shared_ptr<Dir> Receiver::ReopenDir(const std::string& path,
+                                         std::shared_ptr<Dir>& cache) {
+  if (cache && cache->path == path) return cache;
   auto fd = io_->OpenBeneath(root_.get(), path, O_RDONLY | O_DIRECTORY, 0);
   if (!fd.ok()) return nullptr;
   auto d = std::make_shared<Dir>();
   d->path = path;
   d->fd = std::move(*fd);
-  reopened_ = d;
+  cache = d;
   return d;
 }
 
@@ -318,15 +319,9 @@ Status Receiver::ReuseInto(InFlight& f, uint32_t id) {
   }
   // Candidates come in runs from one directory (a Maildir cur/): its
   // descriptor is kept for the next one.
-  if (!cand_dir_ || cand_dir_->path != from_dir) {
-    cand_dir_.reset();
-    ASSIGN_OR_RETURN(io::UniqueFd fd,
-                     io_->OpenBeneath(root_.get(), from_dir, O_RDONLY | O_DIRECTORY, 0));
-    cand_dir_ = std::make_shared<Dir>();
-    cand_dir_->path = from_dir;
-    cand_dir_->fd = std::move(fd);
-  }
-  const int old_dir = cand_dir_->fd.get();
+  const std::shared_ptr<Dir> cand_dir = ReopenDir(from_dir, cand_dir_);
+  if (!cand_dir) return Status(ErrorCode::kChanged, "cannot open " + from_dir);
+  const int old_dir = cand_dir->fd.get();
   const std::string from = Join(from_dir, from_name);
   // Only a file --delete removes anyway, and that no other DST path shares,
   // may move: the new path must not become a hard link SRC does not have.
