@@ -85,6 +85,7 @@ int RunServe(const ServeFlags& f) {
                                       : f.bench_sink;
   protocol::ServeOptions opt;
   opt.io = *kind;
+  opt.one_session = true;  // this process exits when the session ends
   auto r = protocol::ServeSession(0, 1, req, opt);
   if (!r.ok()) {
     std::fprintf(stderr, "ferry (remote): %s\n", r.status().message().c_str());

@@ -51,25 +51,31 @@ Result<LocalOwner> FileListValidator::Add(const FileEntry& e) {
     if (size() != 0) return Refuse(e.path, "the root '.' may only be the first entry");
     if (e.kind != FileKind::kDirectory) return Refuse(e.path, "the root '.' is not a directory");
   } else {
-    RETURN_IF_ERROR(CheckWirePath(e.path, "file list entry " + std::to_string(size())));
-  }
-  if (index_of_.count(e.path) != 0) {
-    return Refuse(e.path, std::string("a second entry for a path already sent (as entry ") +
-                              std::to_string(index_of_.at(e.path)) + ")");
+    // The field names the entry's index; built only for the error.
+    if (!CheckWirePath(e.path, "file list entry").ok()) {
+      return CheckWirePath(e.path, "file list entry " + std::to_string(size()));
+    }
   }
   const size_t slash = e.path.rfind('/');
   if (slash != std::string::npos) {
-    const std::string parent = e.path.substr(0, slash);
-    auto it = index_of_.find(parent);
-    if (it == index_of_.end()) {
-      return Refuse(e.path, "its parent " + QuotePath(parent) +
-                                " was not sent as a directory before it");
+    // Entries come in runs from one directory: its index is kept.
+    const std::string_view parent = std::string_view(e.path).substr(0, slash);
+    uint32_t at = last_parent_index_;
+    if (!has_last_parent_ || parent != last_parent_) {
+      auto it = index_of_.find(parent);
+      if (it == index_of_.end()) {
+        return Refuse(e.path, "its parent " + QuotePath(parent) +
+                                  " was not sent as a directory before it");
+      }
+      at = it->second;
+      last_parent_.assign(parent);
+      last_parent_index_ = at;
+      has_last_parent_ = true;
     }
-    if (kinds_[it->second] != FileKind::kDirectory) {
+    if (kinds_[at] != FileKind::kDirectory) {
       return Refuse(e.path, "its parent " + QuotePath(parent) + " was sent as a " +
-                                (kinds_[it->second] == FileKind::kSymlink ? "symlink"
-                                                                          : "non-directory") +
-                                " (entry " + std::to_string(it->second) + ")");
+                                (kinds_[at] == FileKind::kSymlink ? "symlink" : "non-directory") +
+                                " (entry " + std::to_string(at) + ")");
     }
   }
   if (e.link_leader) {
@@ -98,8 +104,13 @@ Result<LocalOwner> FileListValidator::Add(const FileEntry& e) {
   LocalOwner owner;
   RETURN_IF_ERROR(CheckOwnerNames(e, &owner));
 
+  // Last: nothing is recorded for a refused entry.
   const auto index = static_cast<uint32_t>(size());
-  auto [it, inserted] = index_of_.emplace(e.path, index);
+  auto [it, inserted] = index_of_.try_emplace(e.path, index);
+  if (!inserted) {
+    return Refuse(e.path, std::string("a second entry for a path already sent (as entry ") +
+                              std::to_string(it->second) + ")");
+  }
   paths_.push_back(&it->first);
   kinds_.push_back(e.kind);
   is_leader_candidate_.push_back(e.kind == FileKind::kRegular && !e.link_leader);

@@ -22,6 +22,7 @@
 
 #include <cstdint>
 #include <string>
+#include <string_view>
 #include <unordered_map>
 #include <vector>
 
@@ -50,6 +51,8 @@ class FileListValidator {
   Status Finish(const FileListEnd& end) const;
 
   size_t size() const { return kinds_.size(); }
+  // Whether the list has an entry at `path` ("." the root).
+  bool Has(std::string_view path) const { return index_of_.find(path) != index_of_.end(); }
 
   // `index` names an entry already received. `what` names the field.
   Status CheckIndex(uint64_t index, const char* what) const;
@@ -64,10 +67,17 @@ class FileListValidator {
 
   SessionOptions options_;
   const IdResolver* resolver_;
-  std::unordered_map<std::string, uint32_t> index_of_;
+  struct PathHash {
+    using is_transparent = void;
+    size_t operator()(std::string_view s) const { return std::hash<std::string_view>{}(s); }
+  };
+  std::unordered_map<std::string, uint32_t, PathHash, std::equal_to<>> index_of_;
   std::vector<const std::string*> paths_;  // keys of index_of_ (stable)
   std::vector<FileKind> kinds_;
   std::vector<bool> is_leader_candidate_;  // regular files without a leader
+  std::string last_parent_;  // the last parent looked up, and its index
+  uint32_t last_parent_index_ = 0;
+  bool has_last_parent_ = false;
 };
 
 }  // namespace ferry::protocol

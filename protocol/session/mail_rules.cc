@@ -38,11 +38,11 @@ bool IsMaildirListing(mail::MailMode mode, const std::vector<Entry>& listing) {
   return mail::IsMaildirFolder(mode, cur, neu, tmp);
 }
 
-bool IsListedMaildir(mail::MailMode mode, const std::unordered_set<std::string>& listed,
+bool IsListedMaildir(mail::MailMode mode, const std::function<bool(const std::string&)>& listed,
                      const std::string& dir) {
   if (mode == mail::MailMode::kOff) return false;
   auto has = [&](const char* sub) {
-    return listed.count(dir.empty() || dir == "." ? std::string(sub) : dir + "/" + sub) != 0;
+    return listed(dir.empty() || dir == "." ? std::string(sub) : dir + "/" + sub);
   };
   return mail::IsMaildirFolder(mode, has("cur"), has("new"), has("tmp"));
 }

@@ -14,9 +14,9 @@
 // Thread safety: pure functions over values.
 #pragma once
 
+#include <functional>
 #include <string>
 #include <string_view>
-#include <unordered_set>
 #include <vector>
 
 #include "engine/mail/maildir.h"
@@ -32,9 +32,9 @@ MailSemantics MailSemanticsOf(mail::MailMode m);
 bool IsMaildirListing(mail::MailMode mode, const std::vector<Entry>& listing);
 
 // Whether the listed directory `dir` ("" the root) is a Maildir folder,
-// judged by the listed paths (`listed`, relative to the root) of its
-// subdirectories.
-bool IsListedMaildir(mail::MailMode mode, const std::unordered_set<std::string>& listed,
+// judged by whether the list has its subdirectories (`listed` answers for a
+// path relative to the root).
+bool IsListedMaildir(mail::MailMode mode, const std::function<bool(const std::string&)>& listed,
                      const std::string& dir);
 
 // --streams: a stream (not the final pass) lists no index files of a

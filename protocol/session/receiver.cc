@@ -196,7 +196,7 @@ std::shared_ptr<Dir> Receiver::DirFor(const std::string& parent) {
     d->xattrs.resize(kept);
     d->xattrs_ok.resize(kept);
   }
-  d->shared_listing = std::make_shared<const std::vector<Entry>>(std::move(*listing));
+  d->shared_listing = std::make_shared<DstListing>(std::move(*listing));
   // --delete compares this listing with the whole list at the end.
   if (opt_.del) dst_listings_.emplace(parent, d->shared_listing);
   if (defer_new_) seen_.emplace(parent, d->shared_listing);
@@ -222,7 +222,6 @@ Status Receiver::OnEntry(const FileEntry& w) {
   rec.leader = w.link_leader;
   rec.target = w.symlink_target;
   list_.push_back(std::move(rec));
-  paths_.insert(w.path);
   Listed& r = list_.back();
   stats_.files++;
   if (r.meta.is_dir()) {
@@ -243,6 +242,7 @@ Status Receiver::OnEntry(const FileEntry& w) {
       }
       const MetaDiff diff = CompareMeta(policy_, r.meta, Entry::FromStat(".", *st), r.xattrs, have);
       if (diff.any()) dir_items_[index] = MetaItem(diff, r.meta);
+      else r.meta_same = true;
     }
     return Status::Ok();
   }
@@ -255,6 +255,7 @@ Status Receiver::OnEntry(const FileEntry& w) {
     return Status::Ok();
   }
   const Entry* existing = FindEntry(dir->listing(), r.meta.name);
+  if (existing) dir->shared_listing->listed[existing - dir->listing().data()] = 1;
   const char* name = r.meta.name.c_str();
   switch (w.kind) {
     case FileKind::kDirectory: {
@@ -270,6 +271,7 @@ Status Receiver::OnEntry(const FileEntry& w) {
         }
         const MetaDiff diff = CompareMeta(policy_, r.meta, *existing, r.xattrs, have);
         if (diff.any()) dir_items_[index] = MetaItem(diff, r.meta);
+        else r.meta_same = true;
         break;
       }
       if (dry()) {
@@ -827,6 +829,7 @@ Status Receiver::Dispatch(Incoming& in) {
       list_[*index].failed = true;
     }
     const bool vanished = e->code == WireError::kNotFound;
+    if (!index && !vanished) unlisted_.push_back(e->path == "." ? "" : e->path);
     if (cfg_.show_peer_errors) {
       if (vanished) events_.OnVanished(e->path);
       else events_.OnPathError(e->path, StatusFromWire(*e));
@@ -887,6 +890,7 @@ Result<SyncOutcome> Receiver::Run() {
     }
   }
   stats_.phase = SyncPhase::kDone;
+  prefetch_.reset();  // its threads are idle: stopped before the session ends
   SyncOutcome out;
   out.partial = partial_;
   out.vanished = vanished_;
@@ -899,8 +903,15 @@ namespace ferry::protocol {
 
 Result<SyncOutcome> RunReceiver(Channel& ch, const ReceiverConfig& config, SyncStats& stats,
                                 SyncEvents& events) {
-  receiver_internal::Receiver r(ch, config, stats, events);
-  return r.Run();
+  auto r = std::make_unique<receiver_internal::Receiver>(ch, config, stats, events);
+  Result<SyncOutcome> out = r->Run();
+  if (config.leave_state_to_exit && out.ok()) {
+    // Run stopped its threads; the state stays reachable (not a leak to
+    // LeakSanitizer) until the process exits.
+    static auto* const kLeftToExit = new std::vector<std::unique_ptr<receiver_internal::Receiver>>;
+    kLeftToExit->push_back(std::move(r));
+  }
+  return out;
 }
 
 }  // namespace ferry::protocol

@@ -1,7 +1,11 @@
 #include <fcntl.h>
 #include <unistd.h>
 
+#include <tbb/blocked_range.h>
+#include <tbb/parallel_for.h>
+
 #include "engine/tree/scan.h"
+#include "protocol/path_check.h"
 #include "protocol/session/common.h"
 #include "protocol/session/dst_ops.h"
 #include "protocol/session/items.h"
@@ -87,6 +91,21 @@ void Receiver::Finish() {
 }
 
 void Receiver::Deletes() {
+  // What goes is decided here, in list order; the removals run in parallel
+  // (each unlink waits for the file system, and on a file system mounted
+  // with discard for the device), and what they did is reported in order.
+  struct Job {
+    int dirfd;
+    Entry entry;
+    std::string rel;
+    std::vector<DeleteEvent> log;
+  };
+  std::vector<io::UniqueFd> fds;
+  std::vector<Job> jobs;
+  for (const std::string& u : unlisted_) {
+    events_.OnWarning("not deleting anything beneath " + QuotePath(u.empty() ? "." : u) +
+                      ": the sender could not read it");
+  }
   for (uint32_t index : dirs_) {
     const Listed& d = list_[index];
     if (d.failed) continue;
@@ -96,7 +115,11 @@ void Receiver::Deletes() {
     // did; else (no entries inside) a fresh one.
     std::vector<Entry> fresh;
     const std::vector<Entry>* listing = nullptr;
-    if (auto it = dst_listings_.find(rel); it != dst_listings_.end()) listing = it->second.get();
+    const std::vector<uint8_t>* listed = nullptr;  // marks: the list has it
+    if (auto it = dst_listings_.find(rel); it != dst_listings_.end()) {
+      listing = &it->second->entries;
+      listed = &it->second->listed;
+    }
     std::vector<const Entry*> doomed;
     io::UniqueFd fd;
     if (listing == nullptr) {
@@ -111,12 +134,13 @@ void Receiver::Deletes() {
       fresh = std::move(*l);
       listing = &fresh;
     }
-    for (const Entry& e : *listing) {
+    for (size_t i = 0; i < listing->size(); ++i) {
+      if (listed && (*listed)[i]) continue;
+      const Entry& e = (*listing)[i];
       const std::string p = rel.empty() ? e.name : rel + "/" + e.name;
-      // rsync's receiver spares what the filter excludes (no --delete-excluded).
-      if (rules_.filter && rules_.filter->Excluded(p, e.is_dir())) continue;
-      if (SparedMailTmp(rel, e)) continue;  // --mail: as if excluded
-      if (paths_.count(p) == 0) doomed.push_back(&e);
+      if (!Doomed(rel, e, p)) continue;
+      if (consumed_.count(p) != 0) continue;  // renamed into a new path
+      doomed.push_back(&e);
     }
     if (doomed.empty()) continue;
     if (!fd.valid()) {
@@ -125,54 +149,92 @@ void Receiver::Deletes() {
       fd = std::move(*opened);
     }
     for (const Entry* e : doomed) {
-      const std::string p = rel.empty() ? e->name : rel + "/" + e->name;
-      if (consumed_.count(p) != 0) continue;  // renamed into a new path
-      (void)DeleteTree(fd.get(), *e, p);
+      jobs.push_back(Job{fd.get(), *e, rel.empty() ? e->name : rel + "/" + e->name, {}});
     }
+    fds.push_back(std::move(fd));
   }
   dst_listings_.clear();
+  io::PosixBackend posix;  // stateless: shared by the threads
+  tbb::parallel_for(tbb::blocked_range<size_t>(0, jobs.size(), 4),
+                    [&](const tbb::blocked_range<size_t>& r) {
+                      for (size_t i = r.begin(); i != r.end(); ++i) {
+                        Job& j = jobs[i];
+                        (void)DeleteTree(posix, j.dirfd, j.entry, j.rel, &j.log);
+                      }
+                    });
+  for (const Job& j : jobs) {
+    for (const DeleteEvent& ev : j.log) {
+      switch (ev.kind) {
+        case DeleteEvent::Kind::kDeleted:
+          stats_.deleted++;
+          Item("*deleting  ", ev.is_dir ? ev.rel + "/" : ev.rel);
+          break;
+        case DeleteEvent::Kind::kFailed:
+          Fail(ev.rel, ev.status, std::nullopt);
+          break;
+        case DeleteEvent::Kind::kKept:
+          events_.OnWarning("cannot delete non-empty directory: " + ev.rel);
+          break;
+      }
+    }
+  }
+}
+
+bool Receiver::Unlisted(const std::string& path) const {
+  for (const std::string& u : unlisted_) {
+    if (u.empty() || path == u || (path.size() > u.size() && path[u.size()] == '/' &&
+                                   path.compare(0, u.size(), u) == 0)) {
+      return true;
+    }
+  }
+  return false;
+}
+
+bool Receiver::Doomed(const std::string& dir, const Entry& e, const std::string& path) const {
+  if (validator_.Has(path)) return false;
+  // rsync's receiver spares what the filter excludes (no --delete-excluded).
+  if (rules_.filter && rules_.filter->Excluded(path, e.is_dir())) return false;
+  if (SparedMailTmp(dir, e)) return false;  // --mail: as if excluded
+  return !Unlisted(path);
 }
 
 // Removes dirfd/e.name (`rel` from the root), a directory depth first, each
 // entry itemized as the local engine does. What the filter excludes inside
 // is kept, and so is its directory (rsync: "cannot delete non-empty
 // directory"). Returns whether the entry is gone (or would be, dry run).
-bool Receiver::DeleteTree(int dirfd, const Entry& e, const std::string& rel) {
+bool Receiver::DeleteTree(io::IoBackend& io, int dirfd, const Entry& e, const std::string& rel,
+                          std::vector<DeleteEvent>* log) const {
+  auto failed = [&](Status s) {
+    log->push_back(DeleteEvent{DeleteEvent::Kind::kFailed, rel, e.is_dir(), std::move(s)});
+    return false;
+  };
   if (e.is_dir()) {
     bool kept = false;
-    auto sub = io_->OpenAt(dirfd, e.name.c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW, 0);
+    auto sub = io.OpenAt(dirfd, e.name.c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW, 0);
     if (!sub.ok() && sub.status().code() != ErrorCode::kNotFound) {
-      Fail(rel, sub.status().WithContext(rel), std::nullopt);
-      return false;
+      return failed(sub.status().WithContext(rel));
     }
     if (sub.ok()) {
-      auto listing = ListDir(*io_, sub->get(), rel);
-      if (!listing.ok()) {
-        Fail(rel, listing.status(), std::nullopt);
-        return false;
-      }
+      auto listing = ListDir(io, sub->get(), rel);
+      if (!listing.ok()) return failed(listing.status());
       for (const Entry& c : *listing) {
         const std::string crel = rel + "/" + c.name;
         if (rules_.filter && rules_.filter->Excluded(crel, c.is_dir())) {
           kept = true;
           continue;
         }
-        if (!DeleteTree(sub->get(), c, crel)) kept = true;
+        if (!DeleteTree(io, sub->get(), c, crel, log)) kept = true;
       }
     }
     if (kept) {
-      events_.OnWarning("cannot delete non-empty directory: " + rel);
+      log->push_back(DeleteEvent{DeleteEvent::Kind::kKept, rel, true, Status::Ok()});
       return false;
     }
   }
-  stats_.deleted++;
-  Item("*deleting  ", e.is_dir() ? rel + "/" : rel);
+  log->push_back(DeleteEvent{DeleteEvent::Kind::kDeleted, rel, e.is_dir(), Status::Ok()});
   if (dry()) return true;
-  Status s = io_->UnlinkAt(dirfd, e.name.c_str(), e.is_dir() ? AT_REMOVEDIR : 0);
-  if (!s.ok() && s.code() != ErrorCode::kNotFound) {
-    Fail(rel, s.WithContext(rel), std::nullopt);
-    return false;
-  }
+  Status s = io.UnlinkAt(dirfd, e.name.c_str(), e.is_dir() ? AT_REMOVEDIR : 0);
+  if (!s.ok() && s.code() != ErrorCode::kNotFound) return failed(s.WithContext(rel));
   return true;
 }
 
@@ -223,34 +285,64 @@ void Receiver::DryLinks() {
 }
 
 void Receiver::DirMeta() {
+  // Items in the list's reverse order; the directories' metadata is set in
+  // parallel (each is its own inode: the order does not matter once nothing
+  // is created or removed inside), and failures are reported in order.
+  struct Job {
+    uint32_t index;
+    Status status;
+  };
+  std::vector<Job> jobs;
   for (auto it = dirs_.rbegin(); it != dirs_.rend(); ++it) {
-    Listed& d = list_[*it];
+    const Listed& d = list_[*it];
     if (d.failed) continue;
     if (auto item = dir_items_.find(*it); item != dir_items_.end()) {
       Item(item->second, d.path == "." ? "./" : d.path + "/");
     }
-    if (dry()) continue;
-    auto fd = io_->OpenBeneath(root_.get(), d.path == "." ? "" : d.path,
-                               O_RDONLY | O_DIRECTORY, 0);
-    if (!fd.ok()) {
-      Fail(d.path, fd.status(), std::nullopt);
-      continue;
-    }
-    auto st = io_->FStat(fd->get());
-    if (!st.ok()) continue;
-    const Entry have = Entry::FromStat(d.meta.name, *st);
-    std::vector<io::Xattr> have_x;
-    if (opt_.xattrs || opt_.acls) {
-      auto x = ReadKeptXattrs(*io_, policy_, fd->get(), nullptr);
-      if (x.ok()) have_x = std::move(*x);
-    }
-    if (!CompareMeta(policy_, d.meta, have, d.xattrs, have_x).any()) continue;
-    DstState ds;
-    ds.existing = &have;
-    ds.xattrs = &have_x;
-    Status s = ApplyMeta(*io_, policy_, fd->get(), nullptr, d.meta, d.xattrs, ds);
-    if (!s.ok()) Fail(d.path, s.WithContext(d.path), std::nullopt);
+    if (!dry()) jobs.push_back(Job{*it, Status::Ok()});
   }
+  io::PosixBackend posix;  // stateless: shared by the threads
+  tbb::parallel_for(tbb::blocked_range<size_t>(0, jobs.size(), 16),
+                    [&](const tbb::blocked_range<size_t>& r) {
+                      for (size_t i = r.begin(); i != r.end(); ++i) {
+                        const Listed& d = list_[jobs[i].index];
+                        jobs[i].status = ApplyDirMeta(posix, d);
+                      }
+                    });
+  for (const Job& j : jobs) {
+    if (!j.status.ok()) Fail(list_[j.index].path, j.status, std::nullopt);
+  }
+}
+
+Status Receiver::ApplyDirMeta(io::IoBackend& io, const Listed& d) const {
+  if (d.meta_same) {
+    // It matched when listed: only this pass's changes inside can have
+    // moved its mtime. One stat tells (through the path: it only decides
+    // whether the descriptor below, opened beneath the root, is needed).
+    struct stat st;
+    if (::fstatat(root_.get(), d.path == "." ? "." : d.path.c_str(), &st,
+                  AT_SYMLINK_NOFOLLOW) == 0 &&
+        S_ISDIR(st.st_mode) && st.st_mtim.tv_sec == d.meta.mtime_sec &&
+        static_cast<uint32_t>(st.st_mtim.tv_nsec) == d.meta.mtime_nsec) {
+      return Status::Ok();
+    }
+  }
+  auto fd = io.OpenBeneath(root_.get(), d.path == "." ? "" : d.path, O_RDONLY | O_DIRECTORY, 0);
+  if (!fd.ok()) return fd.status();
+  auto st = io.FStat(fd->get());
+  if (!st.ok()) return Status::Ok();
+  const Entry have = Entry::FromStat(d.meta.name, *st);
+  std::vector<io::Xattr> have_x;
+  if (opt_.xattrs || opt_.acls) {
+    auto x = ReadKeptXattrs(io, policy_, fd->get(), nullptr);
+    if (x.ok()) have_x = std::move(*x);
+  }
+  if (!CompareMeta(policy_, d.meta, have, d.xattrs, have_x).any()) return Status::Ok();
+  DstState ds;
+  ds.existing = &have;
+  ds.xattrs = &have_x;
+  Status s = ApplyMeta(io, policy_, fd->get(), nullptr, d.meta, d.xattrs, ds);
+  return s.ok() ? s : s.WithContext(d.path);
 }
 
 }  // namespace ferry::protocol::receiver_internal

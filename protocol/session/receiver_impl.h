@@ -40,16 +40,28 @@ struct Listed {
   std::optional<uint32_t> leader;
   std::string target;  // symlinks
   bool failed = false;
+  // A directory DST had, with this metadata when listed: DirMeta sets it
+  // only if this pass changed its mtime.
+  bool meta_same = false;
+};
+
+// A DST directory's entries as first listed, with a mark for each entry
+// whose path the list has: OnEntry sets it when it finds the entry, so that
+// --delete and reuse look up only the unmarked ones in the list.
+struct DstListing {
+  std::vector<Entry> entries;
+  std::vector<uint8_t> listed;  // entries.size() marks
+  explicit DstListing(std::vector<Entry> e) : entries(std::move(e)), listed(entries.size(), 0) {}
 };
 
 struct Dir {
   std::string path;  // "" for the DST root
   io::UniqueFd fd;
   // At open time; one copy, shared with --delete's and reuse's maps.
-  std::shared_ptr<const std::vector<Entry>> shared_listing;
+  std::shared_ptr<DstListing> shared_listing;
   const std::vector<Entry>& listing() const {
     static const std::vector<Entry> kNone;
-    return shared_listing ? *shared_listing : kNone;
+    return shared_listing ? shared_listing->entries : kNone;
   }
   // Read with the listing (DirPrefetch): the kept xattrs of listing()[i]
   // where xattrs_ok[i]; empty when they were not.
@@ -72,6 +84,17 @@ struct ReuseCand {
   std::optional<Hash128> hash;  // XXH3-128 if it was still the listed file
   std::string moved_to;  // renamed into this path by this session
   std::string Rel() const { return dir.empty() ? entry.name : dir + "/" + entry.name; }
+};
+
+// What removing one DST entry (a directory with what is inside) did, in
+// order: Deletes removes on several threads and replays these on the
+// message thread (stats, items, errors).
+struct DeleteEvent {
+  enum class Kind { kDeleted, kFailed, kKept };
+  Kind kind = Kind::kDeleted;
+  std::string rel;
+  bool is_dir = false;
+  Status status;  // kFailed
 };
 
 struct InFlight {
@@ -150,6 +173,8 @@ class Receiver {
   void Deletes();
   void HardLinks();
   void DirMeta();
+  // Sets directory d's metadata through `io` (thread-safe).
+  Status ApplyDirMeta(io::IoBackend& io, const Listed& d) const;
   void Fail(uint32_t index, const Status& s);
   void Fail(const std::string& path, const Status& s, std::optional<uint32_t> index);
   void Item(const std::string& item, const std::string& path, const std::string& detail = "");
@@ -160,7 +185,17 @@ class Receiver {
   // Dry run: a directory that does not exist on DST (nothing to read there).
   bool Absent(const std::string& rel) const { return root_absent_ || absent_dirs_.count(rel); }
   void DryLanded(uint32_t index, const Entry* existing);
-  bool DeleteTree(int dirfd, const Entry& e, const std::string& rel);
+  // Removes dirfd/e.name through `io`, appending what happened to `log`
+  // (thread-safe: reads only the options and the filter).
+  bool DeleteTree(io::IoBackend& io, int dirfd, const Entry& e, const std::string& rel,
+                  std::vector<DeleteEvent>* log) const;
+  // Whether --delete removes DST entry `e` of the listed directory `dir`
+  // ("" the root; `path` is dir/e.name): the list does not have it, the
+  // filter does not protect it, it is not a Maildir folder's tmp/, and the
+  // sender read what holds it. Reuse moves only such files.
+  bool Doomed(const std::string& dir, const Entry& e, const std::string& path) const;
+  // `path` is, or is beneath, what the sender could not read.
+  bool Unlisted(const std::string& path) const;
   void DryLinks();
   // receiver_reuse.cc: rename/copy within DST and append detection.
   bool Deferrable(const Entry* existing, const Listed& r) const;
@@ -197,14 +232,18 @@ class Receiver {
 
   io::UniqueFd root_;
   std::vector<Listed> list_;
-  std::unordered_set<std::string> paths_;
   std::vector<uint32_t> dirs_;
   std::vector<uint32_t> followers_;
   std::unordered_set<std::string> failed_dirs_;
+  // What the sender could not read (its Errors without a file index, other
+  // than vanished; "" everything): the list lacks what is beneath, so
+  // --delete and reuse leave DST's copy there alone (rsync: "IO error
+  // encountered -- skipping file deletion").
+  std::vector<std::string> unlisted_;
   std::shared_ptr<Dir> current_;
   uint32_t in_flight_limit_ = 0;  // cfg_.max_in_flight capped by RLIMIT_NOFILE
   // --delete: DST directories as first listed (path -> entries).
-  std::map<std::string, std::shared_ptr<const std::vector<Entry>>> dst_listings_;
+  std::map<std::string, std::shared_ptr<DstListing>> dst_listings_;
   std::map<uint32_t, std::shared_ptr<Dir>> parent_of_;  // pending requests' dirs
   std::map<uint32_t, std::optional<Entry>> existing_of_;
   std::map<uint32_t, bool> checksum_of_;
@@ -236,7 +275,7 @@ class Receiver {
   std::vector<uint32_t> deferred_;                 // new files, in list order
   std::map<uint32_t, std::string> parent_path_of_;  // their directories
   // DST listings by directory.
-  std::map<std::string, std::shared_ptr<const std::vector<Entry>>> seen_;
+  std::map<std::string, std::shared_ptr<DstListing>> seen_;
   std::vector<std::pair<std::string, Entry>> kept_;  // unchanged DST files
   std::vector<ReuseCand> cands_;
   std::map<uint32_t, std::vector<uint32_t>> probe_of_;  // index -> candidate ids

@@ -53,14 +53,15 @@ bool Receiver::SparedMailTmp(const std::string& rel, const Entry& e) const {
   const mail::MailMode mode = MailModeOf(opt_.mail);
   if (mode == mail::MailMode::kOff) return false;
   // DST's tmp/ of a folder (which SRC may lack under --mail=on).
-  if (e.name == "tmp" && e.is_dir() && IsListedMaildir(mode, paths_, rel)) return true;
+  auto listed = [this](const std::string& p) { return validator_.Has(p); };
+  if (e.name == "tmp" && e.is_dir() && IsListedMaildir(mode, listed, rel)) return true;
   // Anything inside a folder's tmp/.
   const size_t slash = rel.rfind('/');
   const std::string_view last = slash == std::string::npos ? std::string_view(rel)
                                                             : std::string_view(rel).substr(slash + 1);
   if (last != "tmp") return false;
   const std::string parent = slash == std::string::npos ? "" : rel.substr(0, slash);
-  return IsListedMaildir(mode, paths_, parent);
+  return IsListedMaildir(mode, listed, parent);
 }
 
 }  // namespace ferry::protocol::receiver_internal

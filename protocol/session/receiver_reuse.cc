@@ -146,7 +146,8 @@ void Receiver::PlanReuse() {
   };
   // Files the list does not have; DST-only directories are walked (a
   // renamed directory's files are candidates for its new name).
-  std::deque<std::string> orphan_dirs;
+  // (With whether --delete removes them: only those may move.)
+  std::deque<std::pair<std::string, bool>> orphan_dirs;
   // A listed directory with nothing listed inside (a Maildir new/ whose
   // messages all moved to cur/) was never opened: its files are candidates.
   for (uint32_t d : dirs_) {
@@ -156,27 +157,32 @@ void Receiver::PlanReuse() {
     if (!fd.ok()) continue;
     auto listing = ListDir(*io_, fd->get(), list_[d].path);
     if (listing.ok()) {
-      seen_.emplace(rel, std::make_shared<const std::vector<Entry>>(std::move(*listing)));
+      seen_.emplace(rel, std::make_shared<DstListing>(std::move(*listing)));
     }
   }
   for (const auto& [dir, listing] : seen_) {
-    for (const Entry& e : *listing) {
+    for (size_t i = 0; i < listing->entries.size(); ++i) {
+      const Entry& e = listing->entries[i];
+      if (listing->listed[i]) continue;
       const std::string rel = Join(dir, e.name);
-      if (paths_.count(rel) != 0) continue;
-      if (e.is_dir()) orphan_dirs.push_back(rel);
-      else if (Usable(e)) offer(dir, e, /*orphan=*/true);
+      if (validator_.Has(rel)) continue;
+      if (e.is_dir()) orphan_dirs.emplace_back(rel, Doomed(dir, e, rel));
+      else if (Usable(e)) offer(dir, e, /*orphan=*/Doomed(dir, e, rel));
     }
   }
   while (!orphan_dirs.empty()) {
-    const std::string dir = std::move(orphan_dirs.front());
+    const auto [dir, doomed] = std::move(orphan_dirs.front());
     orphan_dirs.pop_front();
     auto fd = io_->OpenBeneath(root_.get(), dir, O_RDONLY | O_DIRECTORY, 0);
     if (!fd.ok()) continue;
     auto listing = ListDir(*io_, fd->get(), dir);
     if (!listing.ok()) continue;
     for (const Entry& e : *listing) {
-      if (e.is_dir()) orphan_dirs.push_back(Join(dir, e.name));
-      else if (Usable(e)) offer(dir, e, /*orphan=*/true);
+      // Inside a directory --delete removes, what the filter protects stays.
+      const std::string rel = Join(dir, e.name);
+      const bool goes = doomed && !(rules_.filter && rules_.filter->Excluded(rel, e.is_dir()));
+      if (e.is_dir()) orphan_dirs.emplace_back(rel, goes);
+      else if (Usable(e)) offer(dir, e, /*orphan=*/goes);
     }
   }
   for (const auto& [dir, e] : kept_) offer(dir, e, /*orphan=*/false);

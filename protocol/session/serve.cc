@@ -118,6 +118,7 @@ Result<SyncOutcome> ServeSession(int in_fd, int out_fd, const ServeRequest& requ
     rc.base_fd = root.valid() ? root.get() : -1;
     rc.io = options.io;
     rc.show_peer_errors = false;
+    rc.leave_state_to_exit = options.one_session;
     return RunReceiver(*ch, rc, stats, events);
   }
   SenderConfig sc;

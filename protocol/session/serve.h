@@ -42,6 +42,9 @@ struct ServeOptions {
   bool read_only = false;  // refuse to be the receiver
   io::BackendKind io = io::BackendKind::kAuto;
   ChannelConfig channel;  // role is set to kServer
+  // The process serves this one session and exits (`serve --stdio`): see
+  // ReceiverConfig::leave_state_to_exit.
+  bool one_session = false;
 };
 
 // Takes ownership of both fds (one socket: pass it twice). Returns the

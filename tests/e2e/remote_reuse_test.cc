@@ -165,6 +165,21 @@ TEST_P(RemoteReuseTest, AnOldPathThatStaysIsCopiedWithinDst) {
   EXPECT_EQ(am.st_ino, bm.st_ino) << "the hard link is kept";
 }
 
+// A DST file the filter protects from --delete may give its content to a
+// new file, but stays where it is: copied, never renamed away.
+TEST_P(RemoteReuseTest, AFileTheFilterProtectsIsCopiedNotMoved) {
+  WriteFile(S("keep"), "k");
+  ASSERT_EQ(Sync().code, 0);
+  WriteFile(D("local.log"), Pattern(kFile, 21));  // DST's own, excluded below
+  ASSERT_EQ(ferry::testing::Shell("cp -p '" + D("local.log") + "' '" + S("new.log") + "'"), 0);
+  Proc p = Sync({"--exclude", "local.log"});
+  ASSERT_EQ(p.code, 0) << p.Dump();
+  EXPECT_EQ(ReadFile(D("local.log")), Pattern(kFile, 21)) << p.Dump();
+  EXPECT_EQ(ReadFile(D("new.log")), Pattern(kFile, 21));
+  EXPECT_EQ(StatNumber(p.out, "Number of files renamed within DST"), 0) << p.Dump();
+  EXPECT_EQ(StatNumber(p.out, "Number of files copied within DST"), 1) << p.Dump();
+}
+
 // Same size and mtime is only a hint: other content is sent.
 TEST_P(RemoteReuseTest, SameSizeAndMtimeButOtherContentIsSent) {
   WriteFile(S("a/f"), Pattern(kFile, 50));

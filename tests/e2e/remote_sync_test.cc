@@ -71,6 +71,37 @@ class RemoteSyncTest : public ::testing::Test {
   std::string src_, dst_;
 };
 
+// A directory the sender cannot read is in the list without its contents:
+// --delete must not take that for "SRC lost them" (rsync: "IO error
+// encountered -- skipping file deletion"). Run as uid 65534, push and pull;
+// what the sender did list is still mirrored.
+TEST_F(RemoteSyncTest, AnUnreadableSourceDirectoryKeepsItsDestinationContents) {
+  if (!AmRoot()) GTEST_SKIP() << "needs root to run the sync as uid 65534";
+  WriteFile(S("a/x"), "x");
+  WriteFile(S("b/y"), "y");
+  ASSERT_EQ(::chmod(tmp_.path().c_str(), 0755), 0);
+  for (bool push : {true, false}) {
+    SCOPED_TRACE(push ? "push" : "pull");
+    ferry::testing::Shell("rm -rf '" + dst_ + "'; chmod 755 '" + S("b") + "'");
+    ASSERT_EQ(ferry::testing::Shell("cp -a '" + src_ + "' '" + dst_ + "'"), 0);
+    WriteFile(D("gone"), "only on DST");
+    ASSERT_EQ(ferry::testing::Shell("chown -R 65534:65534 '" + src_ + "' '" + dst_ + "'"), 0);
+    ASSERT_EQ(::chmod(S("b").c_str(), 0), 0);
+    std::vector<std::string> argv = {Ferry(), "sync", "--no-progress", "--delete", "-e",
+                                     FERRY_STANDIN, "--remote-ferry", Ferry()};
+    argv.push_back(push ? src_ + "/" : "testhost:" + src_ + "/");
+    argv.push_back(push ? "testhost:" + dst_ + "/" : dst_ + "/");
+    Proc p = RunProcess(argv, tmp_.path(), /*as_nobody=*/true);
+    if (p.code == 125 || p.code == 127) GTEST_SKIP() << "cannot run ferry as uid 65534";
+    EXPECT_EQ(p.code, 23) << p.Dump();
+    EXPECT_NE(p.err.find("b"), std::string::npos) << p.Dump();
+    EXPECT_EQ(ReadFile(D("b/y")), "y") << p.Dump();
+    EXPECT_FALSE(Exists(D("gone"))) << p.Dump();
+    EXPECT_EQ(ReadFile(D("a/x")), "x");
+  }
+  ::chmod(S("b").c_str(), 0755);
+}
+
 TEST_F(RemoteSyncTest, PushKeepsEveryMetadataKind) {
   BuildTree();
   Proc p = Push();

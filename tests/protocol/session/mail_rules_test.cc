@@ -39,8 +39,9 @@ TEST(MailRules, AFolderIsKnownByItsSubdirectories) {
   // Files named like the subdirectories do not make a folder.
   EXPECT_FALSE(IsMaildirListing(mail::MailMode::kOn, {File("cur"), File("new"), Dir("tmp")}));
 
-  const std::unordered_set<std::string> listed = {"a/Maildir", "a/Maildir/cur", "a/Maildir/new",
-                                                  "a/Maildir/tmp", "cur", "new"};
+  const std::unordered_set<std::string> paths = {"a/Maildir", "a/Maildir/cur", "a/Maildir/new",
+                                                 "a/Maildir/tmp", "cur", "new"};
+  auto listed = [&](const std::string& p) { return paths.count(p) != 0; };
   EXPECT_TRUE(IsListedMaildir(mail::MailMode::kAuto, listed, "a/Maildir"));
   EXPECT_FALSE(IsListedMaildir(mail::MailMode::kAuto, listed, "a"));
   EXPECT_FALSE(IsListedMaildir(mail::MailMode::kAuto, listed, ""));  // no tmp at the root

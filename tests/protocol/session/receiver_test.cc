@@ -431,6 +431,52 @@ TEST_F(ReceiverDeleteTest, ADeleteRequestInAFileEntryIsRefused) {
   EXPECT_TRUE(Exists(tmp_ / "victim"));
 }
 
+// The sender could not read b/ (an Error without a file index): the list
+// has b but nothing beneath it, and DST's b/y must not be deleted as if SRC
+// had lost it; what the sender did list is still mirrored (z goes).
+class ReceiverDeleteUnreadTest : public ReceiverDeleteTest {
+ protected:
+  void PrepareDst() override {
+    ferry::testing::WriteFile(dst_ + "/b/y", "kept");
+    ferry::testing::WriteFile(dst_ + "/z", "goes");
+  }
+};
+
+TEST_F(ReceiverDeleteUnreadTest, WhatTheSenderCouldNotReadIsNotDeleted) {
+  ASSERT_TRUE(sender_->Send(Dir(".")).ok());
+  ASSERT_TRUE(sender_->Send(Dir("b")).ok());
+  Error unread;
+  unread.code = WireError::kPermission;
+  unread.path = "b";
+  unread.message = "open directory b: Permission denied";
+  ASSERT_TRUE(sender_->Send(unread).ok());
+  ASSERT_TRUE(sender_->Send(FileListEnd{2}).ok());
+  EndPass(1);
+  auto r = result_.get();
+  ASSERT_TRUE(r.ok()) << r.status().message();
+  EXPECT_TRUE(r->partial);
+  EXPECT_EQ(ReadFile(dst_ + "/b/y"), "kept");
+  EXPECT_FALSE(Exists(dst_ + "/z"));
+  EXPECT_EQ(stats_.deleted.load(), 1u);
+}
+
+// A vanished directory is not an unread one: what was beneath it goes.
+TEST_F(ReceiverDeleteUnreadTest, WhatVanishedOnTheSenderIsDeleted) {
+  ASSERT_TRUE(sender_->Send(Dir(".")).ok());
+  ASSERT_TRUE(sender_->Send(Dir("b")).ok());
+  Error gone;
+  gone.code = WireError::kNotFound;
+  gone.path = "b";
+  gone.message = "open directory b: No such file or directory";
+  ASSERT_TRUE(sender_->Send(gone).ok());
+  ASSERT_TRUE(sender_->Send(FileListEnd{2}).ok());
+  EndPass(1);
+  auto r = result_.get();
+  ASSERT_TRUE(r.ok()) << r.status().message();
+  EXPECT_FALSE(Exists(dst_ + "/b/y"));
+  EXPECT_FALSE(Exists(dst_ + "/z"));
+}
+
 // --- CVE-2024-12088 class: --safe-links enforced on what a sender sends -------
 
 class ReceiverSafeLinksTest : public ReceiverTest {
