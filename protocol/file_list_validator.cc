@@ -1,5 +1,10 @@
 #include "protocol/file_list_validator.h"
 
+#include <xxhash.h>
+
+#include <algorithm>
+#include <random>
+
 #include "protocol/path_check.h"
 
 namespace ferry::protocol {
@@ -11,6 +16,44 @@ bool IsAclName(const std::string& name) {
 }
 
 }  // namespace
+
+uint64_t FileListValidator::HashPath(std::string_view path) {
+  // Seeded per process: a peer cannot choose paths that collide.
+  static const uint64_t seed = (uint64_t{std::random_device{}()} << 32) | std::random_device{}();
+  return XXH3_64bits_withSeed(path.data(), path.size(), seed);
+}
+
+uint32_t FileListValidator::Find(std::string_view path) const {
+  return table_.empty() ? kNone : FindHashed(path, HashPath(path));
+}
+
+uint32_t FileListValidator::FindHashed(std::string_view path, uint64_t hash) const {
+  if (table_.empty()) return kNone;
+  const size_t mask = table_.size() - 1;
+  for (size_t s = hash & mask;; s = (s + 1) & mask) {
+    const Slot& slot = table_[s];
+    if (slot.index == kNone) return kNone;
+    if (slot.hash == hash && paths_[slot.index] == path) return slot.index;
+  }
+}
+
+void FileListValidator::Insert(uint64_t hash, uint32_t index) {
+  auto place = [this](const Slot& slot) {
+    const size_t mask = table_.size() - 1;
+    size_t s = slot.hash & mask;
+    while (table_[s].index != kNone) s = (s + 1) & mask;
+    table_[s] = slot;
+  };
+  if ((paths_.size() + 1) * 2 > table_.size()) {
+    // Grow to keep the table at most half full.
+    std::vector<Slot> old = std::move(table_);
+    table_.assign(std::max<size_t>(64, old.size() * 2), Slot{});
+    for (const Slot& s : old) {
+      if (s.index != kNone) place(s);
+    }
+  }
+  place(Slot{hash, index});
+}
 
 Status FileListValidator::Refuse(const std::string& path, const std::string& why) const {
   return Corrupt("file list entry " + std::to_string(size()) + " " + QuotePath(path) +
@@ -62,12 +105,11 @@ Result<LocalOwner> FileListValidator::Add(const FileEntry& e) {
     const std::string_view parent = std::string_view(e.path).substr(0, slash);
     uint32_t at = last_parent_index_;
     if (!has_last_parent_ || parent != last_parent_) {
-      auto it = index_of_.find(parent);
-      if (it == index_of_.end()) {
+      at = Find(parent);
+      if (at == kNone) {
         return Refuse(e.path, "its parent " + QuotePath(parent) +
                                   " was not sent as a directory before it");
       }
-      at = it->second;
       last_parent_.assign(parent);
       last_parent_index_ = at;
       has_last_parent_ = true;
@@ -106,12 +148,13 @@ Result<LocalOwner> FileListValidator::Add(const FileEntry& e) {
 
   // Last: nothing is recorded for a refused entry.
   const auto index = static_cast<uint32_t>(size());
-  auto [it, inserted] = index_of_.try_emplace(e.path, index);
-  if (!inserted) {
+  const uint64_t hash = HashPath(e.path);
+  if (const uint32_t seen = FindHashed(e.path, hash); seen != kNone) {
     return Refuse(e.path, std::string("a second entry for a path already sent (as entry ") +
-                              std::to_string(it->second) + ")");
+                              std::to_string(seen) + ")");
   }
-  paths_.push_back(&it->first);
+  Insert(hash, index);
+  paths_.push_back(e.path);
   kinds_.push_back(e.kind);
   is_leader_candidate_.push_back(e.kind == FileKind::kRegular && !e.link_leader);
   return owner;
@@ -138,7 +181,7 @@ Status FileListValidator::CheckRegular(uint64_t index, const char* what) const {
   RETURN_IF_ERROR(CheckIndex(index, what));
   if (kinds_[index] != FileKind::kRegular) {
     return Corrupt(std::string(what) + " " + std::to_string(index) + " " +
-                   QuotePath(*paths_[index]) + " is not a regular file");
+                   QuotePath(paths_[index]) + " is not a regular file");
   }
   return Status::Ok();
 }
@@ -146,14 +189,14 @@ Status FileListValidator::CheckRegular(uint64_t index, const char* what) const {
 Status FileListValidator::CheckDelete(const DeleteRequest& r) const {
   if (!options_.del) return Corrupt("DeleteRequest but --delete was not agreed");
   RETURN_IF_ERROR(CheckIndex(r.dir_index, "DeleteRequest dir_index"));
-  const std::string& dir = *paths_[r.dir_index];
+  const std::string& dir = paths_[r.dir_index];
   if (kinds_[r.dir_index] != FileKind::kDirectory) {
     return Corrupt("DeleteRequest: entry " + std::to_string(r.dir_index) + " " +
                    QuotePath(dir) + " is not a directory of this transfer");
   }
   RETURN_IF_ERROR(CheckWireName(r.name, "DeleteRequest name"));
   const std::string full = dir == "." ? r.name : dir + "/" + r.name;
-  if (index_of_.count(full) != 0) {
+  if (Has(full)) {
     return Corrupt("DeleteRequest: " + QuotePath(full) + " is an entry of this transfer");
   }
   return Status::Ok();
@@ -161,9 +204,9 @@ Status FileListValidator::CheckDelete(const DeleteRequest& r) const {
 
 Status FileListValidator::CheckMetadataUpdate(const MetadataUpdate& u) const {
   RETURN_IF_ERROR(CheckIndex(u.file_index, "MetadataUpdate file_index"));
-  if (u.entry.path != *paths_[u.file_index] || u.entry.kind != kinds_[u.file_index]) {
+  if (u.entry.path != paths_[u.file_index] || u.entry.kind != kinds_[u.file_index]) {
     return Corrupt("MetadataUpdate: entry " + std::to_string(u.file_index) +
-                   " changes path or kind (" + QuotePath(*paths_[u.file_index]) + " -> " +
+                   " changes path or kind (" + QuotePath(paths_[u.file_index]) + " -> " +
                    QuotePath(u.entry.path) + ")");
   }
   if (u.entry.link_leader) return Corrupt("MetadataUpdate: cannot change hard links");

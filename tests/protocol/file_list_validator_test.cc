@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 
 #include <string>
+#include <vector>
 
 namespace ferry::protocol {
 namespace {
@@ -46,6 +47,35 @@ TEST_F(FileListValidatorTest, Cve2024_12087_DuplicateDirectoryEntryIsRefused) {
   EXPECT_EQ(Refusal(v, Dir("a")),
             "file list entry 2 'a': a second entry for a path already sent (as entry 0)");
   EXPECT_NE(Refusal(v, File("a/x")).find("already sent"), std::string::npos);
+}
+
+// Many entries (the path table grows several times): every path is found,
+// nothing else is, a second entry for any of them is still refused, and a
+// parent far back in the list is still found.
+TEST_F(FileListValidatorTest, ALargeListFindsEveryPathAndRefusesEveryRepeat) {
+  FileListValidator v(options_, &resolver_);
+  ASSERT_TRUE(v.Add(Dir(".")).ok());
+  std::vector<std::string> paths;
+  for (int d = 0; d < 50; ++d) {
+    const std::string dir = "d" + std::to_string(d);
+    ASSERT_TRUE(v.Add(Dir(dir)).ok()) << dir;
+    paths.push_back(dir);
+    for (int f = 0; f < 200; ++f) {
+      paths.push_back(dir + "/f" + std::to_string(f));
+      ASSERT_TRUE(v.Add(File(paths.back())).ok()) << paths.back();
+    }
+  }
+  ASSERT_TRUE(v.Add(File("d0/late")).ok()) << "a parent 10,000 entries back";
+  EXPECT_EQ(v.size(), 1u + 50 * 201 + 1);
+  for (const std::string& p : paths) EXPECT_TRUE(v.Has(p)) << p;
+  EXPECT_TRUE(v.Has("."));
+  EXPECT_FALSE(v.Has("d0/f200"));
+  EXPECT_FALSE(v.Has("d50"));
+  EXPECT_FALSE(v.Has("d0/"));
+  for (const std::string& p : {std::string("d7/f13"), std::string("d49"), std::string("d0/late")}) {
+    EXPECT_NE(Refusal(v, File(p)).find("a second entry for a path already sent"),
+              std::string::npos) << p;
+  }
 }
 
 TEST_F(FileListValidatorTest, Cve2024_12087_SymlinkThenFileInsideIsRefused) {
