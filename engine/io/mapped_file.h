@@ -34,6 +34,12 @@ class MappedFile {
     size_ = size;
     return Status::Ok();
   }
+  // Unmaps now, as destruction would; bytes() is empty after.
+  void Reset() {
+    if (data_ && size_) ::munmap(data_, size_);
+    data_ = nullptr;
+    size_ = 0;
+  }
   std::span<const std::byte> bytes() const {
     return {static_cast<const std::byte*>(data_), size_};
   }

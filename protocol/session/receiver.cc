@@ -664,7 +664,7 @@ Status Receiver::OnDone(const FileDone& d) {
     return Pump();
   }
   if (HoldForMail(f, d.hash)) return Pump();
-  Land(*f, d.hash);
+  LandLater(std::move(f), d.hash);
   return Pump();
 }
 
@@ -675,28 +675,68 @@ void Receiver::Land(InFlight& f, const Hash128& hash) {
     return;
   }
   Listed& r = list_[f.index];
-  const int dirfd = f.dir->fd.get();
-  const char* name = f.name.c_str();
   if (f.basis_hash && f.existing && *f.basis_hash == hash &&
       f.incoming->produced() == f.basis.bytes().size()) {
     // --checksum found the same content: only metadata may differ.
     f.out.reset();
-    UpdateMeta(r, dirfd, name, *f.existing);
+    UpdateMeta(r, f.dir->fd.get(), f.name.c_str(), *f.existing);
     return;
   }
-  Status s = io_->FTruncate(f.out.get(), r.meta.size);
+  Landed(f, Install(*io_, f, r.meta, r.xattrs, r.path));
+}
+
+void Receiver::LandLater(std::unique_ptr<InFlight> f, const Hash128& hash) {
+  const bool same = f->basis_hash && f->existing && *f->basis_hash == hash &&
+                    f->incoming->produced() == f->basis.bytes().size();
+  if (f->shared || same) {
+    Land(*f, hash);
+    return;
+  }
+  if (!lander_) {
+    lander_ = std::make_unique<Lander>(
+        [this](io::IoBackend& io, LandJob& j) {
+          Status s = Install(io, *j.f, j.meta, j.xattrs, j.path);
+          // The old file's mapping and descriptor go here too (unmapping
+          // and the last close of a replaced file cost the message thread).
+          // (An appended file's prefix length is counted from its mapping.)
+          if (!j.f->appended) j.f->basis.Reset();
+          j.f->basis_fd.reset();
+          return s;
+        },
+        // Its files hold descriptors too: a share of the in-flight budget.
+        std::clamp<size_t>(InFlightLimit(cfg_.max_in_flight) / 8, 1, 64));
+  }
+  const Listed& r = list_[f->index];
+  LandJob job;
+  job.meta = r.meta;
+  job.xattrs = r.xattrs;
+  job.path = r.path;
+  job.f = std::move(f);
+  lander_->Submit(std::move(job));
+}
+
+void Receiver::ReapLanded(bool wait) {
+  if (!lander_) return;
+  for (LandJob& j : lander_->TakeFinished(wait)) Landed(*j.f, j.status);
+}
+
+Status Receiver::Install(io::IoBackend& io, InFlight& f, const Entry& meta,
+                         const std::vector<io::Xattr>& xattrs, const std::string& path) const {
+  const int dirfd = f.dir->fd.get();
+  const char* name = f.name.c_str();
+  Status s = io.FTruncate(f.out.get(), meta.size);
   DstState ds;
   ds.new_uid = ::geteuid();
   ds.new_gid = static_cast<gid_t>(-1);
   // A directory with a default ACL gave the new file ACL entries already.
   std::vector<io::Xattr> have_x;
   if (opt_.acls) {
-    auto x = ReadKeptXattrs(*io_, policy_, f.out.get(), nullptr);
+    auto x = ReadKeptXattrs(io, policy_, f.out.get(), nullptr);
     if (x.ok()) have_x = std::move(*x);
     ds.xattrs = &have_x;
   }
-  if (s.ok()) s = ApplyMeta(*io_, policy_, f.out.get(), nullptr, r.meta, r.xattrs, ds);
-  if (s.ok() && f.existing && f.existing->is_dir()) s = RemoveEntry(*io_, dirfd, *f.existing);
+  if (s.ok()) s = ApplyMeta(io, policy_, f.out.get(), nullptr, meta, xattrs, ds);
+  if (s.ok() && f.existing && f.existing->is_dir()) s = RemoveEntry(io, dirfd, *f.existing);
   if (s.ok()) {
     if (f.tmp.empty()) {
       int err = f.existing ? EEXIST : io::LinkUnnamed(f.out.get(), dirfd, name);
@@ -706,21 +746,26 @@ void Receiver::Land(InFlight& f, const Hash128& hash) {
         if (err != 0) {
           f.tmp.clear();
         } else {
-          s = io_->RenameAt(dirfd, f.tmp.c_str(), dirfd, name);
+          s = io.RenameAt(dirfd, f.tmp.c_str(), dirfd, name);
           if (s.ok()) f.tmp.clear();
         }
       }
-      if (err != 0) s = PosixError("link", r.path, err);
+      if (err != 0) s = PosixError("link", path, err);
     } else {
-      s = io_->RenameAt(dirfd, f.tmp.c_str(), dirfd, name);
+      s = io.RenameAt(dirfd, f.tmp.c_str(), dirfd, name);
       if (s.ok()) f.tmp.clear();
     }
   }
   f.out.reset();
-  if (!s.ok()) {
-    Fail(f.index, s.WithContext(r.path));
+  return s.ok() ? s : s.WithContext(path);
+}
+
+void Receiver::Landed(InFlight& f, const Status& installed) {
+  if (!installed.ok()) {
+    Fail(f.index, installed);
     return;
   }
+  Listed& r = list_[f.index];
   if (!f.existing) stats_.created++;
   if (!f.reused_detail.empty()) {
     CountReused(f);
@@ -742,6 +787,56 @@ void Receiver::Land(InFlight& f, const Hash128& hash) {
   c.path = r.path;
   c.bytes = r.meta.size;
   Report(c);
+}
+
+Lander::~Lander() {
+  {
+    std::lock_guard<std::mutex> l(mu_);
+    stop_ = true;
+  }
+  cv_.notify_all();
+  if (thread_.joinable()) thread_.join();
+}
+
+void Lander::Submit(LandJob job) {
+  std::unique_lock<std::mutex> l(mu_);
+  if (!thread_.joinable()) thread_ = std::thread([this] { Loop(); });
+  cv_.wait(l, [&] { return todo_.size() + running_ < capacity_; });
+  todo_.push_back(std::move(job));
+  cv_.notify_all();
+}
+
+std::vector<LandJob> Lander::TakeFinished(bool wait) {
+  std::unique_lock<std::mutex> l(mu_);
+  if (wait) cv_.wait(l, [&] { return todo_.empty() && running_ == 0; });
+  std::vector<LandJob> out;
+  out.reserve(finished_.size());
+  for (LandJob& j : finished_) out.push_back(std::move(j));
+  finished_.clear();
+  return out;
+}
+
+bool Lander::idle() const {
+  std::lock_guard<std::mutex> l(mu_);
+  return todo_.empty() && running_ == 0 && finished_.empty();
+}
+
+void Lander::Loop() {
+  io::PosixBackend io;
+  std::unique_lock<std::mutex> l(mu_);
+  while (true) {
+    cv_.wait(l, [&] { return stop_ || !todo_.empty(); });
+    if (todo_.empty()) return;  // stopping, nothing left
+    LandJob job = std::move(todo_.front());
+    todo_.pop_front();
+    ++running_;
+    l.unlock();
+    job.status = install_(io, job);
+    l.lock();
+    --running_;
+    finished_.push_back(std::move(job));
+    cv_.notify_all();
+  }
 }
 
 void Receiver::CountProgress(uint64_t before, uint64_t after, uint64_t literal) {
@@ -766,6 +861,9 @@ Status Receiver::MaybeEndPass() {
   if (done_ || !list_ended_ || awaiting_eop_ || !pending_.empty() || !in_flight_.empty()) {
     return Status::Ok();
   }
+  // Every file handed to the lander is in place (or failed) before the
+  // pass ends: the redo list, deletions and the counts depend on it.
+  ReapLanded(/*wait=*/true);
   final_pass_ = redo_.empty() || pass_ >= 2;
   if (final_pass_) Finish();
   if (final_pass_ && reuse_) RETURN_IF_ERROR(ch_.Send(Counts()));
@@ -785,6 +883,7 @@ Status Receiver::Dispatch(Incoming& in) {
     RETURN_IF_ERROR(validator_.Finish(*e));
     list_ended_ = true;
     current_.reset();
+    ReapLanded(/*wait=*/true);  // reuse lists DST: nothing is being moved into it
     PlanReuse();
     RETURN_IF_ERROR(AnnouncePlanned());
     return Pump();
@@ -882,6 +981,7 @@ Result<SyncOutcome> Receiver::Run() {
                     "connection closed by the sender before the end of the transfer");
     }
     Status s = Dispatch(*in);
+    if (s.ok()) ReapLanded(/*wait=*/false);
     if (s.ok()) s = MaybeEndPass();
     if (!s.ok()) {
       if (s.code() == ErrorCode::kCorrupt) (void)ch_.Send(ProtocolError(s));
@@ -891,6 +991,7 @@ Result<SyncOutcome> Receiver::Run() {
   }
   stats_.phase = SyncPhase::kDone;
   prefetch_.reset();  // its threads are idle: stopped before the session ends
+  lander_.reset();
   SyncOutcome out;
   out.partial = partial_;
   out.vanished = vanished_;

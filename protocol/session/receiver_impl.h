@@ -7,11 +7,15 @@
 #include <fcntl.h>
 #include <unistd.h>
 
+#include <condition_variable>
 #include <deque>
+#include <functional>
 #include <map>
 #include <memory>
+#include <mutex>
 #include <optional>
 #include <string>
+#include <thread>
 #include <unordered_set>
 #include <vector>
 
@@ -131,6 +135,49 @@ struct InFlight {
   }
 };
 
+// A file whose data arrived and matched, handed to the lander thread: its
+// metadata as listed (copied: list_ grows meanwhile) and, once installed,
+// what that did.
+struct LandJob {
+  std::unique_ptr<InFlight> f;
+  Entry meta;
+  std::vector<io::Xattr> xattrs;
+  std::string path;
+  Status status;
+};
+
+// One thread that installs completed files (metadata, link or rename into
+// place, close) in the order they are handed over, off the message thread;
+// the message thread takes the finished ones back for its bookkeeping
+// (stats, items, errors). At most `capacity` files are queued or being
+// installed: Submit waits for room.
+class Lander {
+ public:
+  using Install = std::function<Status(io::IoBackend&, LandJob&)>;
+  Lander(Install install, size_t capacity) : install_(std::move(install)), capacity_(capacity) {}
+  ~Lander();
+  Lander(const Lander&) = delete;
+  Lander& operator=(const Lander&) = delete;
+
+  void Submit(LandJob job);
+  // The jobs finished so far, in order; with wait, after every job handed
+  // over has finished.
+  std::vector<LandJob> TakeFinished(bool wait);
+  bool idle() const;
+
+ private:
+  void Loop();
+
+  const Install install_;
+  const size_t capacity_;
+  mutable std::mutex mu_;
+  std::condition_variable cv_;
+  std::deque<LandJob> todo_, finished_;
+  size_t running_ = 0;
+  bool stop_ = false;
+  std::thread thread_;
+};
+
 class Receiver {
  public:
   Receiver(Channel& ch, const ReceiverConfig& cfg, SyncStats& stats, SyncEvents& events)
@@ -162,6 +209,15 @@ class Receiver {
   Status OnData(uint32_t index, Message& m, uint32_t wire);
   Status OnDone(const FileDone& d);
   void Land(InFlight& f, const Hash128& hash);
+  // Land's parts: the file system's (thread-safe through `io`: moves the
+  // output into place with `meta`), and the bookkeeping after it.
+  Status Install(io::IoBackend& io, InFlight& f, const Entry& meta,
+                 const std::vector<io::Xattr>& xattrs, const std::string& path) const;
+  void Landed(InFlight& f, const Status& installed);
+  // OnDone's landing: on the lander thread where it can be, else here.
+  void LandLater(std::unique_ptr<InFlight> f, const Hash128& hash);
+  // Bookkeeping of what the lander finished; wait: all of it.
+  void ReapLanded(bool wait);
   Status MaybeEndPass();
   // At the end of the list: marks stats_ planned, fires OnPlanned and, with
   // kCapPlanned agreed, tells the sender the totals (PlannedTotals).
@@ -290,6 +346,9 @@ class Receiver {
 
   // DST directories listed ahead of the list (after root_: stopped first).
   std::unique_ptr<DirPrefetch> prefetch_;
+  // Installs completed files off this thread (stopped before the state it
+  // uses goes).
+  std::unique_ptr<Lander> lander_;
 };
 
 }  // namespace ferry::protocol::receiver_internal

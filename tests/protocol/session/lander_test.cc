@@ -1,0 +1,91 @@
+// The receiver's lander thread (receiver_impl.h): files are installed in
+// the order they are handed over, a failed install comes back with its
+// Status, TakeFinished(wait) returns only when everything handed over is
+// done, and Submit waits while `capacity` files are queued or installing.
+#include <gtest/gtest.h>
+
+#include <atomic>
+#include <chrono>
+#include <future>
+#include <mutex>
+#include <thread>
+#include <vector>
+
+#include "protocol/session/receiver_impl.h"
+
+namespace ferry::protocol::receiver_internal {
+namespace {
+
+LandJob Job(uint32_t index) {
+  LandJob j;
+  j.f = std::make_unique<InFlight>();
+  j.f->index = index;
+  return j;
+}
+
+TEST(Lander, InstallsInOrderAndReturnsEveryResult) {
+  std::mutex mu;
+  std::vector<uint32_t> installed;
+  Lander lander(
+      [&](io::IoBackend&, LandJob& j) {
+        std::lock_guard<std::mutex> l(mu);
+        installed.push_back(j.f->index);
+        return j.f->index % 3 == 0 ? Status(ErrorCode::kIo, "no space") : Status::Ok();
+      },
+      4);
+  for (uint32_t i = 0; i < 50; ++i) lander.Submit(Job(i));
+  std::vector<LandJob> done = lander.TakeFinished(/*wait=*/true);
+  ASSERT_EQ(done.size(), 50u);
+  for (uint32_t i = 0; i < 50; ++i) {
+    EXPECT_EQ(done[i].f->index, i);
+    EXPECT_EQ(done[i].status.ok(), i % 3 != 0) << i;
+    EXPECT_EQ(installed[i], i);
+  }
+  EXPECT_TRUE(lander.idle());
+  EXPECT_TRUE(lander.TakeFinished(false).empty());
+}
+
+TEST(Lander, SubmitWaitsForRoomAndTakeFinishedWaitsForAll) {
+  std::promise<void> release;
+  std::shared_future<void> go = release.get_future().share();
+  std::atomic<int> started{0};
+  Lander lander(
+      [&](io::IoBackend&, LandJob&) {
+        started++;
+        go.wait();
+        return Status::Ok();
+      },
+      2);
+  lander.Submit(Job(0));
+  lander.Submit(Job(1));
+  // A third file must wait: two are queued or installing.
+  auto third = std::async(std::launch::async, [&] { lander.Submit(Job(2)); });
+  EXPECT_EQ(third.wait_for(std::chrono::milliseconds(100)), std::future_status::timeout);
+  EXPECT_FALSE(lander.idle());
+  EXPECT_TRUE(lander.TakeFinished(false).empty()) << "nothing finished yet";
+  release.set_value();
+  third.get();
+  std::vector<LandJob> done = lander.TakeFinished(/*wait=*/true);
+  EXPECT_EQ(done.size(), 3u);
+  EXPECT_EQ(started.load(), 3);
+}
+
+// Destroying a lander with files still queued installs them first (their
+// data was verified) and then stops.
+TEST(Lander, StoppingFinishesWhatWasHandedOver) {
+  std::atomic<int> installed{0};
+  {
+    Lander lander(
+        [&](io::IoBackend&, LandJob&) {
+          std::this_thread::sleep_for(std::chrono::milliseconds(2));
+          installed++;
+          return Status::Ok();
+        },
+        8);
+    for (uint32_t i = 0; i < 8; ++i) lander.Submit(Job(i));
+  }
+  EXPECT_EQ(installed.load(), 8);
+}
+
+}  // namespace
+}  // namespace ferry::protocol::receiver_internal
