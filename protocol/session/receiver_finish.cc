@@ -319,11 +319,9 @@ Status Receiver::ApplyDirMeta(io::IoBackend& io, const Listed& d) const {
     // It matched when listed: only this pass's changes inside can have
     // moved its mtime. One stat tells (through the path: it only decides
     // whether the descriptor below, opened beneath the root, is needed).
-    struct stat st;
-    if (::fstatat(root_.get(), d.path == "." ? "." : d.path.c_str(), &st,
-                  AT_SYMLINK_NOFOLLOW) == 0 &&
-        S_ISDIR(st.st_mode) && st.st_mtim.tv_sec == d.meta.mtime_sec &&
-        static_cast<uint32_t>(st.st_mtim.tv_nsec) == d.meta.mtime_nsec) {
+    auto st = io.StatAt(root_.get(), d.path.c_str(), AT_SYMLINK_NOFOLLOW);
+    if (st.ok() && S_ISDIR(st->st_mode) && st->st_mtim.tv_sec == d.meta.mtime_sec &&
+        static_cast<uint32_t>(st->st_mtim.tv_nsec) == d.meta.mtime_nsec) {
       return Status::Ok();
     }
   }
