@@ -440,19 +440,25 @@ class ReceiverDeleteUnreadTest : public ReceiverDeleteTest {
     ferry::testing::WriteFile(dst_ + "/b/y", "kept");
     ferry::testing::WriteFile(dst_ + "/z", "goes");
   }
+
+  // The list "." and "b", the sender's Error for b (`code`), the pass's end;
+  // the receiver's outcome.
+  Result<SyncOutcome> ListWithErrorOnB(WireError code, const std::string& why) {
+    EXPECT_TRUE(sender_->Send(Dir(".")).ok());
+    EXPECT_TRUE(sender_->Send(Dir("b")).ok());
+    Error e;
+    e.code = code;
+    e.path = "b";
+    e.message = "open directory b: " + why;
+    EXPECT_TRUE(sender_->Send(e).ok());
+    EXPECT_TRUE(sender_->Send(FileListEnd{2}).ok());
+    EndPass(1);
+    return result_.get();
+  }
 };
 
 TEST_F(ReceiverDeleteUnreadTest, WhatTheSenderCouldNotReadIsNotDeleted) {
-  ASSERT_TRUE(sender_->Send(Dir(".")).ok());
-  ASSERT_TRUE(sender_->Send(Dir("b")).ok());
-  Error unread;
-  unread.code = WireError::kPermission;
-  unread.path = "b";
-  unread.message = "open directory b: Permission denied";
-  ASSERT_TRUE(sender_->Send(unread).ok());
-  ASSERT_TRUE(sender_->Send(FileListEnd{2}).ok());
-  EndPass(1);
-  auto r = result_.get();
+  auto r = ListWithErrorOnB(WireError::kPermission, "Permission denied");
   ASSERT_TRUE(r.ok()) << r.status().message();
   EXPECT_TRUE(r->partial);
   EXPECT_EQ(ReadFile(dst_ + "/b/y"), "kept");
@@ -462,16 +468,7 @@ TEST_F(ReceiverDeleteUnreadTest, WhatTheSenderCouldNotReadIsNotDeleted) {
 
 // A vanished directory is not an unread one: what was beneath it goes.
 TEST_F(ReceiverDeleteUnreadTest, WhatVanishedOnTheSenderIsDeleted) {
-  ASSERT_TRUE(sender_->Send(Dir(".")).ok());
-  ASSERT_TRUE(sender_->Send(Dir("b")).ok());
-  Error gone;
-  gone.code = WireError::kNotFound;
-  gone.path = "b";
-  gone.message = "open directory b: No such file or directory";
-  ASSERT_TRUE(sender_->Send(gone).ok());
-  ASSERT_TRUE(sender_->Send(FileListEnd{2}).ok());
-  EndPass(1);
-  auto r = result_.get();
+  auto r = ListWithErrorOnB(WireError::kNotFound, "No such file or directory");
   ASSERT_TRUE(r.ok()) << r.status().message();
   EXPECT_FALSE(Exists(dst_ + "/b/y"));
   EXPECT_FALSE(Exists(dst_ + "/z"));
