@@ -24,7 +24,7 @@ uint64_t FileListValidator::HashPath(std::string_view path) {
 }
 
 uint32_t FileListValidator::Find(std::string_view path) const {
-  return table_.empty() ? kNone : FindHashed(path, HashPath(path));
+  return FindHashed(path, HashPath(path));
 }
 
 uint32_t FileListValidator::FindHashed(std::string_view path, uint64_t hash) const {

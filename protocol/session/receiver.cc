@@ -668,30 +668,30 @@ Status Receiver::OnDone(const FileDone& d) {
   return Pump();
 }
 
-void Receiver::Land(InFlight& f, const Hash128& hash) {
+bool Receiver::LandsHere(InFlight& f, const Hash128& hash) {
   if (f.shared) {
     // --streams: the range matched; the final pass lands the whole file.
     f.out.reset();
-    return;
+    return true;
   }
-  Listed& r = list_[f.index];
   if (f.basis_hash && f.existing && *f.basis_hash == hash &&
       f.incoming->produced() == f.basis.bytes().size()) {
     // --checksum found the same content: only metadata may differ.
     f.out.reset();
-    UpdateMeta(r, f.dir->fd.get(), f.name.c_str(), *f.existing);
-    return;
+    UpdateMeta(list_[f.index], f.dir->fd.get(), f.name.c_str(), *f.existing);
+    return true;
   }
+  return false;
+}
+
+void Receiver::Land(InFlight& f, const Hash128& hash) {
+  if (LandsHere(f, hash)) return;
+  const Listed& r = list_[f.index];
   Landed(f, Install(*io_, f, r.meta, r.xattrs, r.path));
 }
 
 void Receiver::LandLater(std::unique_ptr<InFlight> f, const Hash128& hash) {
-  const bool same = f->basis_hash && f->existing && *f->basis_hash == hash &&
-                    f->incoming->produced() == f->basis.bytes().size();
-  if (f->shared || same) {
-    Land(*f, hash);
-    return;
-  }
+  if (LandsHere(*f, hash)) return;
   if (!lander_) {
     lander_ = std::make_unique<Lander>(
         [this](io::IoBackend& io, LandJob& j) {

@@ -191,11 +191,14 @@ bool Receiver::Unlisted(const std::string& path) const {
 }
 
 bool Receiver::Doomed(const std::string& dir, const Entry& e, const std::string& path) const {
-  if (validator_.Has(path)) return false;
+  return !validator_.Has(path) && !Spared(dir, e, path);
+}
+
+bool Receiver::Spared(const std::string& dir, const Entry& e, const std::string& path) const {
   // rsync's receiver spares what the filter excludes (no --delete-excluded).
-  if (rules_.filter && rules_.filter->Excluded(path, e.is_dir())) return false;
-  if (SparedMailTmp(dir, e)) return false;  // --mail: as if excluded
-  return !Unlisted(path);
+  if (rules_.filter && rules_.filter->Excluded(path, e.is_dir())) return true;
+  if (SparedMailTmp(dir, e)) return true;  // --mail: as if excluded
+  return Unlisted(path);
 }
 
 // Removes dirfd/e.name (`rel` from the root), a directory depth first, each

@@ -209,6 +209,9 @@ class Receiver {
   Status OnData(uint32_t index, Message& m, uint32_t wire);
   Status OnDone(const FileDone& d);
   void Land(InFlight& f, const Hash128& hash);
+  // Land's cases that only this thread handles (a --streams range, the same
+  // content under --checksum): done, and true.
+  bool LandsHere(InFlight& f, const Hash128& hash);
   // Land's parts: the file system's (thread-safe through `io`: moves the
   // output into place with `meta`), and the bookkeeping after it.
   Status Install(io::IoBackend& io, InFlight& f, const Entry& meta,
@@ -250,6 +253,8 @@ class Receiver {
   // filter does not protect it, it is not a Maildir folder's tmp/, and the
   // sender read what holds it. Reuse moves only such files.
   bool Doomed(const std::string& dir, const Entry& e, const std::string& path) const;
+  // Doomed's exceptions for an entry the list does not have.
+  bool Spared(const std::string& dir, const Entry& e, const std::string& path) const;
   // `path` is, or is beneath, what the sender could not read.
   bool Unlisted(const std::string& path) const;
   void DryLinks();

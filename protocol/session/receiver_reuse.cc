@@ -166,8 +166,8 @@ void Receiver::PlanReuse() {
       if (listing->listed[i]) continue;
       const std::string rel = Join(dir, e.name);
       if (validator_.Has(rel)) continue;
-      if (e.is_dir()) orphan_dirs.emplace_back(rel, Doomed(dir, e, rel));
-      else if (Usable(e)) offer(dir, e, /*orphan=*/Doomed(dir, e, rel));
+      if (e.is_dir()) orphan_dirs.emplace_back(rel, !Spared(dir, e, rel));
+      else if (Usable(e)) offer(dir, e, /*orphan=*/!Spared(dir, e, rel));
     }
   }
   while (!orphan_dirs.empty()) {
@@ -180,7 +180,7 @@ void Receiver::PlanReuse() {
     for (const Entry& e : *listing) {
       // Inside a directory --delete removes, what the filter protects stays.
       const std::string rel = Join(dir, e.name);
-      const bool goes = doomed && !(rules_.filter && rules_.filter->Excluded(rel, e.is_dir()));
+      const bool goes = doomed && !Spared(dir, e, rel);
       if (e.is_dir()) orphan_dirs.emplace_back(rel, goes);
       else if (Usable(e)) offer(dir, e, /*orphan=*/goes);
     }
