@@ -15,6 +15,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <span>
 
 #include "engine/base/hash.h"
@@ -26,12 +27,21 @@ namespace ferry::protocol {
 
 class IncomingFile {
  public:
+  // Reads the basis' bytes [offset, offset + buf.size()) into buf; returns
+  // how many it read.
+  using BasisReader = std::function<Result<size_t>(uint64_t offset, std::span<std::byte> buf)>;
+
   // `delta`: expect DeltaOps against `basis`; else FileData. `basis` and
-  // `sink` must outlive the object.
+  // `sink` must outlive the object. `read_basis` (optional): COPY bytes are
+  // read through it in cache-sized pieces, each hashed and passed to the
+  // sink while it is in the cache (rather than hashed and written straight
+  // from `basis`, a mapping whose pages fault in one by one); a failed or
+  // short read falls back to `basis`.
   IncomingFile(uint32_t file_index, uint64_t max_size, bool delta,
-               std::span<const std::byte> basis, delta::ByteSink sink)
+               std::span<const std::byte> basis, delta::ByteSink sink,
+               BasisReader read_basis = nullptr)
       : index_(file_index), max_size_(max_size), delta_(delta), basis_(basis),
-        sink_(std::move(sink)) {}
+        sink_(std::move(sink)), read_basis_(std::move(read_basis)) {}
 
   // Errors: kCorrupt (wrong file, wrong mode, out of order, beyond
   // max_size, COPY outside the basis) or the sink's error.
@@ -49,6 +59,7 @@ class IncomingFile {
 
  private:
   Status Emit(std::span<const std::byte> bytes);
+  Status EmitBytes(std::span<const std::byte> bytes);
   std::string Where() const;
 
   uint32_t index_;
@@ -56,6 +67,7 @@ class IncomingFile {
   bool delta_;
   std::span<const std::byte> basis_;
   delta::ByteSink sink_;
+  BasisReader read_basis_;
   Hasher hasher_;
   uint64_t produced_ = 0;
   bool done_ = false;

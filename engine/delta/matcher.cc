@@ -16,14 +16,8 @@ namespace ferry::delta {
 
 namespace {
 
-// A run of output described by its position in the new data; LITERAL pieces
-// become bytes of Delta::literals at the end.
-struct Piece {
-  uint64_t new_pos = 0;
-  uint64_t length = 0;
-  uint64_t old_offset = 0;
-  bool copy = false;
-};
+// LITERAL pieces become bytes of Delta::literals at the end.
+using Piece = DeltaRun;
 
 struct SegmentResult {
   std::vector<Piece> pieces;
@@ -173,8 +167,8 @@ void CopyLiterals(const std::vector<Piece>& pieces,
   RunWithThreads(threads, [&] { tbb::parallel_for(size_t{0}, jobs.size(), run); });
 }
 
-// Cuts [0, n) into segments (see MatcherOptions::segments).
-std::vector<uint64_t> SegmentBounds(uint64_t n, uint32_t block_size,
+// Cuts [from, from + n) into segments (see MatcherOptions::segments).
+std::vector<uint64_t> SegmentBounds(uint64_t from, uint64_t n, uint32_t block_size,
                                     const MatcherOptions& options) {
   uint64_t segments = 1;
   if (options.segments != 0) {
@@ -188,7 +182,7 @@ std::vector<uint64_t> SegmentBounds(uint64_t n, uint32_t block_size,
   std::vector<uint64_t> bounds(segments + 1);
   for (uint64_t i = 0; i <= segments; ++i) {
     // floor(n * i / segments) without overflowing n * i.
-    bounds[i] = n / segments * i + n % segments * i / segments;
+    bounds[i] = from + n / segments * i + n % segments * i / segments;
   }
   return bounds;
 }
@@ -208,73 +202,106 @@ Result<Delta> ComputeDelta(const Signature& sig,
   return delta;
 }
 
-Status ComputeDeltaInto(const Signature& sig,
-                        std::span<const std::byte> new_data,
-                        const MatcherOptions& options, Delta* out) {
-  const int threads = options.threads;
+Status StreamDelta(const Signature& sig, std::span<const std::byte> new_data,
+                   const MatcherOptions& options, const DeltaRunSink& sink,
+                   DeltaStats* stats) {
   RETURN_IF_ERROR(sig.Validate());
   if (sig.block_count() >= std::numeric_limits<uint32_t>::max()) {
     return InvalidArgument("signature block count " +
                            std::to_string(sig.block_count()) +
                            " is too large (must be < 2^32)");
   }
+  *stats = {};
+  const uint64_t n = new_data.size();
   const BlockIndex index(sig);
   const Scanner scanner(index, new_data);
-  const std::vector<uint64_t> bounds =
-      SegmentBounds(new_data.size(), sig.block_size, options);
-  const size_t segments = bounds.size() - 1;
-  std::vector<SegmentResult> results(segments);
-  if (segments == 1) {
-    scanner.Scan(0, new_data.size(), &results[0]);
-  } else {
-    RunWithThreads(threads, [&] {
-      tbb::parallel_for(size_t{0}, segments, [&](size_t i) {
-        scanner.Scan(bounds[i], bounds[i + 1], &results[i]);
-      });
-    });
-  }
-
+  const uint64_t window = options.window == 0 ? n : options.window;
   // Stitch: drop what an earlier segment's crossing match already covers.
+  // The last run is held back: the next window's first may extend it.
+  std::vector<Piece> pieces;
+  uint64_t covered = 0;
+  Status status = Status::Ok();
+  auto run = [&] {
+    for (uint64_t w0 = 0; w0 < n || (n == 0 && w0 == 0); w0 += window) {
+      const uint64_t w1 = std::min(n, w0 + window);
+      std::vector<uint64_t> bounds = SegmentBounds(w0, w1 - w0, sig.block_size, options);
+      // A match that crossed into this window is kept as found: the scan
+      // goes on from its end, as a single scan would.
+      bounds[0] = std::max(bounds[0], covered);
+      const size_t segments = bounds.size() - 1;
+      std::vector<SegmentResult> results(segments);
+      if (segments == 1) {
+        scanner.Scan(bounds[0], bounds[1], &results[0]);
+      } else {
+        tbb::parallel_for(size_t{0}, segments, [&](size_t i) {
+          scanner.Scan(bounds[i], bounds[i + 1], &results[i]);
+        });
+      }
+      for (SegmentResult& r : results) {
+        stats->false_weak_matches += r.false_matches;
+        for (Piece p : r.pieces) {
+          const uint64_t p_end = p.new_pos + p.length;
+          if (p_end <= covered) continue;
+          if (p.new_pos < covered) {
+            const uint64_t skip = covered - p.new_pos;
+            p.new_pos += skip;
+            p.length -= skip;
+            if (p.copy) p.old_offset += skip;
+          }
+          Append(pieces, p);
+          covered = p_end;
+        }
+      }
+      if (w1 == n) break;
+      if (pieces.size() > 1) {
+        const Piece last = pieces.back();
+        pieces.pop_back();
+        for (const Piece& p : pieces) (p.copy ? stats->matched_bytes : stats->literal_bytes) += p.length;
+        status = sink(pieces);
+        if (!status.ok()) return;
+        pieces.assign(1, last);
+      }
+    }
+    if (covered != n) {
+      status = Internal("matcher covered " + std::to_string(covered) + " of " +
+                        std::to_string(n) + " bytes");
+      return;
+    }
+    for (const Piece& p : pieces) (p.copy ? stats->matched_bytes : stats->literal_bytes) += p.length;
+    if (!pieces.empty()) status = sink(pieces);
+  };
+  // One arena for all windows; none where a single segment is all there is.
+  if (SegmentBounds(0, std::min(window, n), sig.block_size, options).size() > 2) {
+    RunWithThreads(options.threads, run);
+  } else {
+    run();
+  }
+  return status;
+}
+
+Status ComputeDeltaInto(const Signature& sig,
+                        std::span<const std::byte> new_data,
+                        const MatcherOptions& options, Delta* out) {
   Delta& delta = *out;
   delta.ops.clear();
-  delta.stats = {};
   delta.old_size = sig.file_size;
   delta.new_size = new_data.size();
   std::vector<Piece> pieces;
-  uint64_t covered = 0;
-  for (SegmentResult& r : results) {
-    delta.stats.false_weak_matches += r.false_matches;
-    for (Piece p : r.pieces) {
-      const uint64_t p_end = p.new_pos + p.length;
-      if (p_end <= covered) continue;
-      if (p.new_pos < covered) {
-        const uint64_t skip = covered - p.new_pos;
-        p.new_pos += skip;
-        p.length -= skip;
-        if (p.copy) p.old_offset += skip;
-      }
-      Append(pieces, p);
-      covered = p_end;
-    }
-    r.pieces = {};
-  }
-  if (covered != new_data.size()) {
-    return Internal("matcher covered " + std::to_string(covered) + " of " +
-                    std::to_string(new_data.size()) + " bytes");
-  }
-
+  RETURN_IF_ERROR(StreamDelta(
+      sig, new_data, options,
+      [&](std::span<const DeltaRun> runs) {
+        pieces.insert(pieces.end(), runs.begin(), runs.end());
+        return Status::Ok();
+      },
+      &delta.stats));
   delta.ops.reserve(pieces.size());
   for (const Piece& p : pieces) {
-    if (p.copy) {
-      delta.ops.push_back(DeltaOp{OpKind::kCopy, p.length, p.old_offset});
-      delta.stats.matched_bytes += p.length;
-    } else {
-      delta.ops.push_back(DeltaOp{OpKind::kLiteral, p.length, 0});
-      delta.stats.literal_bytes += p.length;
-    }
+    delta.ops.push_back(p.copy ? DeltaOp{OpKind::kCopy, p.length, p.old_offset}
+                               : DeltaOp{OpKind::kLiteral, p.length, 0});
   }
   delta.literals.resize(delta.stats.literal_bytes);
-  CopyLiterals(pieces, new_data, delta.literals.data(), segments > 1 ? threads : 1);
+  const bool parallel = options.threads != 1 && pieces.size() > 1;
+  CopyLiterals(pieces, new_data, delta.literals.data(), parallel ? options.threads : 1);
   return Status::Ok();
 }
 

@@ -21,6 +21,16 @@
 // scan matched at another alignment); tests/engine/delta/matcher_test.cc
 // checks it is at most 1% larger, and on the benchmark pairs it is identical.
 //
+// Streaming. StreamDelta hands the result to a sink as runs, window by
+// window (MatcherOptions::window bytes of new data are scanned, in parallel,
+// before the next), so a sender can put the first ops on the wire while it
+// still scans the rest. A window boundary is a segment boundary that the
+// scan of the next window starts at or after the end of the last match (so a
+// match crossing it is kept); the delta differs from a single window's only
+// near the boundaries, as with segments (the last run of a window is held
+// back, so runs on both sides of a boundary still coalesce).
+// ComputeDelta is StreamDelta with one window, gathered into a Delta.
+//
 // Degenerate inputs stay linear: identical blocks are deduplicated in the
 // index, lookups never walk chains, and after a match the scan jumps ahead.
 //
@@ -35,6 +45,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <functional>
 #include <span>
 
 #include "engine/base/status.h"
@@ -50,7 +61,24 @@ struct MatcherOptions {
   // max(1 MiB, 16 blocks)). N > 0 forces N segments of any size, even smaller
   // than a block: for tests of the stitching, and for benchmarks.
   uint64_t segments = 0;
+  // StreamDelta: bytes of new data scanned before the runs found so far go
+  // to the sink; 0 = all of it (one call). Segments are cut per window.
+  uint64_t window = 0;
 };
+
+// A run of the new data, in order: COPY of the old file's bytes
+// [old_offset, old_offset + length), or LITERAL new_data[new_pos, +length).
+struct DeltaRun {
+  uint64_t new_pos = 0;
+  uint64_t length = 0;
+  uint64_t old_offset = 0;  // COPY only
+  bool copy = false;
+  bool operator==(const DeltaRun&) const = default;
+};
+
+// Receives consecutive runs; together the calls cover the new data in
+// order. An error stops the scan and is StreamDelta's result.
+using DeltaRunSink = std::function<Status(std::span<const DeltaRun> runs)>;
 
 // Computes the delta that turns the file `sig` describes into `new_data`.
 // Errors: kInvalidArgument if `sig` fails Signature::Validate or has 2^32 or
@@ -65,6 +93,14 @@ Result<Delta> ComputeDelta(const Signature& sig,
 Status ComputeDeltaInto(const Signature& sig,
                         std::span<const std::byte> new_data,
                         const MatcherOptions& options, Delta* out);
+
+// Computes the delta ComputeDelta would with these options and passes it to
+// `sink` as runs, at most one call per window (see MatcherOptions::window), the sink running on the
+// calling thread. *stats counts the runs passed. Errors: as ComputeDelta,
+// or the sink's.
+Status StreamDelta(const Signature& sig, std::span<const std::byte> new_data,
+                   const MatcherOptions& options, const DeltaRunSink& sink,
+                   DeltaStats* stats);
 
 // Same as ComputeDelta above, with MatcherOptions{threads}.
 Result<Delta> ComputeDelta(const Signature& sig,

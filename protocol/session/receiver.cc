@@ -516,7 +516,14 @@ Status Receiver::StartRequest(uint32_t index, bool whole) {
   InFlight* fp = f.get();
   f->incoming = std::make_unique<IncomingFile>(
       index, range ? range->length : list_[index].meta.size, delta && !append, fp->basis_view,
-      [fp, this](std::span<const std::byte> b) { return Write(*fp, b); });
+      [fp, this](std::span<const std::byte> b) { return WriteBytes(*fp, b); },
+      [fp, this](uint64_t offset, std::span<std::byte> buf) -> Result<size_t> {
+        if (!fp->basis_fd.valid()) return Status(ErrorCode::kIo, "no basis descriptor");
+        // basis_view is a range of the mapping for a stream's part.
+        const uint64_t base =
+            static_cast<uint64_t>(fp->basis_view.data() - fp->basis.bytes().data());
+        return io_->PRead(fp->basis_fd.get(), buf, base + offset);
+      });
   std::vector<uint32_t> probe;
   if (auto it = probe_of_.find(index); it != probe_of_.end()) {
     probe = std::move(it->second);
@@ -550,29 +557,6 @@ Status Receiver::StartRequest(uint32_t index, bool whole) {
 }
 
 // Writes the produced bytes, leaving aligned zero runs as holes.
-Status Receiver::Write(InFlight& f, std::span<const std::byte> bytes) {
-  // A COPY from DST's old file: read through its descriptor into a reused
-  // buffer rather than written from the mapping (page-cache writes from a
-  // file mapping take the slow path when its pages are not mapped).
-  const std::span<const std::byte> basis = f.basis.bytes();
-  if (f.basis_fd.valid() && !bytes.empty() && bytes.data() >= basis.data() &&
-      bytes.data() + bytes.size() <= basis.data() + basis.size()) {
-    const std::span<std::byte> buf = io::ThreadScratch();
-    uint64_t from = static_cast<uint64_t>(bytes.data() - basis.data());
-    size_t left = bytes.size();
-    while (left > 0) {
-      const size_t want = std::min(left, buf.size());
-      auto n = io_->PRead(f.basis_fd.get(), buf.first(want), from);
-      if (!n.ok() || *n != want) return WriteBytes(f, bytes.subspan(bytes.size() - left));
-      RETURN_IF_ERROR(WriteBytes(f, buf.first(want)));
-      from += want;
-      left -= want;
-    }
-    return Status::Ok();
-  }
-  return WriteBytes(f, bytes);
-}
-
 Status Receiver::WriteBytes(InFlight& f, std::span<const std::byte> bytes) {
   if (!f.local_error.ok()) return f.local_error;
   size_t pos = 0;

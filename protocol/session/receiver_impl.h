@@ -204,7 +204,6 @@ class Receiver {
   // where that is refused, or (range) the run's shared split temporary.
   Status OpenOutput(InFlight& f, const std::optional<ByteRange>& range);
   Status SendSignature(uint32_t index, InFlight& f);
-  Status Write(InFlight& f, std::span<const std::byte> bytes);
   Status WriteBytes(InFlight& f, std::span<const std::byte> bytes);
   Status OnData(uint32_t index, Message& m, uint32_t wire);
   Status OnDone(const FileDone& d);

@@ -35,6 +35,8 @@ constexpr size_t kChunkHeader = 32;
 constexpr size_t kBatchEntries = 256;
 // Files at least this large are matched on several threads.
 constexpr uint64_t kParallelMatch = 16u << 20;
+// Bytes matched before their DeltaOps are sent (delta::MatcherOptions::window).
+constexpr uint64_t kDeltaWindow = 8u << 20;
 
 struct SentEntry {
   std::string path;
@@ -86,7 +88,11 @@ class Sender {
   Status FlushBatch();
   void Worker();
   Status Serve(io::IoBackend& io, Job& job);
-  Status SendDelta(uint32_t index, const delta::Delta& d);
+  // Matches `part` against `sig` and sends the DeltaOps window by window;
+  // *hash: part's XXH3-128. *sent = false: the matcher failed (reported as
+  // the file's error). Errors: the channel's.
+  Status SendDelta(uint32_t index, std::span<const std::byte> part, const delta::Signature& sig,
+                   const std::string& path, Hash128* hash, bool* sent);
   // FileData of [from, end) of fd, offsets relative to `base` (0, or a
   // split file's range start), fed to `hasher` too. false: a read failed or
   // the file shrank (reported; the file ends there, no FileDone).
@@ -372,12 +378,15 @@ void Sender::ListThread() {
   if (!s.ok()) SetFatal(s.WithContext("sending the file list"));
 }
 
-Status Sender::SendDelta(uint32_t index, const delta::Delta& d) {
+Status Sender::SendDelta(uint32_t index, std::span<const std::byte> part,
+                         const delta::Signature& sig, const std::string& path,
+                         Hash128* hash, bool* sent) {
+  *sent = false;
   const size_t limit = ch_.max_payload() - kChunkHeader;
   DeltaOps m;
   m.file_index = index;
   size_t est = 0;
-  size_t lit = 0;
+  Status wire = Status::Ok();
   auto flush = [&]() -> Status {
     if (m.ops.empty()) return Status::Ok();
     Status s = ch_.Send(m);
@@ -386,26 +395,56 @@ Status Sender::SendDelta(uint32_t index, const delta::Delta& d) {
     est = 0;
     return s;
   };
-  for (const delta::DeltaOp& op : d.ops) {
-    if (op.kind == delta::OpKind::kCopy) {
-      if (est + 20 > limit) RETURN_IF_ERROR(flush());
-      m.ops.push_back(op);
-      est += 20;
-      continue;
+  Hasher hasher;
+  uint64_t hashed = 0;
+  // Each window's ops go out as soon as it is scanned (the receiver starts
+  // applying while the rest is matched); the bytes they cover are hashed
+  // then, while they are still in the cache.
+  auto sink = [&](std::span<const delta::DeltaRun> runs) -> Status {
+    for (const delta::DeltaRun& r : runs) {
+      if (r.copy) {
+        if (est + 20 > limit) wire = flush();
+        if (!wire.ok()) return wire;
+        m.ops.push_back(delta::DeltaOp{delta::OpKind::kCopy, r.length, r.old_offset});
+        est += 20;
+        continue;
+      }
+      uint64_t at = r.new_pos;
+      const uint64_t end = r.new_pos + r.length;
+      while (at < end) {
+        if (est + 21 > limit) wire = flush();
+        if (!wire.ok()) return wire;
+        const uint64_t take = std::min<uint64_t>(end - at, limit - est - 20);
+        m.ops.push_back(delta::DeltaOp{delta::OpKind::kLiteral, take, 0});
+        m.literals.insert(m.literals.end(), part.begin() + static_cast<long>(at),
+                          part.begin() + static_cast<long>(at + take));
+        at += take;
+        est += 20 + take;
+      }
     }
-    uint64_t left = op.length;
-    while (left > 0) {
-      if (est + 21 > limit) RETURN_IF_ERROR(flush());
-      const uint64_t take = std::min<uint64_t>(left, limit - est - 20);
-      m.ops.push_back(delta::DeltaOp{delta::OpKind::kLiteral, take, 0});
-      m.literals.insert(m.literals.end(), d.literals.begin() + static_cast<long>(lit),
-                        d.literals.begin() + static_cast<long>(lit + take));
-      lit += take;
-      left -= take;
-      est += 20 + take;
-    }
+    const uint64_t upto = runs.back().new_pos + runs.back().length;
+    hasher.Update(part.subspan(hashed, upto - hashed));
+    hashed = upto;
+    // A window's ops go out now rather than with the next one's.
+    wire = flush();
+    return wire;
+  };
+  delta::MatcherOptions mo;
+  mo.threads = part.size() >= kParallelMatch ? 0 : 1;
+  mo.window = kDeltaWindow;
+  delta::DeltaStats ds;
+  Status s = delta::StreamDelta(sig, part, mo, sink, &ds);
+  if (!wire.ok()) return wire;
+  if (!s.ok()) {
+    PathError(index, path, s);
+    return Status::Ok();
   }
-  return flush();
+  hasher.Update(part.subspan(hashed));
+  *hash = hasher.Finish();
+  stats_.literal_bytes += ds.literal_bytes;
+  stats_.matched_bytes += ds.matched_bytes;
+  *sent = true;
+  return Status::Ok();
 }
 
 Result<bool> Sender::SendData(io::IoBackend& io, int fd, uint32_t index, const SentEntry& e,
@@ -520,17 +559,9 @@ Status Sender::Serve(io::IoBackend& io, Job& job) {
     io::MappedFile map;
     RETURN_IF_ERROR(map.Map(fd->get(), e.size));
     const std::span<const std::byte> part = map.bytes().subspan(first, end - first);
-    delta::MatcherOptions mo;
-    mo.threads = part.size() >= kParallelMatch ? 0 : 1;
-    auto d = delta::ComputeDelta(*job.sig, part, mo);
-    if (!d.ok()) {
-      PathError(job.index, e.path, d.status());
-      return Status::Ok();
-    }
-    RETURN_IF_ERROR(SendDelta(job.index, *d));
-    hash = HashBytes(part);
-    stats_.literal_bytes += d->stats.literal_bytes;
-    stats_.matched_bytes += d->stats.matched_bytes;
+    bool sent = false;
+    RETURN_IF_ERROR(SendDelta(job.index, part, *job.sig, e.path, &hash, &sent));
+    if (!sent) return Status::Ok();
   } else {
     if (!range && (!job.reuse.empty() || job.append)) {
       bool handled = false;

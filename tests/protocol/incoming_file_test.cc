@@ -2,6 +2,7 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <string>
 #include <vector>
 
@@ -61,6 +62,68 @@ TEST(IncomingFile, DeltaChunksRebuildFromTheBasis) {
                   .ok());
   EXPECT_EQ(sink.out, B("abcdXY012"));
   EXPECT_TRUE(f.OnDone(FileDone{1, 9, HashBytes(B("abcdXY012"))}).ok());
+}
+
+TEST(IncomingFile, CopiesAreReadThroughTheReaderInPiecesAndHashed) {
+  std::vector<std::byte> basis(700 * 1024);
+  for (size_t i = 0; i < basis.size(); ++i) basis[i] = static_cast<std::byte>(i * 7 + i / 4096);
+  std::vector<std::pair<uint64_t, size_t>> reads;
+  auto reader = [&](uint64_t offset, std::span<std::byte> buf) -> Result<size_t> {
+    reads.emplace_back(offset, buf.size());
+    std::copy_n(basis.begin() + static_cast<long>(offset), buf.size(), buf.begin());
+    return buf.size();
+  };
+  std::vector<size_t> pieces;
+  std::vector<std::byte> out;
+  delta::ByteSink sink = [&](std::span<const std::byte> b) {
+    // The sink never sees the basis' own memory: the bytes come through
+    // the reader's buffer.
+    EXPECT_FALSE(b.data() >= basis.data() && b.data() < basis.data() + basis.size());
+    pieces.push_back(b.size());
+    out.insert(out.end(), b.begin(), b.end());
+    return Status::Ok();
+  };
+  IncomingFile f(2, basis.size(), true, basis, sink, reader);
+  // The whole basis but the first 100 bytes, then those 100 bytes.
+  ASSERT_TRUE(f.OnDelta(DeltaOps{2,
+                                 {{delta::OpKind::kCopy, basis.size() - 100, 100},
+                                  {delta::OpKind::kCopy, 100, 0}},
+                                 {}})
+                  .ok());
+  std::vector<std::byte> want(basis.begin() + 100, basis.end());
+  want.insert(want.end(), basis.begin(), basis.begin() + 100);
+  EXPECT_EQ(out, want);
+  ASSERT_EQ(reads.size(), 4u);  // 256 KiB pieces: 3 for the first COPY, 1 for the second
+  EXPECT_EQ(reads[0], (std::pair<uint64_t, size_t>{100, 256 * 1024}));
+  EXPECT_EQ(reads[3], (std::pair<uint64_t, size_t>{0, 100}));
+  EXPECT_TRUE(f.OnDone(FileDone{2, want.size(), HashBytes(want)}).ok());
+}
+
+TEST(IncomingFile, AFailedOrShortBasisReadFallsBackToTheMapping) {
+  std::vector<std::byte> basis(300 * 1024, std::byte{9});
+  basis[299 * 1024] = std::byte{1};
+  int calls = 0;
+  auto reader = [&](uint64_t offset, std::span<std::byte> buf) -> Result<size_t> {
+    if (++calls == 2) return Status(ErrorCode::kIo, "read error");
+    std::copy_n(basis.begin() + static_cast<long>(offset), buf.size(), buf.begin());
+    return buf.size();
+  };
+  Sink sink;
+  IncomingFile f(0, basis.size(), true, basis, sink.fn(), reader);
+  ASSERT_TRUE(f.OnDelta(DeltaOps{0, {{delta::OpKind::kCopy, basis.size(), 0}}, {}}).ok());
+  EXPECT_EQ(sink.out, basis);
+  EXPECT_TRUE(f.OnDone(FileDone{0, basis.size(), HashBytes(basis)}).ok());
+
+  calls = 0;
+  auto short_reader = [&](uint64_t, std::span<std::byte> buf) -> Result<size_t> {
+    ++calls;
+    return buf.size() / 2;  // the file shrank under the mapping's length
+  };
+  Sink sink2;
+  IncomingFile g(0, basis.size(), true, basis, sink2.fn(), short_reader);
+  ASSERT_TRUE(g.OnDelta(DeltaOps{0, {{delta::OpKind::kCopy, basis.size(), 0}}, {}}).ok());
+  EXPECT_EQ(sink2.out, basis);
+  EXPECT_EQ(calls, 1);
 }
 
 TEST(IncomingFile, Cve2024_12084_CopyOutsideTheBasisWritesNothing) {

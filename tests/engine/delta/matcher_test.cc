@@ -223,5 +223,130 @@ TEST(MatcherDegenerateTest, EmptyFiles) {
   EXPECT_EQ(to_empty.old_size, 5000u);
 }
 
+// --- StreamDelta: the runs a sender puts on the wire window by window.
+
+// Collects the runs of every call (checked to cover new_data contiguously),
+// patches old_data with them and expects new_data back. Returns the delta's
+// literal bytes, or max on failure.
+uint64_t StreamAndPatch(const Bytes& old_data, const Bytes& new_data, SignatureParams params,
+                        MatcherOptions options, size_t* calls) {
+  auto sig = ComputeSignature(old_data, params, 1);
+  EXPECT_TRUE(sig.ok());
+  if (!sig.ok()) return UINT64_MAX;
+  Delta d;
+  d.old_size = old_data.size();
+  d.new_size = new_data.size();
+  uint64_t pos = 0;
+  *calls = 0;
+  Status s = StreamDelta(
+      *sig, new_data, options,
+      [&](std::span<const DeltaRun> runs) {
+        ++*calls;
+        EXPECT_FALSE(runs.empty());
+        for (const DeltaRun& r : runs) {
+          EXPECT_EQ(r.new_pos, pos);
+          EXPECT_GT(r.length, 0u);
+          pos += r.length;
+          if (r.copy) {
+            d.ops.push_back(DeltaOp{OpKind::kCopy, r.length, r.old_offset});
+          } else {
+            d.ops.push_back(DeltaOp{OpKind::kLiteral, r.length, 0});
+            d.literals.insert(d.literals.end(), new_data.begin() + static_cast<long>(r.new_pos),
+                              new_data.begin() + static_cast<long>(r.new_pos + r.length));
+          }
+        }
+        return Status::Ok();
+      },
+      &d.stats);
+  EXPECT_TRUE(s.ok()) << s.ToString();
+  EXPECT_EQ(pos, new_data.size());
+  EXPECT_EQ(d.stats.literal_bytes, d.literals.size());
+  EXPECT_EQ(d.stats.literal_bytes + d.stats.matched_bytes, new_data.size());
+  EXPECT_TRUE(d.Validate().ok()) << d.Validate().ToString();
+  Bytes out;
+  Status p = ApplyDelta(old_data, d, [&](std::span<const std::byte> b) {
+    out.insert(out.end(), b.begin(), b.end());
+    return Status::Ok();
+  }, nullptr);
+  EXPECT_TRUE(p.ok()) << p.ToString();
+  EXPECT_TRUE(out == new_data);
+  return ::testing::Test::HasFailure() ? UINT64_MAX : d.stats.literal_bytes;
+}
+
+TEST(StreamDeltaTest, EveryWindowGivesAValidDeltaAsSmallAsOneScan) {
+  std::mt19937_64 rng(77);
+  for (int iter = 0; iter < 30; ++iter) {
+    const size_t size = 1 + rng() % (100 * 1024);
+    const Bytes old_data = RandomBytes(size, rng());
+    const Bytes new_data = Mutate(old_data, rng, 1 + rng() % 30, 1 + rng() % 4000);
+    const SignatureParams params{static_cast<uint32_t>(16 + rng() % 2000), 8};
+    size_t calls = 0;
+    const uint64_t one_scan = StreamAndPatch(old_data, new_data, params, {1, 0, 0}, &calls);
+    EXPECT_LE(calls, 1u);
+    // Windows smaller than a block, around a block, and many blocks; one
+    // thread, and threads with forced segments inside each window.
+    for (uint64_t window : {uint64_t{1}, uint64_t{params.block_size - 1},
+                            uint64_t{params.block_size + 3}, uint64_t{65536}}) {
+      for (MatcherOptions o : {MatcherOptions{1, 0, window}, MatcherOptions{3, 5, window},
+                               MatcherOptions{0, 0, window}}) {
+        SCOPED_TRACE("iteration " + std::to_string(iter) + " window " +
+                     std::to_string(window) + " threads " + std::to_string(o.threads));
+        const uint64_t literal = StreamAndPatch(old_data, new_data, params, o, &calls);
+        EXPECT_LE(literal, one_scan + one_scan / 100 + params.block_size) << "one scan: " << one_scan;
+        if (HasFailure()) return;
+      }
+    }
+  }
+}
+
+TEST(StreamDeltaTest, RunsReachTheSinkBeforeTheScanEnds) {
+  const Bytes old_data = RandomBytes(1 << 20, 31);
+  std::mt19937_64 rng(32);
+  const Bytes new_data = Mutate(old_data, rng, 50, 2000);
+  size_t calls = 0;
+  const uint64_t windowed = StreamAndPatch(old_data, new_data, {1024, 8}, {2, 0, 64 * 1024}, &calls);
+  // About one call per window of 64 KiB (a window whose runs all merge
+  // into the held-back one passes nothing).
+  EXPECT_GE(calls, 8u);
+  const uint64_t whole = StreamAndPatch(old_data, new_data, {1024, 8}, {2, 0, 0}, &calls);
+  EXPECT_EQ(calls, 1u);
+  EXPECT_LE(windowed, whole + whole / 100);
+}
+
+TEST(StreamDeltaTest, ASinkErrorStopsTheScan) {
+  const Bytes old_data = RandomBytes(1 << 20, 33);
+  const Bytes new_data = RandomBytes(1 << 20, 34);  // all literal
+  auto sig = ComputeSignature(old_data, {1024, 8}, 1);
+  ASSERT_TRUE(sig.ok());
+  size_t calls = 0;
+  DeltaStats stats;
+  Status s = StreamDelta(
+      *sig, new_data, {1, 0, 4096},
+      [&](std::span<const DeltaRun>) {
+        ++calls;
+        return Status(ErrorCode::kIo, "peer went away");
+      },
+      &stats);
+  EXPECT_EQ(s.code(), ErrorCode::kIo);
+  EXPECT_EQ(calls, 1u);
+}
+
+TEST(StreamDeltaTest, AnInvalidSignatureIsRefusedBeforeTheSink) {
+  auto sig = ComputeSignature(RandomBytes(5000, 35), {512, 8}, 1);
+  ASSERT_TRUE(sig.ok());
+  sig->weak.pop_back();  // fewer sums than blocks
+  size_t calls = 0;
+  DeltaStats stats;
+  Status s = StreamDelta(
+      *sig, RandomBytes(5000, 36), {1, 0, 1024},
+      [&](std::span<const DeltaRun>) {
+        ++calls;
+        return Status::Ok();
+      },
+      &stats);
+  EXPECT_FALSE(s.ok());
+  EXPECT_EQ(calls, 0u);
+}
+
 }  // namespace
 }  // namespace ferry::delta
