@@ -396,14 +396,50 @@ Status Receiver::Pump() {
   return Status::Ok();
 }
 
+// Basis files at least this large are signed on the signer thread.
+constexpr uint64_t kSignOffThread = 4u << 20;
+
 Status Receiver::SendSignature(uint32_t index, InFlight& f) {
-  const uint64_t size = f.basis_view.size();
+  const std::span<const std::byte> whole = f.basis.bytes();
+  SignJob job;
+  if (f.basis_view.size() < kSignOffThread || !f.basis_fd.valid() ||
+      !job.map.Map(f.basis_fd.get(), whole.size()).ok()) {
+    return SignAndSend(index, f.basis_view);
+  }
+  job.index = index;
+  job.offset = static_cast<uint64_t>(f.basis_view.data() - whole.data());
+  job.length = f.basis_view.size();
+  if (!signer_) {
+    signer_ = std::make_unique<Signer>(
+        [this](io::IoBackend&, SignJob& j) {
+          Status s = SignAndSend(j.index, j.map.bytes().subspan(j.offset, j.length));
+          // The message thread may be waiting for the peer, which waits for
+          // this signature: wake it with the error.
+          if (!s.ok()) ch_.Abort(s);
+          j.map.Reset();
+          return s;
+        },
+        64);
+  }
+  signer_->Submit(std::move(job));
+  return Status::Ok();
+}
+
+Status Receiver::ReapSigned(bool wait) {
+  if (!signer_) return Status::Ok();
+  for (SignJob& j : signer_->TakeFinished(wait)) RETURN_IF_ERROR(j.status);
+  return Status::Ok();
+}
+
+Status Receiver::SignAndSend(uint32_t index, std::span<const std::byte> basis) {
+  const uint64_t size = basis.size();
   delta::SignatureParams p = delta::DefaultSignatureParams(size);
   p.block_size = opt_.block_rule == BlockRule::kFixed ? opt_.fixed_block_size
                                                       : WireBlockSize(size);
   while (delta::BlockCount(size, p.block_size) > kSignatureBlocksMax) p.block_size *= 2;
   p.strong_len = WireStrongLen(size, p.block_size);
-  ASSIGN_OR_RETURN(delta::Signature sig, delta::ComputeSignature(f.basis_view, p, 0));
+  ASSIGN_OR_RETURN(delta::Signature sig, delta::ComputeSignature(basis, p, 0));
+  std::lock_guard<std::mutex> l(requests_mu_);
   RETURN_IF_ERROR(ch_.Send(FileRequest{index, true}));
   SignatureHeader h;
   h.file_index = index;
@@ -539,12 +575,13 @@ Status Receiver::StartRequest(uint32_t index, bool whole) {
     }
   }
   in_flight_[index] = std::move(f);
+  if (delta && !append) return SendSignature(index, *fp);
+  std::lock_guard<std::mutex> l(requests_mu_);
   if (append) {
     fp->append_probe = true;
     return ch_.SendLater(
         AppendProbe{index, fp->basis.bytes().size(), HashBytes(fp->basis.bytes())});
   }
-  if (delta) return SendSignature(index, *fp);
   if (reuse_probe) {  // a range of a split file is always sent
     ReuseProbe m;
     m.file_index = index;
@@ -773,56 +810,6 @@ void Receiver::Landed(InFlight& f, const Status& installed) {
   Report(c);
 }
 
-Lander::~Lander() {
-  {
-    std::lock_guard<std::mutex> l(mu_);
-    stop_ = true;
-  }
-  cv_.notify_all();
-  if (thread_.joinable()) thread_.join();
-}
-
-void Lander::Submit(LandJob job) {
-  std::unique_lock<std::mutex> l(mu_);
-  if (!thread_.joinable()) thread_ = std::thread([this] { Loop(); });
-  cv_.wait(l, [&] { return todo_.size() + running_ < capacity_; });
-  todo_.push_back(std::move(job));
-  cv_.notify_all();
-}
-
-std::vector<LandJob> Lander::TakeFinished(bool wait) {
-  std::unique_lock<std::mutex> l(mu_);
-  if (wait) cv_.wait(l, [&] { return todo_.empty() && running_ == 0; });
-  std::vector<LandJob> out;
-  out.reserve(finished_.size());
-  for (LandJob& j : finished_) out.push_back(std::move(j));
-  finished_.clear();
-  return out;
-}
-
-bool Lander::idle() const {
-  std::lock_guard<std::mutex> l(mu_);
-  return todo_.empty() && running_ == 0 && finished_.empty();
-}
-
-void Lander::Loop() {
-  io::PosixBackend io;
-  std::unique_lock<std::mutex> l(mu_);
-  while (true) {
-    cv_.wait(l, [&] { return stop_ || !todo_.empty(); });
-    if (todo_.empty()) return;  // stopping, nothing left
-    LandJob job = std::move(todo_.front());
-    todo_.pop_front();
-    ++running_;
-    l.unlock();
-    job.status = install_(io, job);
-    l.lock();
-    --running_;
-    finished_.push_back(std::move(job));
-    cv_.notify_all();
-  }
-}
-
 void Receiver::CountProgress(uint64_t before, uint64_t after, uint64_t literal) {
   // Progress within a file, as it arrives (a pulling client's ETA moves
   // during a large file, not only when it lands).
@@ -848,6 +835,9 @@ Status Receiver::MaybeEndPass() {
   // Every file handed to the lander is in place (or failed) before the
   // pass ends: the redo list, deletions and the counts depend on it.
   ReapLanded(/*wait=*/true);
+  // Only a peer's early Error can end a file before its signature is out;
+  // the pass still ends after the last signature.
+  RETURN_IF_ERROR(ReapSigned(/*wait=*/true));
   final_pass_ = redo_.empty() || pass_ >= 2;
   if (final_pass_) Finish();
   if (final_pass_ && reuse_) RETURN_IF_ERROR(ch_.Send(Counts()));
@@ -966,6 +956,7 @@ Result<SyncOutcome> Receiver::Run() {
     }
     Status s = Dispatch(*in);
     if (s.ok()) ReapLanded(/*wait=*/false);
+    if (s.ok()) s = ReapSigned(/*wait=*/false);
     if (s.ok()) s = MaybeEndPass();
     if (!s.ok()) {
       if (s.code() == ErrorCode::kCorrupt) (void)ch_.Send(ProtocolError(s));
@@ -975,6 +966,7 @@ Result<SyncOutcome> Receiver::Run() {
   }
   stats_.phase = SyncPhase::kDone;
   prefetch_.reset();  // its threads are idle: stopped before the session ends
+  signer_.reset();
   lander_.reset();
   SyncOutcome out;
   out.partial = partial_;

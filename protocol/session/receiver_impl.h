@@ -146,37 +146,94 @@ struct LandJob {
   Status status;
 };
 
-// One thread that installs completed files (metadata, link or rename into
-// place, close) in the order they are handed over, off the message thread;
-// the message thread takes the finished ones back for its bookkeeping
-// (stats, items, errors). At most `capacity` files are queued or being
-// installed: Submit waits for room.
-class Lander {
+// One thread that runs jobs in the order they are handed over, off the
+// message thread, which takes the finished ones back (with their results)
+// for its bookkeeping. At most `capacity` jobs are queued or running: Submit
+// waits for room. Stopping (destruction) runs what was handed over first.
+// Used for landing completed files (Lander) and for signatures of large
+// basis files (Signer).
+template <typename Job>
+class JobThread {
  public:
-  using Install = std::function<Status(io::IoBackend&, LandJob&)>;
-  Lander(Install install, size_t capacity) : install_(std::move(install)), capacity_(capacity) {}
-  ~Lander();
-  Lander(const Lander&) = delete;
-  Lander& operator=(const Lander&) = delete;
+  using Run = std::function<Status(io::IoBackend&, Job&)>;
+  JobThread(Run run, size_t capacity) : run_(std::move(run)), capacity_(capacity) {}
+  ~JobThread() {
+    {
+      std::lock_guard<std::mutex> l(mu_);
+      stop_ = true;
+    }
+    cv_.notify_all();
+    if (thread_.joinable()) thread_.join();
+  }
+  JobThread(const JobThread&) = delete;
+  JobThread& operator=(const JobThread&) = delete;
 
-  void Submit(LandJob job);
-  // The jobs finished so far, in order; with wait, after every job handed
-  // over has finished.
-  std::vector<LandJob> TakeFinished(bool wait);
-  bool idle() const;
+  void Submit(Job job) {
+    std::unique_lock<std::mutex> l(mu_);
+    if (!thread_.joinable()) thread_ = std::thread([this] { Loop(); });
+    cv_.wait(l, [&] { return todo_.size() + running_ < capacity_; });
+    todo_.push_back(std::move(job));
+    cv_.notify_all();
+  }
+  // The jobs finished so far, in order, each with its result in `status`;
+  // with wait, after every job handed over has finished.
+  std::vector<Job> TakeFinished(bool wait) {
+    std::unique_lock<std::mutex> l(mu_);
+    if (wait) cv_.wait(l, [&] { return todo_.empty() && running_ == 0; });
+    std::vector<Job> out;
+    out.reserve(finished_.size());
+    for (Job& j : finished_) out.push_back(std::move(j));
+    finished_.clear();
+    return out;
+  }
+  bool idle() const {
+    std::lock_guard<std::mutex> l(mu_);
+    return todo_.empty() && running_ == 0 && finished_.empty();
+  }
 
  private:
-  void Loop();
+  void Loop() {
+    io::PosixBackend io;
+    std::unique_lock<std::mutex> l(mu_);
+    while (true) {
+      cv_.wait(l, [&] { return stop_ || !todo_.empty(); });
+      if (todo_.empty()) return;  // stopping, nothing left
+      Job job = std::move(todo_.front());
+      todo_.pop_front();
+      ++running_;
+      l.unlock();
+      job.status = run_(io, job);
+      l.lock();
+      --running_;
+      finished_.push_back(std::move(job));
+      cv_.notify_all();
+    }
+  }
 
-  const Install install_;
+  const Run run_;
   const size_t capacity_;
   mutable std::mutex mu_;
   std::condition_variable cv_;
-  std::deque<LandJob> todo_, finished_;
+  std::deque<Job> todo_, finished_;
   size_t running_ = 0;
   bool stop_ = false;
   std::thread thread_;
 };
+
+// Installs completed files (metadata, link or rename into place, close).
+using Lander = JobThread<LandJob>;
+
+// A large basis file whose signature is computed off the message thread
+// (which meanwhile applies other files' deltas): its own mapping of DST's
+// file, so the job does not depend on the InFlight (a peer's Error may end
+// that first).
+struct SignJob {
+  uint32_t index = 0;
+  io::MappedFile map;
+  uint64_t offset = 0, length = 0;  // the InFlight's basis_view in `map`
+  Status status;
+};
+using Signer = JobThread<SignJob>;
 
 class Receiver {
  public:
@@ -203,7 +260,13 @@ class Receiver {
   // Opens f's temporary: O_TMPFILE in its directory, a named temporary
   // where that is refused, or (range) the run's shared split temporary.
   Status OpenOutput(InFlight& f, const std::optional<ByteRange>& range);
+  // A large basis goes to the signer thread, a small one is signed here.
   Status SendSignature(uint32_t index, InFlight& f);
+  // Computes the signature of `basis` and sends it (any thread).
+  Status SignAndSend(uint32_t index, std::span<const std::byte> basis);
+  // The signer's failures (it also aborts the channel); wait: after every
+  // signature handed over is sent.
+  Status ReapSigned(bool wait);
   Status WriteBytes(InFlight& f, std::span<const std::byte> bytes);
   Status OnData(uint32_t index, Message& m, uint32_t wire);
   Status OnDone(const FileDone& d);
@@ -353,6 +416,13 @@ class Receiver {
   // Installs completed files off this thread (stopped before the state it
   // uses goes).
   std::unique_ptr<Lander> lander_;
+  // Held while a FileRequest or probe is queued, and while a signature
+  // (FileRequest, SignatureHeader, SignatureBlocks) is sent: the sender
+  // takes nothing else between a signature's messages.
+  std::mutex requests_mu_;
+  // Computes and sends the signatures of large basis files (SendSignature);
+  // stopped first.
+  std::unique_ptr<Signer> signer_;
 };
 
 }  // namespace ferry::protocol::receiver_internal

@@ -197,6 +197,48 @@ TEST_F(RemoteSyncTest, ChangedFilesTravelAsDeltas) {
   EXPECT_LT(StatNumber(q.out, "Total bytes received"), 256 << 10) << q.out;
 }
 
+// Large files (signed on the receiver's signer thread, matched on several
+// threads and sent window by window) and small ones (signed inline) change
+// in one pass: each lands whole and correct, as a delta, both directions.
+TEST_F(RemoteSyncTest, LargeAndSmallChangedFilesTravelAsDeltasTogether) {
+  const std::vector<std::pair<std::string, size_t>> files = {
+      {"big/a.ibd", 17u << 20}, {"big/b.ibd", 9u << 20}, {"c.sql", 5u << 20},
+      {"small/1.php", 3000}, {"small/2.php", 70000}};
+  std::vector<std::string> content;
+  for (size_t i = 0; i < files.size(); ++i) {
+    content.push_back(Pattern(files[i].second, 20 + static_cast<int>(i)));
+    WriteFile(S(files[i].first), content[i]);
+  }
+  ASSERT_EQ(Push().code, 0);
+  for (bool push : {true, false}) {
+    SCOPED_TRACE(push ? "push" : "pull");
+    uint64_t changed = 0;
+    for (size_t i = 0; i < files.size(); ++i) {
+      // A changed page in the middle (and, for the 17 MiB file, one on
+      // each side of the sender's 8 MiB windows) and a new tail.
+      for (size_t at : {content[i].size() / 2, size_t{8u << 20} - 10, size_t{16u << 20} + 5}) {
+        if (at + 64 > content[i].size()) continue;
+        content[i].replace(at, 64, std::string(64, push ? '+' : '-'));
+        changed += 64;
+      }
+      content[i] += push ? "pushed tail" : "pulled tail";
+      changed += 11;
+      WriteFile(S(files[i].first), content[i]);
+    }
+    Proc p = push ? Push({"--stats"}) : Pull({"--stats"});
+    ASSERT_EQ(p.code, 0) << p.Dump();
+    for (size_t i = 0; i < files.size(); ++i) {
+      EXPECT_TRUE(ReadFile(D(files[i].first)) == content[i]) << files[i].first;
+    }
+    EXPECT_EQ(StatNumber(p.out, "Number of regular files transferred"), 5) << p.out;
+    const int64_t literal = StatNumber(p.out, "Literal data");
+    EXPECT_GE(literal, static_cast<int64_t>(changed)) << p.out;
+    EXPECT_LT(literal, 1 << 20) << p.out;
+    EXPECT_FALSE(HasTemporaries());
+    EXPECT_EQ(Oracle(), "");
+  }
+}
+
 TEST_F(RemoteSyncTest, ChecksumModeFindsSameSizeSameTimeChanges) {
   WriteFile(S("f"), "aaaa");
   SetMtime(S("f"), 1700000000, 0);
