@@ -34,7 +34,7 @@ class Hasher {
   void Reset();
 
  private:
-  XXH3_state_t* state_;
+  void* state_;  // XXH3 state of the implementation chosen (hash.cc)
 };
 
 }  // namespace ferry

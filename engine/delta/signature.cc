@@ -7,10 +7,10 @@
 #include <cstring>
 #include <string>
 
+#include "engine/base/hash.h"
 #include "engine/delta/block_size.h"
 #include "engine/delta/parallel.h"
 #include "engine/delta/rolling_checksum.h"
-#include <xxhash.h>
 
 namespace ferry::delta {
 
@@ -59,9 +59,14 @@ Status Signature::Validate() const {
 }
 
 void StrongHash(std::span<const std::byte> block, std::span<uint8_t> out) {
-  XXH128_canonical_t c;
-  XXH128_canonicalFromHash(&c, XXH3_128bits(block.data(), block.size()));
-  std::memcpy(out.data(), c.digest, std::min(out.size(), sizeof c.digest));
+  // XXH3-128's canonical (big-endian) bytes, high half first.
+  const Hash128 h = HashBytes(block);
+  uint8_t digest[16];
+  for (int i = 0; i < 8; ++i) {
+    digest[i] = static_cast<uint8_t>(h.hi >> (56 - 8 * i));
+    digest[8 + i] = static_cast<uint8_t>(h.lo >> (56 - 8 * i));
+  }
+  std::memcpy(out.data(), digest, std::min(out.size(), sizeof digest));
 }
 
 Result<Signature> ComputeSignature(std::span<const std::byte> old_data,
