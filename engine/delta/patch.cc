@@ -24,7 +24,9 @@ Status ApplyDelta(std::span<const std::byte> old_data, const Delta& delta,
   auto emit = [&](std::span<const std::byte> bytes) -> Status {
     while (!bytes.empty()) {
       auto chunk = bytes.first(std::min(bytes.size(), kMaxChunk));
-      hasher.Update(chunk);
+      // Only when asked: a caller that hashes what its sink receives (the
+      // remote receiver) would otherwise read every COPY twice.
+      if (new_hash != nullptr) hasher.Update(chunk);
       RETURN_IF_ERROR(sink(chunk));
       bytes = bytes.subspan(chunk.size());
     }

@@ -1,5 +1,5 @@
 // Patch: rebuilds new data from old data and a Delta, streaming it into a
-// caller-supplied sink while hashing it.
+// caller-supplied sink, hashing it when asked to.
 //
 // No file I/O here: the caller owns the old bytes (e.g. an mmap of the
 // destination's old file) and the sink (e.g. a writer to a temporary file).
