@@ -419,7 +419,10 @@ Status Receiver::SendSignature(uint32_t index, InFlight& f) {
           j.map.Reset();
           return s;
         },
-        64);
+        64,
+        // The smallest first: the sender starts matching (and this thread
+        // applying) after the quickest signature, not behind the largest.
+        [](const SignJob& a, const SignJob& b) { return a.length < b.length; });
   }
   signer_->Submit(std::move(job));
   return Status::Ok();

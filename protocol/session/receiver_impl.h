@@ -7,6 +7,7 @@
 #include <fcntl.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <condition_variable>
 #include <deque>
 #include <functional>
@@ -151,12 +152,15 @@ struct LandJob {
 // for its bookkeeping. At most `capacity` jobs are queued or running: Submit
 // waits for room. Stopping (destruction) runs what was handed over first.
 // Used for landing completed files (Lander) and for signatures of large
-// basis files (Signer).
+// basis files (Signer). With `first`, the queued job that orders first runs
+// next (TakeFinished then returns them in the order they ran).
 template <typename Job>
 class JobThread {
  public:
   using Run = std::function<Status(io::IoBackend&, Job&)>;
-  JobThread(Run run, size_t capacity) : run_(std::move(run)), capacity_(capacity) {}
+  using Before = std::function<bool(const Job&, const Job&)>;
+  JobThread(Run run, size_t capacity, Before first = nullptr)
+      : run_(std::move(run)), capacity_(capacity), first_(std::move(first)) {}
   ~JobThread() {
     {
       std::lock_guard<std::mutex> l(mu_);
@@ -198,8 +202,9 @@ class JobThread {
     while (true) {
       cv_.wait(l, [&] { return stop_ || !todo_.empty(); });
       if (todo_.empty()) return;  // stopping, nothing left
-      Job job = std::move(todo_.front());
-      todo_.pop_front();
+      auto next = first_ ? std::min_element(todo_.begin(), todo_.end(), first_) : todo_.begin();
+      Job job = std::move(*next);
+      todo_.erase(next);
       ++running_;
       l.unlock();
       job.status = run_(io, job);
@@ -212,6 +217,7 @@ class JobThread {
 
   const Run run_;
   const size_t capacity_;
+  const Before first_;
   mutable std::mutex mu_;
   std::condition_variable cv_;
   std::deque<Job> todo_, finished_;

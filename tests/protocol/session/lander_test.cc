@@ -87,5 +87,31 @@ TEST(Lander, StoppingFinishesWhatWasHandedOver) {
   EXPECT_EQ(installed.load(), 8);
 }
 
+// The signer's queue runs the smallest job first when it is given an order.
+TEST(Lander, AnOrderPicksTheFirstQueuedJob) {
+  std::promise<void> release;
+  std::shared_future<void> go = release.get_future().share();
+  std::vector<uint32_t> ran;
+  Lander lander(
+      [&](io::IoBackend&, LandJob& j) {
+        go.wait();
+        ran.push_back(j.f->index);
+        return Status::Ok();
+      },
+      8, [](const LandJob& a, const LandJob& b) { return a.f->index < b.f->index; });
+  // 9 starts at once and holds the thread while the rest queue up.
+  for (uint32_t i : {9u, 5u, 7u, 1u, 3u}) lander.Submit(Job(i));
+  release.set_value();
+  std::vector<LandJob> done = lander.TakeFinished(/*wait=*/true);
+  ASSERT_EQ(done.size(), 5u);
+  ASSERT_EQ(ran.size(), 5u);
+  // 9 may not have been taken before the others arrived: then it runs last.
+  std::vector<uint32_t> rest;
+  for (uint32_t i : ran) if (i != 9) rest.push_back(i);
+  EXPECT_TRUE(ran.front() == 9 || ran.back() == 9);
+  EXPECT_EQ(rest, (std::vector<uint32_t>{1, 3, 5, 7}));
+  for (size_t i = 0; i < done.size(); ++i) EXPECT_EQ(done[i].f->index, ran[i]);
+}
+
 }  // namespace
 }  // namespace ferry::protocol::receiver_internal
