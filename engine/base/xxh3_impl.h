@@ -26,8 +26,8 @@ typedef struct FerryXxh3Impl {
   void (*hash)(const void* data, size_t len, uint64_t* lo, uint64_t* hi);
 } FerryXxh3Impl;
 
-// The AVX2 build of XXH3; null where this build has none (not x86-64).
-// Only for a CPU that has AVX2.
+// The AVX2 build of XXH3 (xxh3_avx2.c): defined only in x86-64 builds
+// (FERRY_XXH3_AVX2 in engine/base), and only for a CPU that has AVX2.
 const FerryXxh3Impl* FerryXxh3Avx2(void);
 
 #ifdef __cplusplus
