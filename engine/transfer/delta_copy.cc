@@ -86,7 +86,7 @@ bool CopyDelta(Context& ctx, DirNode& node, DirFds& fds, uint32_t i) {
       },
       &got);
   auto after = io.FStat(in->get());
-  if (st.ok() && (!after.ok() || !SameFile(s, *after)))
+  if (st.ok() && (new_map.torn() || !after.ok() || !SameFile(s, *after)))
     st = Status(ErrorCode::kChanged, "changed while being read");
   if (st.ok() && !(got == want)) {
     ctx.Error(rel, Status(ErrorCode::kCorrupt,

@@ -562,6 +562,14 @@ Status Sender::Serve(io::IoBackend& io, Job& job) {
     bool sent = false;
     RETURN_IF_ERROR(SendDelta(job.index, part, *job.sig, e.path, &hash, &sent));
     if (!sent) return Status::Ok();
+    if (map.torn()) {
+      // Cut short while it was matched: what went out is not the file (the
+      // receiver drops its temporary on this error).
+      PathError(job.index, e.path,
+                Status(ErrorCode::kChanged, e.path + " shrank while it was read; the next run "
+                                                     "sends it"));
+      return Status::Ok();
+    }
   } else {
     if (!range && (!job.reuse.empty() || job.append)) {
       bool handled = false;
