@@ -2,6 +2,7 @@
 
 #include <tbb/blocked_range.h>
 #include <tbb/parallel_for.h>
+#include <xxhash.h>
 
 #include <algorithm>
 #include <cstring>
@@ -59,14 +60,12 @@ Status Signature::Validate() const {
 }
 
 void StrongHash(std::span<const std::byte> block, std::span<uint8_t> out) {
-  // XXH3-128's canonical (big-endian) bytes, high half first.
+  // HashBytes: the XXH3 build chosen for this CPU; the bytes are xxhash's
+  // canonical form of the same value.
   const Hash128 h = HashBytes(block);
-  uint8_t digest[16];
-  for (int i = 0; i < 8; ++i) {
-    digest[i] = static_cast<uint8_t>(h.hi >> (56 - 8 * i));
-    digest[8 + i] = static_cast<uint8_t>(h.lo >> (56 - 8 * i));
-  }
-  std::memcpy(out.data(), digest, std::min(out.size(), sizeof digest));
+  XXH128_canonical_t c;
+  XXH128_canonicalFromHash(&c, XXH128_hash_t{h.lo, h.hi});
+  std::memcpy(out.data(), c.digest, std::min(out.size(), sizeof c.digest));
 }
 
 Result<Signature> ComputeSignature(std::span<const std::byte> old_data,
