@@ -15,6 +15,9 @@
 
 int main(int argc, char** argv) {
   ferry::RaiseDescriptorLimit();
+  // Room for what a pass keeps open (the receiver's requests in flight hold
+  // up to three descriptors each), reserved before any thread starts.
+  ferry::ReserveDescriptorTable(1024);
   // A pass builds and drops large tables (the file list, DST listings, the
   // rename index): keep freed memory in the heap for the next one instead
   // of returning it to the kernel and faulting fresh zeroed pages in again

@@ -1,6 +1,8 @@
 #include "engine/base/fd_limit.h"
 
+#include <fcntl.h>
 #include <sys/resource.h>
+#include <unistd.h>
 
 #include <algorithm>
 
@@ -21,6 +23,22 @@ void RaiseDescriptorLimit() {
   if (rl.rlim_cur <= before.rlim_cur || ::setrlimit(RLIMIT_NOFILE, &rl) != 0) return;
   original = before;
   raised = true;
+}
+
+void ReserveDescriptorTable(int count) {
+  struct rlimit rl {};
+  if (::getrlimit(RLIMIT_NOFILE, &rl) != 0) return;
+  const rlim_t top = std::min<rlim_t>(rl.rlim_cur, static_cast<rlim_t>(count));
+  if (top < 2) return;
+  // A duplicate at the top descriptor makes the kernel size the table for
+  // it; the table keeps that size after the close.
+  for (int from = 0; from <= 2; ++from) {
+    const int fd = ::fcntl(from, F_DUPFD_CLOEXEC, static_cast<int>(top - 1));
+    if (fd >= 0) {
+      ::close(fd);
+      return;
+    }
+  }
 }
 
 void RestoreDescriptorLimitInChild() {

@@ -467,29 +467,60 @@ Status Receiver::SignAndSend(uint32_t index, std::span<const std::byte> basis) {
   return Status::Ok();
 }
 
+// A temporary for the file `name` in dirfd: unnamed (O_TMPFILE), or named
+// (*tmp) where the file system refuses unnamed ones.
+static Result<io::UniqueFd> CreateTemporary(io::IoBackend& io, int dirfd, const std::string& name,
+                                            const std::string& suffix, std::string* tmp) {
+  auto out = io.OpenAt(dirfd, ".", O_TMPFILE | O_WRONLY, 0600);
+  if (out.ok()) return out;
+  *tmp = TempName(name, suffix);
+  out = io.OpenAt(dirfd, tmp->c_str(), O_CREAT | O_EXCL | O_WRONLY | O_NOFOLLOW, 0600);
+  if (!out.ok()) tmp->clear();
+  return out;
+}
+
 Status Receiver::OpenOutput(InFlight& f, const std::optional<ByteRange>& range) {
   const Listed& r = list_[f.index];
   const int dirfd = f.dir->fd.get();
-  auto out = range ? io_->OpenAt(dirfd, SplitTempName(opt_, f.name).c_str(),
-                                 O_CREAT | O_WRONLY | O_NOFOLLOW, 0600)
-                   : io_->OpenAt(dirfd, ".", O_TMPFILE | O_WRONLY, 0600);
-  if (range && out.ok()) {
-    f.range_offset = range->offset;
-    f.shared = true;
-    Status t = io_->FTruncate(out->get(), r.meta.size);
-    if (!t.ok()) out = t;
+  if (!range) {
+    ASSIGN_OR_RETURN(f.out, CreateTemporary(*io_, dirfd, f.name, suffix_, &f.tmp));
+    return Status::Ok();
   }
-  if (!out.ok() && range) return out.status();
-  if (!out.ok()) {
-    f.tmp = TempName(f.name, suffix_);
-    out = io_->OpenAt(dirfd, f.tmp.c_str(), O_CREAT | O_EXCL | O_WRONLY | O_NOFOLLOW, 0600);
-    if (!out.ok()) {
-      f.tmp.clear();
-      return out.status();
-    }
-  }
-  f.out = std::move(*out);
+  ASSIGN_OR_RETURN(io::UniqueFd out, io_->OpenAt(dirfd, SplitTempName(opt_, f.name).c_str(),
+                                                 O_CREAT | O_WRONLY | O_NOFOLLOW, 0600));
+  f.range_offset = range->offset;
+  f.shared = true;
+  RETURN_IF_ERROR(io_->FTruncate(out.get(), r.meta.size));
+  f.out = std::move(out);
   return Status::Ok();
+}
+
+void Receiver::StartOutput(InFlight& f) {
+  if (!opener_) {
+    opener_ = std::make_unique<Opener>(
+        [suffix = suffix_](io::IoBackend& io, OpenJob& j) {
+          std::string tmp;
+          Result<io::UniqueFd> out = CreateTemporary(io, j.dir->fd.get(), j.name, suffix, &tmp);
+          std::lock_guard<std::mutex> l(j.into->mu);
+          if (out.ok()) {
+            j.into->out = std::move(*out);
+            j.into->tmp = std::move(tmp);
+          } else {
+            j.into->status = out.status();
+          }
+          j.into->done = true;
+          j.into->cv.notify_all();
+          return Status::Ok();
+        },
+        // Every queued job is an in-flight file's: Submit never waits.
+        InFlightLimit(cfg_.max_in_flight) + 1, nullptr, /*keep=*/false);
+  }
+  f.opening = std::make_shared<OpeningOutput>();
+  OpenJob job;
+  job.dir = f.dir;
+  job.name = f.name;
+  job.into = f.opening;
+  opener_->Submit(std::move(job));
 }
 
 Status Receiver::StartRequest(uint32_t index, bool whole) {
@@ -571,11 +602,13 @@ Status Receiver::StartRequest(uint32_t index, bool whole) {
   // A file that goes out as a ReuseProbe needs no temporary unless the
   // probe misses (or its candidate must be copied): OpenOutput then.
   const bool reuse_probe = !delta && !append && !probe.empty() && !range;
-  if (!reuse_probe) {
+  if (range) {
     if (Status o = OpenOutput(*fp, range); !o.ok()) {
       Fail(index, o.WithContext(r.path));
       return Status::Ok();
     }
+  } else if (!reuse_probe) {
+    StartOutput(*fp);  // its first write (or its landing) waits for it
   }
   in_flight_[index] = std::move(f);
   if (delta && !append) return SendSignature(index, *fp);
@@ -599,6 +632,10 @@ Status Receiver::StartRequest(uint32_t index, bool whole) {
 // Writes the produced bytes, leaving aligned zero runs as holes.
 Status Receiver::WriteBytes(InFlight& f, std::span<const std::byte> bytes) {
   if (!f.local_error.ok()) return f.local_error;
+  if (Status o = f.AwaitOutput(); !o.ok()) {
+    f.local_error = o.WithContext(list_[f.index].path);
+    return f.local_error;
+  }
   size_t pos = 0;
   while (pos < bytes.size()) {
     const uint64_t off = f.range_offset + f.written + pos;
@@ -748,6 +785,8 @@ Status Receiver::Install(io::IoBackend& io, InFlight& f, const Entry& meta,
                          const std::vector<io::Xattr>& xattrs, const std::string& path) const {
   const int dirfd = f.dir->fd.get();
   const char* name = f.name.c_str();
+  // (An empty file's temporary may still be on the opener's way.)
+  if (Status o = f.AwaitOutput(); !o.ok()) return o.WithContext(path);
   Status s = io.FTruncate(f.out.get(), meta.size);
   DstState ds;
   ds.new_uid = ::geteuid();
@@ -969,6 +1008,7 @@ Result<SyncOutcome> Receiver::Run() {
   }
   stats_.phase = SyncPhase::kDone;
   prefetch_.reset();  // its threads are idle: stopped before the session ends
+  opener_.reset();
   signer_.reset();
   lander_.reset();
   SyncOutcome out;

@@ -102,6 +102,18 @@ struct DeleteEvent {
   Status status;  // kFailed
 };
 
+// A file's temporary, created off the message thread (Receiver::
+// StartOutput): the opener sets it once, the InFlight takes it when it
+// first needs it (AwaitOutput).
+struct OpeningOutput {
+  std::mutex mu;
+  std::condition_variable cv;
+  bool done = false;
+  Status status;
+  io::UniqueFd out;
+  std::string tmp;  // a named temporary where O_TMPFILE was refused
+};
+
 struct InFlight {
   uint32_t index = 0;
   std::shared_ptr<Dir> dir;
@@ -109,6 +121,9 @@ struct InFlight {
   std::optional<Entry> existing;  // DST's entry when requested
   io::UniqueFd out;
   std::string tmp;  // named temporary; empty for an unnamed one
+  // Set while the opener creates `out` (and `tmp`): AwaitOutput waits.
+  std::shared_ptr<OpeningOutput> opening;
+  Status open_error;  // the opener could not create the temporary
   io::UniqueFd basis_fd;
   io::MappedFile basis;
   std::optional<Hash128> basis_hash;  // --checksum: the old content's hash
@@ -131,7 +146,23 @@ struct InFlight {
   // " == OLD" (copied); Land counts it as such.
   std::string reused_detail;
 
+  // Takes the temporary the opener created into `out` and `tmp` (waiting
+  // for it): Ok at once when none was handed to it; its error, every time,
+  // when it could not be created.
+  Status AwaitOutput() {
+    if (opening) {
+      const std::shared_ptr<OpeningOutput> o = std::move(opening);
+      std::unique_lock<std::mutex> l(o->mu);
+      o->cv.wait(l, [&] { return o->done; });
+      out = std::move(o->out);
+      tmp = std::move(o->tmp);
+      open_error = o->status;
+    }
+    return open_error;
+  }
+
   ~InFlight() {
+    (void)AwaitOutput();  // the opener's temporary is this file's to remove
     if (!tmp.empty() && dir && dir->fd.valid()) ::unlinkat(dir->fd.get(), tmp.c_str(), 0);
   }
 };
@@ -151,16 +182,18 @@ struct LandJob {
 // message thread, which takes the finished ones back (with their results)
 // for its bookkeeping. At most `capacity` jobs are queued or running: Submit
 // waits for room. Stopping (destruction) runs what was handed over first.
-// Used for landing completed files (Lander) and for signatures of large
-// basis files (Signer). With `first`, the queued job that orders first runs
-// next (TakeFinished then returns them in the order they ran).
+// Used for landing completed files (Lander), for signatures of large basis
+// files (Signer) and for creating temporaries (Opener). With `first`, the
+// queued job that orders first runs next (TakeFinished then returns them in
+// the order they ran). Without `keep`, finished jobs are dropped (their
+// results go elsewhere): TakeFinished returns none.
 template <typename Job>
 class JobThread {
  public:
   using Run = std::function<Status(io::IoBackend&, Job&)>;
   using Before = std::function<bool(const Job&, const Job&)>;
-  JobThread(Run run, size_t capacity, Before first = nullptr)
-      : run_(std::move(run)), capacity_(capacity), first_(std::move(first)) {}
+  JobThread(Run run, size_t capacity, Before first = nullptr, bool keep = true)
+      : run_(std::move(run)), capacity_(capacity), first_(std::move(first)), keep_(keep) {}
   ~JobThread() {
     {
       std::lock_guard<std::mutex> l(mu_);
@@ -208,9 +241,10 @@ class JobThread {
       ++running_;
       l.unlock();
       job.status = run_(io, job);
+      if (!keep_) job = Job();  // dropped outside the lock
       l.lock();
       --running_;
-      finished_.push_back(std::move(job));
+      if (keep_) finished_.push_back(std::move(job));
       cv_.notify_all();
     }
   }
@@ -218,6 +252,7 @@ class JobThread {
   const Run run_;
   const size_t capacity_;
   const Before first_;
+  const bool keep_;
   mutable std::mutex mu_;
   std::condition_variable cv_;
   std::deque<Job> todo_, finished_;
@@ -240,6 +275,16 @@ struct SignJob {
   Status status;
 };
 using Signer = JobThread<SignJob>;
+
+// A temporary to create in `dir` for the file `name` (Receiver::
+// StartOutput); the result goes to `into`.
+struct OpenJob {
+  std::shared_ptr<Dir> dir;
+  std::string name;
+  std::shared_ptr<OpeningOutput> into;
+  Status status;
+};
+using Opener = JobThread<OpenJob>;
 
 class Receiver {
  public:
@@ -266,6 +311,10 @@ class Receiver {
   // Opens f's temporary: O_TMPFILE in its directory, a named temporary
   // where that is refused, or (range) the run's shared split temporary.
   Status OpenOutput(InFlight& f, const std::optional<ByteRange>& range);
+  // OpenOutput's unnamed (or named) temporary, created on the opener
+  // thread: creating an inode costs the file system more than the rest of
+  // a small file's request. f.AwaitOutput() takes it.
+  void StartOutput(InFlight& f);
   // A large basis goes to the signer thread, a small one is signed here.
   Status SendSignature(uint32_t index, InFlight& f);
   // Computes the signature of `basis` and sends it (any thread).
@@ -360,7 +409,10 @@ class Receiver {
   std::string suffix_;
 
   io::UniqueFd root_;
-  std::vector<Listed> list_;
+  // A deque: it grows by blocks (a vector's doubling moved the whole list
+  // into fresh pages each time, the message thread's largest cost on a
+  // tree of many small files), and an entry never moves.
+  std::deque<Listed> list_;
   std::vector<uint32_t> dirs_;
   std::vector<uint32_t> followers_;
   std::unordered_set<std::string> failed_dirs_;
@@ -429,6 +481,9 @@ class Receiver {
   // Computes and sends the signatures of large basis files (SendSignature);
   // stopped first.
   std::unique_ptr<Signer> signer_;
+  // Creates requested files' temporaries (StartOutput); stopped before the
+  // in-flight files, which wait for theirs, go.
+  std::unique_ptr<Opener> opener_;
 };
 
 }  // namespace ferry::protocol::receiver_internal

@@ -15,6 +15,7 @@ bool Receiver::HoldForMail(std::unique_ptr<InFlight>& f, const Hash128& hash) {
   // (an account has thousands of folders): its data goes to a named
   // temporary, and its directory is opened again when it lands.
   const int dirfd = f->dir->fd.get();
+  if (!f->AwaitOutput().ok()) return false;  // land now: that reports it
   if (f->tmp.empty()) {
     std::string tmp = TempName(f->name, suffix_);
     if (io::LinkUnnamed(f->out.get(), dirfd, tmp.c_str()) != 0) return false;  // land now

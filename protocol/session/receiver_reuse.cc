@@ -252,13 +252,9 @@ Status Receiver::OnProbeResult(const ProbeResult& p) {
   f.probe_cands.clear();
   if (p.outcome == ProbeOutcome::kMiss) {
     // The file follows: now it needs its temporary (StartRequest left it
-    // unopened while the probe was out). Without one, its data is drained.
-    if (!f.out.valid()) {
-      if (Status o = OpenOutput(f, std::nullopt); !o.ok()) {
-        f.local_error = o.WithContext(list_[f.index].path);
-        Fail(f.index, f.local_error);
-      }
-    }
+    // unopened while the probe was out). Without one, its data is drained
+    // (its first write fails).
+    if (!f.out.valid() && !f.opening) StartOutput(f);
     return Status::Ok();
   }
   if (p.candidate >= cands.size()) {
