@@ -134,6 +134,7 @@ struct InFlight {
   bool shared = false;
   std::unique_ptr<IncomingFile> incoming;
   uint64_t written = 0;
+  uint64_t flushed = 0;  // bytes of `out` whose writeback StartWriteback started
   Status local_error;  // a write failed: drain the data, land nothing
   bool protocol_checked = false;
   io::IoBackend* io = nullptr;
@@ -286,6 +287,15 @@ struct OpenJob {
 };
 using Opener = JobThread<OpenJob>;
 
+// Writeback to start for a range of a temporary (Receiver::StartWriteback):
+// its own descriptor, so the file may land (and close its own) meanwhile.
+struct FlushJob {
+  io::UniqueFd fd;
+  uint64_t offset = 0, length = 0;
+  Status status;
+};
+using Flusher = JobThread<FlushJob>;
+
 class Receiver {
  public:
   Receiver(Channel& ch, const ReceiverConfig& cfg, SyncStats& stats, SyncEvents& events)
@@ -315,6 +325,9 @@ class Receiver {
   // thread: creating an inode costs the file system more than the rest of
   // a small file's request. f.AwaitOutput() takes it.
   void StartOutput(InFlight& f);
+  // Starts the writeback of what f's temporary holds beyond f.flushed, in
+  // whole windows, on the flusher thread.
+  void StartWriteback(InFlight& f);
   // A large basis goes to the signer thread, a small one is signed here.
   Status SendSignature(uint32_t index, InFlight& f);
   // Computes the signature of `basis` and sends it (any thread).
@@ -484,6 +497,8 @@ class Receiver {
   // Creates requested files' temporaries (StartOutput); stopped before the
   // in-flight files, which wait for theirs, go.
   std::unique_ptr<Opener> opener_;
+  // Starts large temporaries' writeback as they are written (StartWriteback).
+  std::unique_ptr<Flusher> flusher_;
 };
 
 }  // namespace ferry::protocol::receiver_internal
