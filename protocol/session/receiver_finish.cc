@@ -1,6 +1,10 @@
 #include <fcntl.h>
 #include <unistd.h>
 
+#include <atomic>
+#include <system_error>
+#include <thread>
+
 #include <tbb/blocked_range.h>
 #include <tbb/parallel_for.h>
 
@@ -155,13 +159,27 @@ void Receiver::Deletes() {
   }
   dst_listings_.clear();
   io::PosixBackend posix;  // stateless: shared by the threads
-  tbb::parallel_for(tbb::blocked_range<size_t>(0, jobs.size(), 4),
-                    [&](const tbb::blocked_range<size_t>& r) {
-                      for (size_t i = r.begin(); i != r.end(); ++i) {
-                        Job& j = jobs[i];
-                        (void)DeleteTree(posix, j.dirfd, j.entry, j.rel, &j.log);
-                      }
-                    });
+  // More removals at once than cores: each mostly waits (for the device's
+  // discard of the freed blocks, one by one), so the cores do not bound
+  // them; up to 8 threads, a thread per 4 entries.
+  std::atomic<size_t> next{0};
+  auto work = [&] {
+    for (size_t i; (i = next.fetch_add(1)) < jobs.size();) {
+      Job& j = jobs[i];
+      (void)DeleteTree(posix, j.dirfd, j.entry, j.rel, &j.log);
+    }
+  };
+  std::vector<std::thread> helpers;
+  const size_t threads = std::min<size_t>(8, (jobs.size() + 3) / 4);
+  for (size_t t = 1; t < threads; ++t) {
+    try {
+      helpers.emplace_back(work);
+    } catch (const std::system_error&) {
+      break;  // fewer threads: the same removals, later
+    }
+  }
+  work();
+  for (std::thread& t : helpers) t.join();
   for (const Job& j : jobs) {
     for (const DeleteEvent& ev : j.log) {
       switch (ev.kind) {
