@@ -33,7 +33,8 @@ inline constexpr uint32_t kWeakOffset = 0x5Fu;
 // Weak checksum of a whole window (non-rolling). O(n). Windows of 64 bytes
 // and more run on 64 independent lanes (Horner's rule with step M^64 per
 // lane, combined at the end): AVX2 where the CPU has it (chosen at run
-// time), portable scalar lanes otherwise; shorter windows and the tail run
+// time), portable scalar lanes otherwise; windows of 256 bytes and more on
+// 256 lanes where the CPU has AVX-512; shorter windows and the tail run
 // 8 bytes per serial step.
 uint32_t WeakSum(std::span<const std::byte> window);
 

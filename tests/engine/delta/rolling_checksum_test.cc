@@ -78,6 +78,23 @@ TEST(RollingChecksumTest, LaneRoutesMatchReference) {
   EXPECT_EQ(WeakSumPortable(ff), ReferenceWeak(ff));
 }
 
+// Windows of 256 bytes and more take the 256-lane route where the CPU has
+// AVX-512 (the AVX2 or portable route elsewhere): every length around its
+// 256-byte chunk edge and with every tail length, at unaligned offsets.
+TEST(RollingChecksumTest, WideLaneRouteMatchesReference) {
+  const Bytes data = RandomBytes(20000, 23);
+  for (size_t n = 240; n <= 1100; ++n) {
+    auto w = std::span(data).subspan(n % 13, n);
+    ASSERT_EQ(WeakSum(w), ReferenceWeak(w)) << "length " << n;
+  }
+  for (size_t n : {8192u, 10240u, 16383u, 19000u}) {
+    auto w = std::span(data).subspan(5, n);
+    EXPECT_EQ(WeakSum(w), ReferenceWeak(w)) << "length " << n;
+  }
+  const Bytes ff(4099, std::byte{0xFF});
+  EXPECT_EQ(WeakSum(ff), ReferenceWeak(ff));
+}
+
 TEST(RollingChecksumTest, PowerMatchesRepeatedMultiplication) {
   uint32_t p = 1;
   for (uint64_t e = 0; e < 200; ++e) {
