@@ -374,5 +374,44 @@ TEST_F(RemoteSyncTest, RemoteSourceErrorNamesThePathAndSetsTheExitCode) {
   EXPECT_EQ(ReadFile(D("ok")), "fine");
 }
 
+// The receiver creates temporaries off its message thread: a directory it
+// cannot write into still fails its files by name (a changed one and a new
+// empty one, which lands without any data), leaves the old content and no
+// temporary there, and the rest of the pass lands.
+TEST_F(RemoteSyncTest, UnwritableDestinationDirectoryFailsItsFilesByName) {
+  WriteFile(S("ok"), "fine");
+  MakeDirs(S("locked"));
+  WriteFile(S("locked/f"), "old content");
+  ASSERT_EQ(Push().code, 0);
+  WriteFile(S("ok"), "finer");
+  WriteFile(S("locked/f"), "new content, longer");
+  WriteFile(S("locked/empty"), "");
+  // As root every directory is writable: the remote side runs as nobody,
+  // owning DST but for locked/.
+  std::string ferry_cmd = Ferry();
+  if (AmRoot()) {
+    if (ferry::testing::Shell("command -v setpriv >/dev/null 2>&1") != 0)
+      GTEST_SKIP() << "root without setpriv: cannot make an unwritable directory";
+    ASSERT_EQ(::chmod(tmp_.path().c_str(), 0755), 0);
+    ASSERT_EQ(ferry::testing::Shell("chown -R 65534:65534 '" + dst_ + "' && chown 0:0 '" +
+                                    D("locked") + "' && chmod 0755 '" + D("locked") + "'"),
+              0);
+    ferry_cmd = "setpriv --reuid=65534 --regid=65534 --clear-groups " + Ferry();
+  } else {
+    ASSERT_EQ(::chmod(D("locked").c_str(), 0555), 0);
+  }
+  Proc p = RunProcess({Ferry(), "sync", "--no-progress", "-e", FERRY_STANDIN, "--remote-ferry",
+                       ferry_cmd, src_ + "/", "testhost:" + dst_ + "/"},
+                      tmp_.path());
+  ::chmod(D("locked").c_str(), 0755);
+  EXPECT_EQ(p.code, 23) << p.Dump();
+  EXPECT_NE(p.err.find("locked/f"), std::string::npos) << p.err;
+  EXPECT_NE(p.err.find("locked/empty"), std::string::npos) << p.err;
+  EXPECT_EQ(ReadFile(D("ok")), "finer");
+  EXPECT_EQ(ReadFile(D("locked/f")), "old content");
+  EXPECT_FALSE(Exists(D("locked/empty")));
+  EXPECT_FALSE(HasTemporaries());
+}
+
 }  // namespace
 }  // namespace ferry::e2e
