@@ -64,6 +64,26 @@ void BM_WeakSum(benchmark::State& state) {
 }
 BENCHMARK(BM_WeakSum)->RangeMultiplier(4)->Range(512, 128 << 10);
 
+// A signature's weak sums over a file read from memory rather than the
+// cache: every block (arg bytes) of 256 MiB, as ComputeSignature does.
+void BM_WeakSumBlocksFromMemory(benchmark::State& state) {
+  const size_t block = static_cast<size_t>(state.range(0));
+  static const std::vector<std::byte> big = [] {
+    std::vector<std::byte> v(256u << 20);
+    for (size_t i = 0; i < v.size(); ++i) v[i] = std::byte(static_cast<uint8_t>((i * 2654435761u) >> 13));
+    return v;
+  }();
+  for (auto _ : state) {
+    uint32_t acc = 0;
+    for (size_t o = 0; o + block <= big.size(); o += block) {
+      acc += delta::WeakSum(std::span<const std::byte>(big).subspan(o, block));
+    }
+    benchmark::DoNotOptimize(acc);
+  }
+  state.SetBytesProcessed(state.iterations() * static_cast<int64_t>(big.size() / block * block));
+}
+BENCHMARK(BM_WeakSumBlocksFromMemory)->Arg(700)->Arg(8192)->Unit(benchmark::kMillisecond);
+
 // The same sum on the route CPUs without AVX2 take (portable scalar lanes).
 void BM_WeakSumPortable(benchmark::State& state) {
   auto in = Prefix(state.range(0));
