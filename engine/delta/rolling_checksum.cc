@@ -120,7 +120,11 @@ __attribute__((target("avx512f"))) uint32_t WeakSumAvx512(const uint8_t* p, size
   __m512i acc[16];
   for (__m512i& a : acc) a = _mm512_setzero_si512();
   for (size_t c = 0; c < chunks; ++c, p += kWideLanes) {
-    for (int line = 0; line < 4; ++line) _mm_prefetch(reinterpret_cast<const char*>(p) + 2048 + 64 * line, _MM_HINT_T0);
+    // (The address may lie past the window: a hint, computed as an integer.)
+    const uintptr_t ahead = reinterpret_cast<uintptr_t>(p) + 2048;
+    for (uintptr_t line = 0; line < 4; ++line) {
+      _mm_prefetch(reinterpret_cast<const char*>(ahead + 64 * line), _MM_HINT_T0);
+    }
     for (int v = 0; v < 16; ++v) {
       const __m128i bytes = _mm_loadu_si128(reinterpret_cast<const __m128i*>(p + 16 * v));
       const __m512i x = _mm512_add_epi32(_mm512_maskz_cvtepu8_epi32(0xFFFF, bytes), k);
