@@ -33,14 +33,16 @@ constexpr uint32_t kGroupOffset =
 // lanes are independent chains, so a core (or a vector unit) advances many
 // at once; at the end, h = sum_j lane[j] * M^(L-1-j) is the Horner value of
 // the chunks, exactly as if one chain had read them byte by byte.
-constexpr size_t kLanes = 64;
-constexpr uint32_t kMLanes = Pow(kM, kLanes);
-constexpr std::array<uint32_t, kLanes> LanePowers() {
-  std::array<uint32_t, kLanes> a{};
-  for (size_t j = 0; j < kLanes; ++j) a[j] = Pow(kM, kLanes - 1 - j);
+// Lane j's final weight for L lanes: M^(L-1-j).
+template <size_t L>
+constexpr std::array<uint32_t, L> LanePowers() {
+  std::array<uint32_t, L> a{};
+  for (size_t j = 0; j < L; ++j) a[j] = Pow(kM, L - 1 - j);
   return a;
 }
-constexpr std::array<uint32_t, kLanes> kLanePow = LanePowers();
+constexpr size_t kLanes = 64;
+constexpr uint32_t kMLanes = Pow(kM, kLanes);
+constexpr std::array<uint32_t, kLanes> kLanePow = LanePowers<kLanes>();
 
 // Continues Horner's rule from h over p[0..n): 8-byte groups, then bytes.
 uint32_t HornerTail(uint32_t h, const uint8_t* p, size_t n) {
@@ -106,12 +108,7 @@ __attribute__((target("avx2"))) uint32_t WeakSumAvx2(const uint8_t* p, size_t n)
 // n % 256 bytes continue on the AVX2 route: H(a b) = H(a) * M^|b| + H(b).
 constexpr size_t kWideLanes = 256;
 constexpr uint32_t kMWide = Pow(kM, kWideLanes);
-constexpr std::array<uint32_t, kWideLanes> WidePowers() {
-  std::array<uint32_t, kWideLanes> a{};
-  for (size_t j = 0; j < kWideLanes; ++j) a[j] = Pow(kM, kWideLanes - 1 - j);
-  return a;
-}
-constexpr std::array<uint32_t, kWideLanes> kWidePow = WidePowers();
+constexpr std::array<uint32_t, kWideLanes> kWidePow = LanePowers<kWideLanes>();
 
 __attribute__((target("avx512f"))) uint32_t WeakSumAvx512(const uint8_t* p, size_t n) {
   const size_t chunks = n / kWideLanes;
