@@ -52,6 +52,7 @@ TEST_F(DescriptorTable, IsSizedForTheReservedCountAndLeavesNothingOpen) {
 }
 
 TEST_F(DescriptorTable, StaysWithinTheSoftLimit) {
+  if (start_.rlim_max != RLIM_INFINITY && start_.rlim_max < 200) GTEST_SKIP() << "hard limit";
   struct rlimit rl = start_;
   rl.rlim_cur = 200;
   ASSERT_EQ(::setrlimit(RLIMIT_NOFILE, &rl), 0);
