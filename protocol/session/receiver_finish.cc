@@ -98,13 +98,20 @@ void Receiver::Deletes() {
   // What goes is decided here, in list order; the removals run in parallel
   // (each unlink waits for the file system, and on a file system mounted
   // with discard for the device), and what they did is reported in order.
-  struct Job {
-    int dirfd;
-    Entry entry;
+  // A job is up to 8 entries of one directory, which its thread opens (by
+  // path beneath the root) and closes again: the threads hold a descriptor
+  // each, not one per directory with something to delete (a tree with more
+  // such directories than the descriptor limit lost its deletions, unsaid).
+  struct Dir {
     std::string rel;
+    std::vector<Entry> doomed;
+  };
+  struct Job {
+    size_t dir = 0, first = 0, count = 0;
     std::vector<DeleteEvent> log;
   };
-  std::vector<io::UniqueFd> fds;
+  constexpr size_t kPerJob = 8;
+  std::vector<Dir> dirs;
   std::vector<Job> jobs;
   for (const std::string& u : unlisted_) {
     events_.OnWarning("not deleting anything beneath " + QuotePath(u.empty() ? "." : u) +
@@ -124,13 +131,11 @@ void Receiver::Deletes() {
       listing = &it->second->entries;
       listed = &it->second->listed;
     }
-    std::vector<const Entry*> doomed;
-    io::UniqueFd fd;
     if (listing == nullptr) {
+      if (failed_dirs_.count(rel) != 0) continue;  // reported when it failed
       auto opened = io_->OpenBeneath(root_.get(), rel, O_RDONLY | O_DIRECTORY, 0);
-      if (!opened.ok()) continue;  // reported when it was made
-      fd = std::move(*opened);
-      auto l = ListDir(*io_, fd.get(), d.path);
+      auto l = opened.ok() ? ListDir(*io_, opened->get(), d.path)
+                           : Result<std::vector<Entry>>(opened.status());
       if (!l.ok()) {
         Fail(d.path, l.status(), std::nullopt);
         continue;
@@ -138,39 +143,50 @@ void Receiver::Deletes() {
       fresh = std::move(*l);
       listing = &fresh;
     }
+    Dir dir;
+    dir.rel = rel;
     for (size_t i = 0; i < listing->size(); ++i) {
       if (listed && (*listed)[i]) continue;
       const Entry& e = (*listing)[i];
       const std::string p = rel.empty() ? e.name : rel + "/" + e.name;
       if (!Doomed(rel, e, p)) continue;
       if (consumed_.count(p) != 0) continue;  // renamed into a new path
-      doomed.push_back(&e);
+      dir.doomed.push_back(e);
     }
-    if (doomed.empty()) continue;
-    if (!fd.valid()) {
-      auto opened = io_->OpenBeneath(root_.get(), rel, O_RDONLY | O_DIRECTORY, 0);
-      if (!opened.ok()) continue;
-      fd = std::move(*opened);
+    for (size_t first = 0; first < dir.doomed.size(); first += kPerJob) {
+      Job j;
+      j.dir = dirs.size();
+      j.first = first;
+      j.count = std::min(kPerJob, dir.doomed.size() - first);
+      jobs.push_back(std::move(j));
     }
-    for (const Entry* e : doomed) {
-      jobs.push_back(Job{fd.get(), *e, rel.empty() ? e->name : rel + "/" + e->name, {}});
-    }
-    fds.push_back(std::move(fd));
+    if (!dir.doomed.empty()) dirs.push_back(std::move(dir));
   }
   dst_listings_.clear();
   io::PosixBackend posix;  // stateless: shared by the threads
   // More removals at once than cores: each mostly waits (for the device's
   // discard of the freed blocks, one by one), so the cores do not bound
-  // them; up to 8 threads, a thread per 4 entries.
+  // them; up to 8 threads, a thread per job.
   std::atomic<size_t> next{0};
   auto work = [&] {
     for (size_t i; (i = next.fetch_add(1)) < jobs.size();) {
       Job& j = jobs[i];
-      (void)DeleteTree(posix, j.dirfd, j.entry, j.rel, &j.log);
+      const Dir& dir = dirs[j.dir];
+      auto fd = posix.OpenBeneath(root_.get(), dir.rel, O_RDONLY | O_DIRECTORY, 0);
+      for (size_t k = j.first; k < j.first + j.count; ++k) {
+        const Entry& e = dir.doomed[k];
+        const std::string rel = dir.rel.empty() ? e.name : dir.rel + "/" + e.name;
+        if (!fd.ok()) {
+          j.log.push_back(DeleteEvent{DeleteEvent::Kind::kFailed, rel, e.is_dir(),
+                                      fd.status().WithContext("not deleted")});
+          continue;
+        }
+        (void)DeleteTree(posix, fd->get(), e, rel, &j.log);
+      }
     }
   };
   std::vector<std::thread> helpers;
-  const size_t threads = std::min<size_t>(8, (jobs.size() + 3) / 4);
+  const size_t threads = std::min<size_t>(8, jobs.size());
   for (size_t t = 1; t < threads; ++t) {
     try {
       helpers.emplace_back(work);

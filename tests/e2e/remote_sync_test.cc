@@ -413,5 +413,28 @@ TEST_F(RemoteSyncTest, UnwritableDestinationDirectoryFailsItsFilesByName) {
   EXPECT_FALSE(HasTemporaries());
 }
 
+// --delete in more directories than the receiver may hold open at once:
+// every extra entry goes (the receiver used to keep each such directory
+// open until the removals ran, and silently skipped the ones past its
+// descriptor limit).
+TEST_F(RemoteSyncTest, DeleteReachesMoreDirectoriesThanTheDescriptorLimit) {
+  for (int i = 0; i < 120; ++i) {
+    const std::string d = "d" + std::to_string(i);
+    MakeDirs(S(d));
+    WriteFile(S(d + "/keep"), "k");
+  }
+  ASSERT_EQ(Push().code, 0);
+  for (int i = 0; i < 120; ++i) WriteFile(D("d" + std::to_string(i) + "/extra"), "x");
+  const std::string cmd = "ulimit -n 48 && exec '" + Ferry() + "' sync --no-progress --delete -e '" +
+                          FERRY_STANDIN + "' --remote-ferry '" + Ferry() + "' '" + src_ +
+                          "/' 'testhost:" + dst_ + "/'";
+  Proc p = RunProcess({"/bin/sh", "-c", cmd}, tmp_.path());
+  ASSERT_EQ(p.code, 0) << p.Dump();
+  for (int i = 0; i < 120; ++i) {
+    EXPECT_FALSE(Exists(D("d" + std::to_string(i) + "/extra"))) << i;
+  }
+  EXPECT_EQ(Oracle(), "");
+}
+
 }  // namespace
 }  // namespace ferry::e2e
