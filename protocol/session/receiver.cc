@@ -499,27 +499,23 @@ void Receiver::StartOutput(InFlight& f) {
   if (!opener_) {
     opener_ = std::make_unique<Opener>(
         [suffix = suffix_](io::IoBackend& io, OpenJob& j) {
-          std::string tmp;
-          Result<io::UniqueFd> out = CreateTemporary(io, j.dir->fd.get(), j.name, suffix, &tmp);
-          std::lock_guard<std::mutex> l(j.into->mu);
+          OpenedOutput o;
+          Result<io::UniqueFd> out = CreateTemporary(io, j.dir->fd.get(), j.name, suffix, &o.tmp);
           if (out.ok()) {
-            j.into->out = std::move(*out);
-            j.into->tmp = std::move(tmp);
+            o.out = std::move(*out);
           } else {
-            j.into->status = out.status();
+            o.status = out.status();
           }
-          j.into->done = true;
-          j.into->cv.notify_all();
+          j.into.set_value(std::move(o));
           return Status::Ok();
         },
         // Every queued job is an in-flight file's: Submit never waits.
         InFlightLimit(cfg_.max_in_flight) + 1, nullptr, /*keep=*/false);
   }
-  f.opening = std::make_shared<OpeningOutput>();
   OpenJob job;
   job.dir = f.dir;
   job.name = f.name;
-  job.into = f.opening;
+  f.opening = job.into.get_future();
   opener_->Submit(std::move(job));
 }
 

@@ -11,6 +11,7 @@
 #include <condition_variable>
 #include <deque>
 #include <functional>
+#include <future>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -103,12 +104,9 @@ struct DeleteEvent {
 };
 
 // A file's temporary, created off the message thread (Receiver::
-// StartOutput): the opener sets it once, the InFlight takes it when it
-// first needs it (AwaitOutput).
-struct OpeningOutput {
-  std::mutex mu;
-  std::condition_variable cv;
-  bool done = false;
+// StartOutput): the opener fulfils the promise, the InFlight takes it when
+// it first needs it (AwaitOutput).
+struct OpenedOutput {
   Status status;
   io::UniqueFd out;
   std::string tmp;  // a named temporary where O_TMPFILE was refused
@@ -121,8 +119,8 @@ struct InFlight {
   std::optional<Entry> existing;  // DST's entry when requested
   io::UniqueFd out;
   std::string tmp;  // named temporary; empty for an unnamed one
-  // Set while the opener creates `out` (and `tmp`): AwaitOutput waits.
-  std::shared_ptr<OpeningOutput> opening;
+  // Valid while the opener creates `out` (and `tmp`): AwaitOutput waits.
+  std::future<OpenedOutput> opening;
   Status open_error;  // the opener could not create the temporary
   io::UniqueFd basis_fd;
   io::MappedFile basis;
@@ -151,13 +149,11 @@ struct InFlight {
   // for it): Ok at once when none was handed to it; its error, every time,
   // when it could not be created.
   Status AwaitOutput() {
-    if (opening) {
-      const std::shared_ptr<OpeningOutput> o = std::move(opening);
-      std::unique_lock<std::mutex> l(o->mu);
-      o->cv.wait(l, [&] { return o->done; });
-      out = std::move(o->out);
-      tmp = std::move(o->tmp);
-      open_error = o->status;
+    if (opening.valid()) {
+      OpenedOutput o = opening.get();
+      out = std::move(o.out);
+      tmp = std::move(o.tmp);
+      open_error = std::move(o.status);
     }
     return open_error;
   }
@@ -282,7 +278,7 @@ using Signer = JobThread<SignJob>;
 struct OpenJob {
   std::shared_ptr<Dir> dir;
   std::string name;
-  std::shared_ptr<OpeningOutput> into;
+  std::promise<OpenedOutput> into;
   Status status;
 };
 using Opener = JobThread<OpenJob>;

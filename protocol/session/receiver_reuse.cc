@@ -254,7 +254,7 @@ Status Receiver::OnProbeResult(const ProbeResult& p) {
     // The file follows: now it needs its temporary (StartRequest left it
     // unopened while the probe was out). Without one, its data is drained
     // (its first write fails).
-    if (!f.out.valid() && !f.opening) StartOutput(f);
+    if (!f.out.valid() && !f.opening.valid()) StartOutput(f);
     return Status::Ok();
   }
   if (p.candidate >= cands.size()) {
