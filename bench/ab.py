@@ -37,6 +37,9 @@ res = {l: [] for l, _ in cmds}
 def warm(d):
     subprocess.run(f"find {d} -type f -print0 | xargs -0 cat > /dev/null", shell=True)
 for label, cmd, dst in plan:
+    # The previous run's writeback (and the discards of what it replaced)
+    # finish before this one starts.
+    os.sync()
     warm(src); warm(dst)
     c = cmd.format(src=src + '/', dst=dst + '/')
     t = time.monotonic()

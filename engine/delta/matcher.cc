@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <cstring>
 #include <limits>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -28,6 +29,9 @@ constexpr uint32_t kM = kWeakMultiplier;
 constexpr uint32_t kM2 = kM * kM;
 constexpr uint32_t kM3 = kM2 * kM;
 constexpr uint32_t kM4 = kM3 * kM;
+
+// StreamDelta passes a window's last run on at once from this length on.
+constexpr uint64_t kHoldBackMax = 1u << 20;
 
 void Append(std::vector<Piece>& out, const Piece& p) {
   if (!out.empty()) {
@@ -253,13 +257,22 @@ Status StreamDelta(const Signature& sig, std::span<const std::byte> new_data,
         }
       }
       if (w1 == n) break;
-      if (pieces.size() > 1) {
-        const Piece last = pieces.back();
-        pieces.pop_back();
+      // The last run is held back (the next window's first may extend it)
+      // unless it is long: an unchanged stretch of a large file is one
+      // COPY, and holding it until the next change held back the
+      // receiver's work on it (it costs one more op per window).
+      const bool hold = !pieces.empty() && pieces.back().length < kHoldBackMax;
+      if (pieces.size() > (hold ? 1u : 0u)) {
+        std::optional<Piece> last;
+        if (hold) {
+          last = pieces.back();
+          pieces.pop_back();
+        }
         for (const Piece& p : pieces) (p.copy ? stats->matched_bytes : stats->literal_bytes) += p.length;
         status = sink(pieces);
         if (!status.ok()) return;
-        pieces.assign(1, last);
+        pieces.clear();
+        if (last) pieces.push_back(*last);
       }
     }
     if (covered != n) {

@@ -28,7 +28,9 @@
 // scan of the next window starts at or after the end of the last match (so a
 // match crossing it is kept); the delta differs from a single window's only
 // near the boundaries, as with segments (the last run of a window is held
-// back, so runs on both sides of a boundary still coalesce).
+// back, so runs on both sides of a boundary still coalesce, unless it is
+// 1 MiB or longer: a long unchanged stretch goes out window by window, as
+// consecutive COPYs).
 // ComputeDelta is StreamDelta with one window, gathered into a Delta.
 //
 // Degenerate inputs stay linear: identical blocks are deduplicated in the

@@ -313,6 +313,23 @@ TEST(StreamDeltaTest, RunsReachTheSinkBeforeTheScanEnds) {
   EXPECT_LE(windowed, whole + whole / 100);
 }
 
+TEST(StreamDeltaTest, ALongUnchangedStretchGoesOutWindowByWindow) {
+  // A large file changed only near its end: one long COPY. The receiver
+  // applies what it has, so its runs must not wait for the change.
+  const Bytes old_data = RandomBytes(8 << 20, 36);
+  Bytes new_data = old_data;
+  new_data[new_data.size() - 1000] = std::byte{static_cast<unsigned char>(
+      std::to_integer<unsigned>(new_data[new_data.size() - 1000]) ^ 0x5a)};
+  size_t calls = 0;
+  const uint64_t windowed =
+      StreamAndPatch(old_data, new_data, {4096, 8}, {2, 0, 1 << 20}, &calls);
+  EXPECT_GE(calls, 7u);  // about one per window of 1 MiB
+  size_t whole_calls = 0;
+  const uint64_t whole = StreamAndPatch(old_data, new_data, {4096, 8}, {2, 0, 0}, &whole_calls);
+  EXPECT_EQ(whole_calls, 1u);
+  EXPECT_EQ(windowed, whole);
+}
+
 TEST(StreamDeltaTest, ASinkErrorStopsTheScan) {
   const Bytes old_data = RandomBytes(1 << 20, 33);
   const Bytes new_data = RandomBytes(1 << 20, 34);  // all literal
