@@ -14,8 +14,9 @@ For each workload kind: generate SRC (bench/gen_workload.py), copy it to a
 baseline DST, change SRC (bench/mutate_workload.py), then make one copy of the
 baseline per timed run (all before the first run of that workload: see
 Phase 2 below for why), and, RUNS times each and alternating (each tool first in
-every other round, SRC and the copy read into the page cache right before
-the run), push SRC/ into a copy over the
+every other round; before each run the disk is synced, so that no run
+pays for the previous run's writeback, and SRC and the copy are read into
+the page cache), push SRC/ into a copy over the
 remote-shell stand-in (tests/remote_shell_standin.sh runs the remote command
 on this machine, so both tools pay for two processes and pipes):
 
@@ -162,6 +163,9 @@ def main() -> None:
             # Alternating, and each tool goes first in every other round.
             for tool in (tools if i % 2 == 0 else tools[::-1]):
                 dst = dsts[(tool, i)]
+                # The previous run's dirty pages (and the discards of what it
+                # replaced) go to the disk before this run, untimed.
+                os.sync()
                 warm(src, dst)
                 if tool.startswith("ferry"):
                     cmd = [ferry, "sync", "--no-progress", "--delete", "--stats", "-e", standin,

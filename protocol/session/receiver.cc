@@ -653,8 +653,9 @@ void Receiver::StartWriteback(InFlight& f) {
   job.fd = io::UniqueFd(fd);
   job.offset = from;
   job.length = length;
-  flusher_->Submit(std::move(job));
-  f.flushed += length;
+  // Only a hint: while the disk is behind (the queue is full) this window
+  // waits for the next write rather than the message thread for the disk.
+  if (flusher_->TrySubmit(std::move(job))) f.flushed += length;
 }
 
 // Writes the produced bytes, leaving aligned zero runs as holes.

@@ -209,6 +209,15 @@ class JobThread {
     todo_.push_back(std::move(job));
     cv_.notify_all();
   }
+  // Submit without the wait: false (and `job` dropped) when there is no room.
+  bool TrySubmit(Job job) {
+    std::unique_lock<std::mutex> l(mu_);
+    if (todo_.size() + running_ >= capacity_) return false;
+    if (!thread_.joinable()) thread_ = std::thread([this] { Loop(); });
+    todo_.push_back(std::move(job));
+    cv_.notify_all();
+    return true;
+  }
   // The jobs finished so far, in order, each with its result in `status`;
   // with wait, after every job handed over has finished.
   std::vector<Job> TakeFinished(bool wait) {

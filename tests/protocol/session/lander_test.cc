@@ -70,6 +70,33 @@ TEST(Lander, SubmitWaitsForRoomAndTakeFinishedWaitsForAll) {
   EXPECT_EQ(started.load(), 3);
 }
 
+// The flusher's hand-over (a writeback hint): never waits; a job that
+// finds no room is dropped, and one handed over later runs.
+TEST(Lander, TrySubmitRefusesWithoutWaitingWhenFull) {
+  std::promise<void> release;
+  std::shared_future<void> go = release.get_future().share();
+  std::atomic<int> ran{0};
+  Flusher flusher(
+      [&](io::IoBackend&, FlushJob&) {
+        go.wait();
+        ran++;
+        return Status::Ok();
+      },
+      2, nullptr, /*keep=*/false);
+  EXPECT_TRUE(flusher.TrySubmit(FlushJob{}));
+  EXPECT_TRUE(flusher.TrySubmit(FlushJob{}));
+  auto third = std::async(std::launch::async, [&] { return flusher.TrySubmit(FlushJob{}); });
+  ASSERT_EQ(third.wait_for(std::chrono::seconds(10)), std::future_status::ready)
+      << "TrySubmit waited for room";
+  EXPECT_FALSE(third.get());
+  release.set_value();
+  (void)flusher.TakeFinished(/*wait=*/true);
+  EXPECT_EQ(ran.load(), 2);
+  EXPECT_TRUE(flusher.TrySubmit(FlushJob{}));
+  (void)flusher.TakeFinished(/*wait=*/true);
+  EXPECT_EQ(ran.load(), 3);
+}
+
 // Destroying a lander with files still queued installs them first (their
 // data was verified) and then stops.
 TEST(Lander, StoppingFinishesWhatWasHandedOver) {
