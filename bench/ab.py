@@ -7,8 +7,9 @@ DIR holds KIND-src and KIND-baseline (as bench/remote_compare.py leaves them
 with --keep, or bench/gen_workload.py + cp -a + bench/mutate_workload.py).
 Like remote_compare.py: one copy of the baseline per timed run, all made and
 synced before the first run, then SETTLE seconds; variants alternate (each
-first in every other round); SRC and the copy are read into the page cache
-right before each run; nothing is deleted while timing. Example (two ferry
+first in every other round); before each run the disk is synced (untimed)
+and SRC and the copy are read into the page cache; nothing is deleted
+while timing. Example (two ferry
 builds and rsync over the remote-shell stand-in):
 
     S=$PWD/tests/remote_shell_standin.sh
