@@ -255,7 +255,8 @@ Status Receiver::OnEntry(const FileEntry& w) {
     return Status::Ok();
   }
   const Entry* existing = FindEntry(dir->listing(), r.meta.name);
-  if (existing) dir->shared_listing->listed[existing - dir->listing().data()] = 1;
+  uint8_t* mark = existing ? &dir->shared_listing->listed[existing - dir->listing().data()] : nullptr;
+  if (mark) *mark = DstListing::kListed;
   const char* name = r.meta.name.c_str();
   switch (w.kind) {
     case FileKind::kDirectory: {
@@ -346,7 +347,10 @@ Status Receiver::OnEntry(const FileEntry& w) {
       if (same_size && opt_.checksum == ChecksumMode::kSizeMtime &&
           existing->same_mtime(r.meta)) {
         UpdateMeta(r, dir->fd.get(), name, *existing, dir->XattrsOf(existing));
-        if (defer_new_ && w.size > 0) kept_.emplace_back(parent, *existing);
+        // A source for reuse (PlanReuse), marked in place: a copy of each
+        // unchanged file's entry was the largest part of the receiver's
+        // memory on a tree of small files.
+        if (defer_new_ && w.size > 0) *mark = DstListing::kUnchanged;
         break;
       }
       if (Deferrable(existing, r)) {

@@ -55,6 +55,10 @@ struct Listed {
 // whose path the list has: OnEntry sets it when it finds the entry, so that
 // --delete and reuse look up only the unmarked ones in the list.
 struct DstListing {
+  // Marks: 0 the list does not have it; kListed; kUnchanged: a regular file
+  // the list has with the same size and mtime (a source reuse may copy
+  // from: receiver_reuse.cc).
+  static constexpr uint8_t kListed = 1, kUnchanged = 2;
   std::vector<Entry> entries;
   std::vector<uint8_t> listed;  // entries.size() marks
   explicit DstListing(std::vector<Entry> e) : entries(std::move(e)), listed(entries.size(), 0) {}
@@ -475,7 +479,6 @@ class Receiver {
   std::map<uint32_t, std::string> parent_path_of_;  // their directories
   // DST listings by directory.
   std::map<std::string, std::shared_ptr<DstListing>> seen_;
-  std::vector<std::pair<std::string, Entry>> kept_;  // unchanged DST files
   std::vector<ReuseCand> cands_;
   std::map<uint32_t, std::vector<uint32_t>> probe_of_;  // index -> candidate ids
   std::unordered_set<uint32_t> no_append_;  // the append probe missed

@@ -185,9 +185,13 @@ void Receiver::PlanReuse() {
       else if (Usable(e)) offer(dir, e, /*orphan=*/goes);
     }
   }
-  for (const auto& [dir, e] : kept_) offer(dir, e, /*orphan=*/false);
+  // Unchanged files, after the orphans (these are copied, not moved).
+  for (const auto& [dir, listing] : seen_) {
+    for (size_t i = 0; i < listing->entries.size(); ++i) {
+      if (listing->listed[i] == DstListing::kUnchanged) offer(dir, listing->entries[i], false);
+    }
+  }
   seen_.clear();
-  kept_.clear();
 
   std::vector<std::vector<uint32_t>> hinted(deferred_.size());
   std::vector<uint32_t> to_hash;
