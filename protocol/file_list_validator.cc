@@ -189,7 +189,7 @@ Status FileListValidator::CheckRegular(uint64_t index, const char* what) const {
 Status FileListValidator::CheckDelete(const DeleteRequest& r) const {
   if (!options_.del) return Corrupt("DeleteRequest but --delete was not agreed");
   RETURN_IF_ERROR(CheckIndex(r.dir_index, "DeleteRequest dir_index"));
-  const std::string& dir = paths_[r.dir_index];
+  const std::string dir(paths_[r.dir_index]);
   if (kinds_[r.dir_index] != FileKind::kDirectory) {
     return Corrupt("DeleteRequest: entry " + std::to_string(r.dir_index) + " " +
                    QuotePath(dir) + " is not a directory of this transfer");

@@ -21,7 +21,11 @@
 // Thread safety: thread-compatible.
 #pragma once
 
+#include <algorithm>
 #include <cstdint>
+#include <cstring>
+#include <deque>
+#include <memory>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -78,8 +82,34 @@ class FileListValidator {
   uint32_t FindHashed(std::string_view path, uint64_t hash) const;
   void Insert(uint64_t hash, uint32_t index);
 
+  // The paths, back to back in blocks: one allocation per 64 KiB rather
+  // than a string per entry (the receiver keeps its own copy of each path;
+  // fresh memory costs a page fault per 4 KiB).
+  class PathStore {
+   public:
+    size_t size() const { return views_.size(); }
+    std::string_view operator[](size_t i) const { return views_[i]; }
+    void push_back(std::string_view p) {
+      if (blocks_.empty() || p.size() > block_size_ - used_) {
+        block_size_ = std::max(kBlock, p.size());
+        blocks_.push_back(std::make_unique<char[]>(block_size_));
+        used_ = 0;
+      }
+      char* at = blocks_.back().get() + used_;
+      if (!p.empty()) std::memcpy(at, p.data(), p.size());
+      used_ += p.size();
+      views_.emplace_back(at, p.size());
+    }
+
+   private:
+    static constexpr size_t kBlock = 64 << 10;
+    std::vector<std::unique_ptr<char[]>> blocks_;
+    size_t block_size_ = 0, used_ = 0;
+    std::deque<std::string_view> views_;  // grows by blocks too
+  };
+
   std::vector<Slot> table_;  // a power of two long, linear probing
-  std::vector<std::string> paths_;
+  PathStore paths_;
   std::vector<FileKind> kinds_;
   std::vector<bool> is_leader_candidate_;  // regular files without a leader
   std::string last_parent_;  // the last parent looked up, and its index
