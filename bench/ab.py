@@ -22,6 +22,10 @@ import os, subprocess, sys, time, statistics
 kind, runs = sys.argv[1], int(sys.argv[2])
 cmds = [a.split('=', 1) for a in sys.argv[3:]]
 settle = float(os.environ.get('SETTLE', '10'))
+# COLD=1: SRC and the copy are dropped from the page cache before each run
+# (POSIX_FADV_DONTNEED per file) instead of read into it: a delta pass as
+# it runs on a server whose files were not just read.
+cold = os.environ.get('COLD') == '1'
 root = os.environ['ROOT']
 src, base = f'{root}/{kind}-src', f'{root}/{kind}-baseline'
 work = f'{root}/ab-{kind}'
@@ -36,7 +40,16 @@ for r in range(runs):
 subprocess.run(['sync']); time.sleep(settle)
 res = {l: [] for l, _ in cmds}
 def warm(d):
-    subprocess.run(f"find {d} -type f -print0 | xargs -0 cat > /dev/null", shell=True)
+    if not cold:
+        subprocess.run(f"find {d} -type f -print0 | xargs -0 cat > /dev/null", shell=True)
+        return
+    for dirpath, _, files in os.walk(d):
+        for name in files:
+            p = os.path.join(dirpath, name)
+            if os.path.islink(p): continue
+            fd = os.open(p, os.O_RDONLY | os.O_NOFOLLOW)
+            os.posix_fadvise(fd, 0, 0, os.POSIX_FADV_DONTNEED)
+            os.close(fd)
 for label, cmd, dst in plan:
     # The previous run's writeback (and the discards of what it replaced)
     # finish before this one starts.

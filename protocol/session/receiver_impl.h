@@ -305,6 +305,17 @@ struct FlushJob {
 };
 using Flusher = JobThread<FlushJob>;
 
+// A landed file's old copy (its mapping and descriptor) to let go of: the
+// last close of a file that was replaced frees its blocks (on a file system
+// mounted with discard, waiting for the device), which the next file's
+// landing need not wait for.
+struct ReleaseJob {
+  io::MappedFile map;
+  io::UniqueFd fd;
+  Status status;
+};
+using Releaser = JobThread<ReleaseJob>;
+
 class Receiver {
  public:
   Receiver(Channel& ch, const ReceiverConfig& cfg, SyncStats& stats, SyncEvents& events)
@@ -492,6 +503,11 @@ class Receiver {
 
   // DST directories listed ahead of the list (after root_: stopped first).
   std::unique_ptr<DirPrefetch> prefetch_;
+  // Close landed files' old copies, in turn (stopped after the lander,
+  // which hands them over): freeing one file's blocks waits for the device
+  // (with discard), and several such waits overlap.
+  std::vector<std::unique_ptr<Releaser>> releasers_;
+  size_t next_releaser_ = 0;  // the lander's
   // Installs completed files off this thread (stopped before the state it
   // uses goes).
   std::unique_ptr<Lander> lander_;

@@ -10,7 +10,9 @@
 #include <sys/socket.h>
 #include <sys/stat.h>
 
+#include <filesystem>
 #include <future>
+#include <sstream>
 #include <string>
 
 #include "tests/testing/temp_tree.h"
@@ -60,6 +62,7 @@ class ReceiverTest : public ::testing::Test {
       ASSIGN_OR_RETURN(std::unique_ptr<Channel> ch, Channel::Accept(fd, fd, cc, nullptr));
       ReceiverConfig rc;
       rc.path = dst_;
+      Configure(rc);
       return RunReceiver(*ch, rc, stats_, events_);
     });
     const SessionOptions o = Options();
@@ -100,6 +103,8 @@ class ReceiverTest : public ::testing::Test {
 
   // What DST holds before the receiver starts.
   virtual void PrepareDst() {}
+  // The receiver's configuration beyond its path.
+  virtual void Configure(ReceiverConfig&) {}
 
   // The next message, PlannedTotals set aside (kept in planned_).
   Message Next() {
@@ -156,6 +161,60 @@ TEST_F(ReceiverTest, AFileLandsWhenItsHashMatches) {
   ASSERT_EQ(::stat((dst_ + "/f").c_str(), &st), 0);
   EXPECT_EQ(st.st_mtim.tv_sec, 1700000000);
   EXPECT_EQ(st.st_mode & 07777, 0644u);
+}
+
+// DST holds an older "f", which the receiver offers as the basis of a
+// delta. Its state is left to the process exit (as `ferry serve` does), so
+// only what Run itself stopped and closed is gone when it returns.
+class ReceiverReplaceTest : public ReceiverTest {
+ protected:
+  void PrepareDst() override { ferry::testing::WriteFile(dst_ + "/f", "old contents of f"); }
+  void Configure(ReceiverConfig& rc) override { rc.leave_state_to_exit = true; }
+};
+
+// What this process holds open or mapped of files that no longer have a
+// name (a replaced file's old copy: its blocks are not free until then).
+std::vector<std::string> DeletedFilesHeld(const std::string& under) {
+  std::vector<std::string> held;
+  for (const auto& fd : std::filesystem::directory_iterator("/proc/self/fd")) {
+    std::error_code ec;
+    const std::string target = std::filesystem::read_symlink(fd.path(), ec).string();
+    if (!ec && target.starts_with(under) && target.ends_with(" (deleted)")) held.push_back(target);
+  }
+  std::istringstream maps(ReadFile("/proc/self/maps"));
+  for (std::string line; std::getline(maps, line);) {
+    if (line.find(under) != std::string::npos && line.ends_with("(deleted)")) held.push_back(line);
+  }
+  return held;
+}
+
+// The old copy goes on other threads than the landing (its last close can
+// wait for the device): the receiver waits for them before it returns.
+TEST_F(ReceiverReplaceTest, TheReplacedCopyIsLetGoOfBeforeTheReceiverReturns) {
+  ASSERT_TRUE(sender_->Send(Dir(".")).ok());
+  ASSERT_TRUE(sender_->Send(Reg("f", 8)).ok());
+  ASSERT_TRUE(sender_->Send(FileListEnd{2}).ok());
+  Message m = Next();
+  ASSERT_TRUE(std::holds_alternative<FileRequest>(m)) << TypeName(static_cast<uint8_t>(TypeOf(m)));
+  EXPECT_TRUE(std::get<FileRequest>(m).delta);
+  m = Next();
+  ASSERT_TRUE(std::holds_alternative<SignatureHeader>(m)) << TypeName(static_cast<uint8_t>(TypeOf(m)));
+  for (uint64_t blocks = std::get<SignatureHeader>(m).block_count, got = 0; got < blocks;) {
+    m = Next();
+    ASSERT_TRUE(std::holds_alternative<SignatureBlocks>(m)) << TypeName(static_cast<uint8_t>(TypeOf(m)));
+    got += std::get<SignatureBlocks>(m).weak.size();
+  }
+  // "old " from the basis (a COPY: read through its descriptor), then "news".
+  ASSERT_TRUE(sender_->Send(DeltaOps{1, {{delta::OpKind::kCopy, 4, 0}, {delta::OpKind::kLiteral, 4, 0}},
+                                     Bytes("news")})
+                  .ok());
+  ASSERT_TRUE(sender_->Send(FileDone{1, 8, HashBytes(Bytes("old news"))}).ok());
+  EndPass(1);
+  auto r = result_.get();
+  ASSERT_TRUE(r.ok()) << r.status().message();
+  EXPECT_FALSE(r->partial);
+  EXPECT_EQ(ReadFile(dst_ + "/f"), "old news");
+  EXPECT_EQ(DeletedFilesHeld(dst_), std::vector<std::string>{});
 }
 
 // DST holds "same" as listed (size and mtime): the receiver's PlannedTotals,
