@@ -6,6 +6,8 @@
 #include <chrono>
 #include <cmath>
 
+#include "engine/base/thread_name.h"
+
 namespace ferry::cli {
 
 std::string HumanBytes(double b) {
@@ -93,6 +95,7 @@ double ProgressLine::Elapsed() const {
 void ProgressLine::Start() {
   start_ = std::chrono::steady_clock::now();
   thread_ = std::thread([this] {
+    SetThreadName("ferry-render");
     // A terminal gets the line redrawn in place 5 times a second; a log (not
     // a terminal, --progress) gets a whole line every 5 seconds.
     const int ticks = terminal_ ? 4 : 100;

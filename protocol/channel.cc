@@ -9,6 +9,7 @@
 #include <cerrno>
 #include <string>
 
+#include "engine/base/thread_name.h"
 #include "protocol/handshake.h"
 
 namespace ferry::protocol {
@@ -302,6 +303,7 @@ Status Channel::HandleControl(const Message& m, uint32_t wire_bytes, bool* consu
 }
 
 void Channel::ReaderLoop() {
+  SetThreadName("ferry-reader");
   std::vector<std::byte> buf(kReadChunk);
   std::vector<std::byte> first = std::move(pending_in_);
   size_t first_used = 0;

@@ -13,6 +13,7 @@
 #include <cstring>
 #include <exception>
 
+#include "engine/base/thread_name.h"
 #include "protocol/auth.h"
 #include "protocol/daemon_wire.h"
 #include "protocol/handshake.h"
@@ -277,6 +278,7 @@ Result<const DaemonModule*> Daemon::Handshake(Conn* c, std::string* user) {
 }
 
 void Daemon::HandleConnection(Conn* c) {
+  SetThreadName("ferry-conn");
   const std::string peer = FormatPeerAddress(c->peer);
   int one = 1;
   setsockopt(c->fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);

@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <utility>
 
+#include "engine/base/thread_name.h"
 #include "engine/io/posix_backend.h"
 #include "engine/tree/scan.h"
 #include "protocol/session/common.h"
@@ -40,7 +41,10 @@ void DirPrefetch::Queue(const std::string& rel) {
   if (stop_ || slots_.size() >= max_pending_ || slots_.count(rel) != 0) return;
   slots_.emplace(rel, std::make_shared<Slot>());
   queue_.insert(rel);
-  if (workers_.size() < static_cast<size_t>(threads_)) workers_.emplace_back([this] { Work(); });
+  if (workers_.size() < static_cast<size_t>(threads_)) workers_.emplace_back([this] {
+      SetThreadName("ferry-listdir");
+      Work();
+    });
 }
 
 void DirPrefetch::Request(const std::string& rel) {

@@ -426,7 +426,8 @@ Status Receiver::SendSignature(uint32_t index, InFlight& f) {
         64,
         // The smallest first: the sender starts matching (and this thread
         // applying) after the quickest signature, not behind the largest.
-        [](const SignJob& a, const SignJob& b) { return a.length < b.length; });
+        [](const SignJob& a, const SignJob& b) { return a.length < b.length; },
+        /*keep=*/true, "ferry-signer");
   }
   signer_->Submit(std::move(job));
   return Status::Ok();
@@ -514,7 +515,7 @@ void Receiver::StartOutput(InFlight& f) {
           return Status::Ok();
         },
         // Every queued job is an in-flight file's: Submit never waits.
-        InFlightLimit(cfg_.max_in_flight) + 1, nullptr, /*keep=*/false);
+        InFlightLimit(cfg_.max_in_flight) + 1, nullptr, /*keep=*/false, "ferry-opener");
   }
   OpenJob job;
   job.dir = f.dir;
@@ -651,7 +652,7 @@ void Receiver::StartWriteback(InFlight& f) {
           j.fd.reset();
           return Status::Ok();
         },
-        64, nullptr, /*keep=*/false);
+        64, nullptr, /*keep=*/false, "ferry-flusher");
   }
   FlushJob job;
   job.fd = io::UniqueFd(fd);
@@ -805,7 +806,7 @@ void Receiver::LandLater(std::unique_ptr<InFlight> f, const Hash128& hash) {
             j.fd.reset();
             return Status::Ok();
           },
-          share / releasers, nullptr, /*keep=*/false));
+          share / releasers, nullptr, /*keep=*/false, "ferry-release"));
     }
     lander_ = std::make_unique<Lander>(
         [this](io::IoBackend& io, LandJob& j) {
@@ -822,7 +823,7 @@ void Receiver::LandLater(std::unique_ptr<InFlight> f, const Hash128& hash) {
           }
           return s;
         },
-        share);
+        share, nullptr, /*keep=*/true, "ferry-lander");
   }
   const Listed& r = list_[f->index];
   LandJob job;

@@ -8,6 +8,7 @@
 #include <tbb/blocked_range.h>
 #include <tbb/parallel_for.h>
 
+#include "engine/base/thread_name.h"
 #include "engine/tree/scan.h"
 #include "protocol/path_check.h"
 #include "protocol/session/common.h"
@@ -189,7 +190,10 @@ void Receiver::Deletes() {
   const size_t threads = std::min<size_t>(8, jobs.size());
   for (size_t t = 1; t < threads; ++t) {
     try {
-      helpers.emplace_back(work);
+      helpers.emplace_back([&work] {
+        SetThreadName("ferry-delete");
+        work();
+      });
     } catch (const std::system_error&) {
       break;  // fewer threads: the same removals, later
     }

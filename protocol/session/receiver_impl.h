@@ -22,6 +22,7 @@
 #include <vector>
 
 #include "engine/base/hash.h"
+#include "engine/base/thread_name.h"
 #include "engine/io/io_backend.h"
 #include "engine/io/mapped_file.h"
 #include "engine/io/posix_backend.h"
@@ -193,8 +194,11 @@ class JobThread {
  public:
   using Run = std::function<Status(io::IoBackend&, Job&)>;
   using Before = std::function<bool(const Job&, const Job&)>;
-  JobThread(Run run, size_t capacity, Before first = nullptr, bool keep = true)
-      : run_(std::move(run)), capacity_(capacity), first_(std::move(first)), keep_(keep) {}
+  // `name`: the thread's (SetThreadName), a string literal.
+  JobThread(Run run, size_t capacity, Before first = nullptr, bool keep = true,
+            const char* name = "ferry-job")
+      : run_(std::move(run)), capacity_(capacity), first_(std::move(first)), keep_(keep),
+        name_(name) {}
   ~JobThread() {
     {
       std::lock_guard<std::mutex> l(mu_);
@@ -240,6 +244,7 @@ class JobThread {
 
  private:
   void Loop() {
+    SetThreadName(name_);
     io::PosixBackend io;
     std::unique_lock<std::mutex> l(mu_);
     while (true) {
@@ -263,6 +268,7 @@ class JobThread {
   const size_t capacity_;
   const Before first_;
   const bool keep_;
+  const char* const name_;
   mutable std::mutex mu_;
   std::condition_variable cv_;
   std::deque<Job> todo_, finished_;

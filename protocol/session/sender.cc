@@ -12,6 +12,7 @@
 #include <thread>
 #include <vector>
 
+#include "engine/base/thread_name.h"
 #include "engine/delta/matcher.h"
 #include "engine/io/mapped_file.h"
 #include "engine/io/posix_backend.h"
@@ -332,6 +333,7 @@ Status Sender::Walk(io::IoBackend& io, int dirfd, const std::string& rel) {
 }
 
 void Sender::ListThread() {
+  SetThreadName("ferry-lister");
   auto io = Backend();
   // Subdirectories are listed (names, lstat, kept xattrs) on up to 4
   // threads, one fewer than the cores, while the walk sends their parents.
@@ -592,6 +594,7 @@ Status Sender::Serve(io::IoBackend& io, Job& job) {
 }
 
 void Sender::Worker() {
+  SetThreadName("ferry-sender");
   auto io = Backend();
   while (true) {
     Job job;

@@ -14,6 +14,7 @@
 #include <utility>
 
 #include "engine/base/path.h"
+#include "engine/base/thread_name.h"
 #include "engine/tree/id_map.h"
 #include "engine/verify/local_side.h"
 #include "engine/verify/side.h"
@@ -185,6 +186,7 @@ class RemoteTree {
   }
 
   void ReadLoop() {
+    SetThreadName("ferry-verify-rd");
     while (true) {
       auto in = ch_.Receive();
       if (!in.ok()) return End(in.status());

@@ -3,11 +3,15 @@
 // Status, TakeFinished(wait) returns only when everything handed over is
 // done, and Submit waits while `capacity` files are queued or installing.
 #include <gtest/gtest.h>
+#include <sys/syscall.h>
+#include <unistd.h>
 
 #include <atomic>
 #include <chrono>
+#include <fstream>
 #include <future>
 #include <mutex>
+#include <string>
 #include <thread>
 #include <vector>
 
@@ -21,6 +25,21 @@ LandJob Job(uint32_t index) {
   j.f = std::make_unique<InFlight>();
   j.f->index = index;
   return j;
+}
+
+// `ps -L` and `top -H` tell the lander from the other threads.
+TEST(Lander, JobsRunOnAThreadNamedAsGiven) {
+  std::string name;
+  Lander lander(
+      [&](io::IoBackend&, LandJob&) {
+        std::ifstream in("/proc/self/task/" + std::to_string(::syscall(SYS_gettid)) + "/comm");
+        std::getline(in, name);
+        return Status::Ok();
+      },
+      1, nullptr, /*keep=*/true, "ferry-lander");
+  lander.Submit(Job(0));
+  ASSERT_EQ(lander.TakeFinished(/*wait=*/true).size(), 1u);
+  EXPECT_EQ(name, "ferry-lander");
 }
 
 TEST(Lander, InstallsInOrderAndReturnsEveryResult) {
