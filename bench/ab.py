@@ -9,7 +9,9 @@ Like remote_compare.py: one copy of the baseline per timed run, all made and
 synced before the first run, then SETTLE seconds; variants alternate (each
 first in every other round); before each run the disk is synced (untimed)
 and SRC and the copy are read into the page cache; nothing is deleted
-while timing. Example (two ferry
+while timing. With COLD=1 SRC and the copy are dropped from the page cache
+before each run instead (a pass on a server whose files were not just
+read). Example (two ferry
 builds and rsync over the remote-shell stand-in):
 
     S=$PWD/tests/remote_shell_standin.sh
