@@ -1,5 +1,6 @@
 // Channel over a socketpair: the handshake, messages both ways with flow
-// control and compression, and a peer that closes mid-frame, sends garbage,
+// control and compression, SendLater's batching, and a peer that closes
+// mid-frame, sends garbage,
 // overruns its credit, prints a banner or falls silent.
 #include "protocol/channel.h"
 
@@ -98,6 +99,69 @@ TEST_F(ChannelTest, DataWaitsForCreditAndFlowsWhenReturned) {
     ASSERT_TRUE(p.server->ReturnCredit(in->wire_bytes).ok());
   }
   sender.join();
+}
+
+// SendLater: requests wait in one buffer and go out together, in order,
+// with the next Send.
+TEST_F(ChannelTest, LaterMessagesGoOutWithTheNextSendInOrder) {
+  Pair p = Connect(Opts());
+  ASSERT_TRUE(p.client && p.server);
+  const uint64_t before = p.client->bytes_sent();
+  ASSERT_TRUE(p.client->SendLater(FileRequest{1, false}).ok());
+  ASSERT_TRUE(p.client->SendLater(FileRequest{2, true}).ok());
+  EXPECT_EQ(p.client->bytes_sent(), before) << "queued messages were written at once";
+  ASSERT_TRUE(p.client->Send(FileRequest{3, false}).ok());
+  EXPECT_GT(p.client->bytes_sent(), before);
+  for (uint32_t i = 1; i <= 3; ++i) {
+    auto in = p.server->Receive();
+    ASSERT_TRUE(in.ok()) << in.status().message();
+    EXPECT_EQ(std::get<FileRequest>(in->message), (FileRequest{i, i == 2})) << i;
+  }
+}
+
+// A side about to wait for its peer first writes what it queued: the peer
+// (waiting for exactly that) is never left hanging.
+TEST_F(ChannelTest, LaterMessagesGoOutBeforeReceiveWaits) {
+  ChannelConfig cfg;
+  cfg.timeout = std::chrono::milliseconds(3000);  // a lost request: a failure, not a hang
+  Pair p = Connect(Opts(), cfg);
+  ASSERT_TRUE(p.client && p.server);
+  ASSERT_TRUE(p.client->SendLater(FileRequest{7, false}).ok());
+  auto reply = std::async(std::launch::async, [&] { return p.client->Receive(); });
+  auto in = p.server->Receive();
+  ASSERT_TRUE(in.ok()) << in.status().message();
+  EXPECT_EQ(std::get<FileRequest>(in->message), (FileRequest{7, false}));
+  ASSERT_TRUE(p.server->Send(FileRequest{8, false}).ok());
+  auto r = reply.get();
+  ASSERT_TRUE(r.ok()) << r.status().message();
+  EXPECT_EQ(std::get<FileRequest>(r->message), (FileRequest{8, false}));
+}
+
+// 64 queued messages are written without waiting for anything else.
+TEST_F(ChannelTest, SixtyFourLaterMessagesAreWrittenWithoutASend) {
+  Pair p = Connect(Opts());
+  ASSERT_TRUE(p.client && p.server);
+  const uint64_t before = p.client->bytes_sent();
+  for (uint32_t i = 0; i < 63; ++i) ASSERT_TRUE(p.client->SendLater(FileRequest{i, false}).ok());
+  EXPECT_EQ(p.client->bytes_sent(), before);
+  ASSERT_TRUE(p.client->SendLater(FileRequest{63, false}).ok());
+  EXPECT_GT(p.client->bytes_sent(), before);
+  for (uint32_t i = 0; i < 64; ++i) {
+    auto in = p.server->Receive();
+    ASSERT_TRUE(in.ok()) << in.status().message();
+    EXPECT_EQ(std::get<FileRequest>(in->message).file_index, i);
+  }
+}
+
+// Data waits for flow-control credit: it cannot be queued behind requests.
+TEST_F(ChannelTest, DataCannotBeSentLater) {
+  Pair p = Connect(Opts());
+  ASSERT_TRUE(p.client && p.server);
+  FileData d;
+  d.data.assign(10, std::byte{1});
+  Status s = p.client->SendLater(d);
+  EXPECT_FALSE(s.ok());
+  EXPECT_EQ(s.code(), ErrorCode::kInternal);
 }
 
 TEST_F(ChannelTest, CompressionShrinksRepetitiveData) {
