@@ -1,7 +1,7 @@
 // Channel over a socketpair: the handshake, messages both ways with flow
 // control and compression, SendLater's batching, and a peer that closes
-// mid-frame, sends garbage,
-// overruns its credit, prints a banner or falls silent.
+// mid-frame, sends garbage, overruns its credit, prints a banner or falls
+// silent.
 #include "protocol/channel.h"
 
 #include <gtest/gtest.h>
