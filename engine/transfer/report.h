@@ -100,8 +100,9 @@ class SyncEvents {
   // totals of this pass (called once; locally before any data moves). A
   // remote session calls it when its receiver has compared the whole list
   // (protocol PlannedTotals); files that landed while the list streamed are
-  // in the totals. Not called when the peer cannot tell them (an older
-  // ferry), nor for --streams.
+  // in the totals. With --streams, once: when every stream has planned,
+  // with their sum. Not called when the peer cannot tell them (an older
+  // ferry).
   virtual void OnPlanned(const SyncStats& /*stats*/) {}
 };
 

@@ -4,7 +4,9 @@
 #include <sys/stat.h>
 
 #include <chrono>
+#include <condition_variable>
 #include <cstdio>
+#include <functional>
 #include <memory>
 #include <mutex>
 #include <set>
@@ -23,10 +25,14 @@ uint32_t Pick(std::span<const std::byte> key, uint32_t count) {
 }
 
 // The events of all sessions, one at a time; a warning said by several
-// streams ("skipping device files") is passed on once.
+// streams ("skipping device files") is passed on once. The streams' plans
+// (OnPlanned, one per stream) are passed on once, when every stream has
+// planned, through `all_planned` (which fills in the summed totals); the
+// final pass's is not (the totals it adds are counted in the stats).
 class SerialEvents : public SyncEvents {
  public:
-  explicit SerialEvents(SyncEvents& inner) : inner_(inner) {}
+  SerialEvents(SyncEvents& inner, uint32_t streams, std::function<const SyncStats&()> all_planned)
+      : inner_(inner), streams_(streams), all_planned_(std::move(all_planned)) {}
   void OnItem(std::string_view item, std::string_view path) override {
     std::lock_guard<std::mutex> l(mu_);
     inner_.OnItem(item, path);
@@ -51,37 +57,52 @@ class SerialEvents : public SyncEvents {
     std::lock_guard<std::mutex> l(mu_);
     inner_.OnVanished(path);
   }
+  void OnPlanned(const SyncStats&) override {
+    std::lock_guard<std::mutex> l(mu_);
+    if (++planned_ == streams_) inner_.OnPlanned(all_planned_());
+  }
 
  private:
   SyncEvents& inner_;
+  const uint32_t streams_;
+  const std::function<const SyncStats&()> all_planned_;
   std::mutex mu_;
   std::set<std::string, std::less<>> warned_;
+  uint32_t planned_ = 0;
 };
 
-void Add(std::atomic<uint64_t>& to, const std::atomic<uint64_t>& from) { to += from.load(); }
+// What a session did (not the scan counts: every stream scans the same
+// tree; not the plan, summed on its own).
+template <typename F>
+void ForEachWorkCount(F f) {
+  for (std::atomic<uint64_t> SyncStats::*m :
+       {&SyncStats::created, &SyncStats::deleted, &SyncStats::transferred_files,
+        &SyncStats::transferred_bytes, &SyncStats::literal_bytes, &SyncStats::matched_bytes,
+        &SyncStats::reflinked_bytes, &SyncStats::hard_links, &SyncStats::renamed_files,
+        &SyncStats::dst_copied_files, &SyncStats::renamed_bytes, &SyncStats::appended_files,
+        &SyncStats::append_reused_bytes, &SyncStats::meta_updates, &SyncStats::errors,
+        &SyncStats::vanished, &SyncStats::delete_skipped}) {
+    f(m);
+  }
+}
 
-// What a session did, added to the total (the scan counts are not: every
-// stream scans the same tree).
-void AddWork(SyncStats& t, const SyncStats& s) {
-  Add(t.planned_files, s.planned_files);
-  Add(t.planned_bytes, s.planned_bytes);
-  Add(t.created, s.created);
-  Add(t.deleted, s.deleted);
-  Add(t.transferred_files, s.transferred_files);
-  Add(t.transferred_bytes, s.transferred_bytes);
-  Add(t.literal_bytes, s.literal_bytes);
-  Add(t.matched_bytes, s.matched_bytes);
-  Add(t.reflinked_bytes, s.reflinked_bytes);
-  Add(t.hard_links, s.hard_links);
-  Add(t.renamed_files, s.renamed_files);
-  Add(t.dst_copied_files, s.dst_copied_files);
-  Add(t.renamed_bytes, s.renamed_bytes);
-  Add(t.appended_files, s.appended_files);
-  Add(t.append_reused_bytes, s.append_reused_bytes);
-  Add(t.meta_updates, s.meta_updates);
-  Add(t.errors, s.errors);
-  Add(t.vanished, s.vanished);
-  Add(t.delete_skipped, s.delete_skipped);
+// `t` = the sum of the sessions' work so far (and of their plans once
+// `planned`): what the progress line and --stats show.
+void StoreSum(SyncStats& t, const std::vector<const SyncStats*>& from, bool planned) {
+  ForEachWorkCount([&](std::atomic<uint64_t> SyncStats::*m) {
+    uint64_t v = 0;
+    for (const SyncStats* s : from) v += (s->*m).load();
+    (t.*m).store(v);
+  });
+  if (!planned) return;
+  uint64_t files = 0, bytes = 0;
+  for (const SyncStats* s : from) {
+    files += s->planned_files.load();
+    bytes += s->planned_bytes.load();
+  }
+  t.planned_files = files;
+  t.planned_bytes = bytes;
+  t.planned = true;
 }
 
 void SetScan(SyncStats& t, const SyncStats& s) {
@@ -171,22 +192,57 @@ Result<RemoteResult> RunStreams(uint32_t streams, const SyncOptions& opt,
                            std::to_string(kStreamsMax));
   }
   const auto start = std::chrono::steady_clock::now();
-  SerialEvents serial(events);
   SyncOptions stream_opt = opt;
   stream_opt.del = false;
-  std::vector<std::unique_ptr<SyncStats>> part(streams);
+  std::vector<std::unique_ptr<SyncStats>> part(streams + 1);  // [streams]: the final pass
+  for (auto& p : part) p = std::make_unique<SyncStats>();
+  std::vector<const SyncStats*> sessions;
+  for (auto& p : part) sessions.push_back(p.get());
+  // The plan and progress of the whole run are the sums of the sessions':
+  // kept up to date while they run (the progress line and --json read
+  // `stats` meanwhile), planned once every stream has compared its list.
+  std::mutex sum_mu;
+  std::atomic<bool> all_planned{false};
+  auto update = [&] {
+    std::lock_guard<std::mutex> l(sum_mu);
+    StoreSum(stats, sessions, all_planned);
+  };
+  SerialEvents serial(events, streams, [&]() -> const SyncStats& {
+    all_planned = true;
+    update();
+    return stats;
+  });
   std::vector<Result<RemoteResult>> results(streams, Status(ErrorCode::kInternal, "not run"));
   std::vector<std::thread> threads;
   stats.phase = SyncPhase::kCopy;
+  std::mutex stop_mu;
+  std::condition_variable stop_cv;
+  bool stop = false;
+  std::thread summer([&] {
+    std::unique_lock<std::mutex> l(stop_mu);
+    while (!stop_cv.wait_for(l, std::chrono::milliseconds(100), [&] { return stop; })) {
+      l.unlock();
+      update();
+      l.lock();
+    }
+  });
+  auto stop_summer = [&] {
+    {
+      std::lock_guard<std::mutex> l(stop_mu);
+      stop = true;
+    }
+    stop_cv.notify_all();
+    summer.join();
+  };
   for (uint32_t k = 0; k < streams; ++k) {
-    part[k] = std::make_unique<SyncStats>();
     threads.emplace_back([&, k] { results[k] = session(k, streams, stream_opt, *part[k], serial); });
   }
   for (std::thread& t : threads) t.join();
   RemoteResult total;
   for (uint32_t k = 0; k < streams; ++k) {
-    AddWork(stats, *part[k]);
     if (!results[k].ok()) {
+      stop_summer();
+      update();
       const Status& s = results[k].status();
       return Status(s.code(), "stream " + std::to_string(k + 1) + " of " +
                                   std::to_string(streams) + ": " + s.message());
@@ -194,10 +250,10 @@ Result<RemoteResult> RunStreams(uint32_t streams, const SyncOptions& opt,
     Merge(total, *results[k]);
   }
   // The final pass: --delete, directory metadata, whatever a stream missed.
-  SyncStats last;
-  auto fin = session(streams, streams, opt, last, serial);
-  AddWork(stats, last);
-  SetScan(stats, last);
+  auto fin = session(streams, streams, opt, *part[streams], serial);
+  stop_summer();
+  update();
+  SetScan(stats, *part[streams]);
   if (!fin.ok()) {
     const Status& s = fin.status();
     return Status(s.code(), "final pass after " + std::to_string(streams) + " streams: " +

@@ -95,8 +95,10 @@ using StreamSession = std::function<Result<RemoteResult>(
     SyncEvents& events)>;
 
 // Runs `streams` (2..kStreamsMax) sessions in parallel, then the final one.
-// `stats` gets the work of every session summed and the scan totals of the
-// final pass; bytes on the wire are summed.
+// `stats` gets the work of every session summed (kept up to date while they
+// run, every 100 ms, for the progress line) and the scan totals of the final
+// pass; once every stream's receiver has planned, the summed plan (and
+// events.OnPlanned with it, once). Bytes on the wire are summed.
 Result<RemoteResult> RunStreams(uint32_t streams, const SyncOptions& opt,
                                 const StreamSession& session, SyncStats& stats,
                                 SyncEvents& events);

@@ -11,6 +11,8 @@
 #include <string>
 #include <vector>
 
+#include <nlohmann/json.hpp>
+
 #include "tests/e2e/e2e_util.h"
 
 #ifndef FERRY_STANDIN
@@ -118,6 +120,28 @@ TEST_F(RemoteStreamsTest, PushWithThreeStreamsMatchesRsync) {
   // 240 small files, 6 hard-link leaders, 2 large, 1 secret: each sent once.
   EXPECT_EQ(StatNumber(p.out, "Number of regular files transferred"), 249) << p.out;
   EXPECT_EQ(LStat(D("site0/linked")).st_ino, LStat(D("site5/htdocs/link_of_0")).st_ino);
+}
+
+// --json: one "planned" event for the run (not one per stream), once every
+// stream has compared its list, with their plans summed: the files that
+// need data, each counted once.
+TEST_F(RemoteStreamsTest, JsonPlanSumsTheStreams) {
+  BuildTree();
+  Proc p = Push({"--streams", "3", "--json"});
+  ASSERT_EQ(p.code, 0) << p.Dump();
+  EXPECT_EQ(Oracle(), "");
+  std::vector<nlohmann::json> planned;
+  nlohmann::json summary;
+  for (const std::string& l : Lines(p.out)) {
+    auto j = nlohmann::json::parse(l, nullptr, /*allow_exceptions=*/false);
+    ASSERT_FALSE(j.is_discarded()) << "not one JSON object: " << l;
+    if (j["event"] == "planned") planned.push_back(j);
+    if (j["event"] == "summary") summary = j;
+  }
+  ASSERT_EQ(planned.size(), 1u) << p.out;
+  EXPECT_EQ(planned[0]["planned_files"], 249) << p.out;
+  EXPECT_EQ(planned[0]["planned_files"], summary["transferred_files"]) << p.out;
+  EXPECT_EQ(planned[0]["planned_bytes"], summary["transferred_bytes"]) << p.out;
 }
 
 TEST_F(RemoteStreamsTest, PullWithThreeStreamsSendsEachFileOnce) {

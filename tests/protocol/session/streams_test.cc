@@ -8,9 +8,13 @@
 #include <gtest/gtest.h>
 
 #include <atomic>
+#include <chrono>
+#include <future>
 #include <mutex>
 #include <set>
 #include <string>
+#include <thread>
+#include <utility>
 #include <vector>
 
 #include "protocol/codec_v1.h"
@@ -203,6 +207,66 @@ TEST(RunStreams, StreamsWithoutDeleteThenOneFinalPassWithTheUsersOptions) {
   EXPECT_EQ(r->bytes_sent, 4000u);
   EXPECT_TRUE(r->outcome.partial);
   EXPECT_EQ(events.warnings, 1) << "the same warning from every stream is shown once";
+}
+
+// --json's "planned" and the progress line's totals: one event, when every
+// stream has compared its list, with the sum of their plans.
+TEST(RunStreams, TheStreamsPlansAreReportedOnceWithTheirSum) {
+  auto session = [&](uint32_t k, uint32_t n, const SyncOptions&, SyncStats& st,
+                     SyncEvents& ev) -> Result<RemoteResult> {
+    st.planned_files = k == n ? 2 : 10 + k;
+    st.planned_bytes = k == n ? 50 : 1000 * (k + 1);
+    st.planned = true;
+    ev.OnPlanned(st);
+    return RemoteResult{};
+  };
+  struct Planned : SyncEvents {
+    std::vector<std::pair<uint64_t, uint64_t>> calls;
+    void OnPlanned(const SyncStats& s) override {
+      EXPECT_TRUE(s.planned.load());
+      calls.emplace_back(s.planned_files.load(), s.planned_bytes.load());
+    }
+  } events;
+  SyncStats stats;
+  auto r = RunStreams(3, SyncOptions{}, session, stats, events);
+  ASSERT_TRUE(r.ok()) << r.status().message();
+  ASSERT_EQ(events.calls.size(), 1u) << "one plan for the run, not one per session";
+  EXPECT_EQ(events.calls[0], (std::pair<uint64_t, uint64_t>{10 + 11 + 12, 6000}));
+  // The final pass's own plan is counted in the totals.
+  EXPECT_TRUE(stats.planned.load());
+  EXPECT_EQ(stats.planned_files.load(), 35u);
+  EXPECT_EQ(stats.planned_bytes.load(), 6050u);
+}
+
+// The progress line reads the run's stats while the streams move data: it
+// sees their work as it happens, not only when the last stream ends.
+TEST(RunStreams, TheStreamsWorkShowsWhileTheyRun) {
+  std::promise<void> release;
+  std::shared_future<void> released = release.get_future().share();
+  auto session = [&](uint32_t k, uint32_t n, const SyncOptions&, SyncStats& st,
+                     SyncEvents&) -> Result<RemoteResult> {
+    if (k == n) return RemoteResult{};
+    st.literal_bytes = 100 * (k + 1);
+    st.transferred_files = 1;
+    released.wait();
+    return RemoteResult{};
+  };
+  SyncEvents events;
+  SyncStats stats;
+  auto run = std::async(std::launch::async, [&] {
+    return RunStreams(3, SyncOptions{}, session, stats, events);
+  });
+  bool seen = false;
+  for (int i = 0; i < 500 && !seen; ++i) {
+    seen = stats.literal_bytes.load() == 600 && stats.transferred_files.load() == 3;
+    if (!seen) std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  release.set_value();
+  auto r = run.get();
+  ASSERT_TRUE(r.ok()) << r.status().message();
+  EXPECT_TRUE(seen) << "the streams' work was not in the run's stats while they ran";
+  EXPECT_EQ(stats.literal_bytes.load(), 600u);
+  EXPECT_EQ(stats.transferred_files.load(), 3u);
 }
 
 TEST(RunStreams, FailedStreamFailsTheRunAndSkipsTheFinalPass) {
