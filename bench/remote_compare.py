@@ -30,6 +30,12 @@ Reports median wall time and bytes on the wire: ferry's own count (its
 --stats "Total bytes sent" + "received") against rsync's --stats "Total bytes
 sent" + "Total bytes received". Both destinations are checked afterwards with
 `rsync -aHAXc --dry-run --itemize-changes --delete` (must print nothing).
+
+Disk: every run has its own copy, so a workload needs (2 x RUNS) copies of
+its baseline (the account workload: about 2 GiB each). When all workloads'
+copies do not fit in WORKDIR's free space, each workload's copies are
+checked and deleted after its runs; when one workload's do not fit, the
+script stops before copying and says how much it needs.
 """
 from __future__ import annotations
 
@@ -88,6 +94,24 @@ def warm(*trees: str) -> None:
                     pass
 
 
+def disk_usage(tree: str) -> int:
+    """Bytes the tree occupies on disk (hard links counted once)."""
+    seen, total = set(), 0
+    for d, dirs, files in os.walk(tree):
+        for name in dirs + files:
+            st = os.lstat(os.path.join(d, name))
+            if (st.st_dev, st.st_ino) in seen:
+                continue
+            seen.add((st.st_dev, st.st_ino))
+            total += st.st_blocks * 512
+    return total
+
+
+def free_bytes(path: str) -> int:
+    st = os.statvfs(path)
+    return st.f_bavail * st.f_frsize
+
+
 def oracle(src: str, dst: str) -> str:
     p = subprocess.run(["rsync", "-aHAXc", "--dry-run", "--itemize-changes", "--delete",
                         src + "/", dst + "/"], capture_output=True, text=True)
@@ -134,6 +158,40 @@ def main() -> None:
         subprocess.run([sys.executable, os.path.join(HERE, "mutate_workload.py"), src,
                         "--kind", kind], check=True, capture_output=True)
         prepared[kind] = (src, {})
+    # Every timed run gets its own copy of a baseline. When all workloads'
+    # copies do not fit on the disk at once, each workload's copies are
+    # checked and deleted right after its runs (the next workload's copies
+    # and --settle then follow that deletion); when one workload's copies
+    # alone do not fit, say so before making any.
+    need = {kind: disk_usage(os.path.join(a.workdir, kind) + "-baseline") * len(tools) * a.runs
+            for kind in kinds}
+    free = free_bytes(a.workdir)
+    margin = 2 << 30
+    if max(need.values()) + margin > free:
+        kind = max(need, key=need.get)
+        sys.exit(f"{a.workdir}: {kind}'s {len(tools) * a.runs} copies need "
+                 f"{need[kind] / 2**30:.1f} GiB and 2 GiB to spare; "
+                 f"{free / 2**30:.1f} GiB are free (use fewer --runs or another WORKDIR)")
+    one_at_a_time = sum(need.values()) + margin > free
+    if one_at_a_time and a.keep:
+        sys.exit(f"{a.workdir}: with --keep, the copies of all workloads need "
+                 f"{sum(need.values()) / 2**30:.1f} GiB and 2 GiB to spare; "
+                 f"{free / 2**30:.1f} GiB are free")
+    if one_at_a_time:
+        print(f"the copies of all workloads need {sum(need.values()) / 2**30:.1f} GiB, "
+              f"{free / 2**30:.1f} GiB are free: each workload's copies are deleted "
+              "after its runs", flush=True)
+
+    def check_and_delete(kind: str) -> None:
+        src, dsts = prepared[kind]
+        for (tool, i), dst in dsts.items():
+            diff = oracle(src, dst)
+            if diff:
+                sys.exit(f"{tool} left differences on {kind} (run {i}):\n{diff[:2000]}")
+            if not a.keep:
+                shutil.rmtree(dst)
+        dsts.clear()
+
     # Phase 2, per workload: one copy of the baseline per timed run, made
     # (and written back) before the first of them, then the timed runs,
     # alternating tools, each into its own copy. Nothing is deleted until
@@ -190,15 +248,11 @@ def main() -> None:
                          wire["rsync"]))
             print(f"{kind} --streams {a.streams}: ferry {s:.2f}s ({r / s:.2f}x rsync); "
                   f"wire {wire['ferry-streams']:,}", flush=True)
+        if one_at_a_time:
+            check_and_delete(kind)
     # Phase 3: every destination must equal SRC, then the copies go.
     for kind in kinds:
-        src, dsts = prepared[kind]
-        for (tool, i), dst in dsts.items():
-            diff = oracle(src, dst)
-            if diff:
-                sys.exit(f"{tool} left differences on {kind} (run {i}):\n{diff[:2000]}")
-            if not a.keep:
-                shutil.rmtree(dst)
+        check_and_delete(kind)
     lines = [
         "# " + a.title,
         "",

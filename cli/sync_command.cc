@@ -17,6 +17,7 @@
 #include "cli/id_map_flags.h"
 #include "cli/json_events.h"
 #include "cli/render.h"
+#include "engine/base/path.h"
 #include "engine/transfer/sync.h"
 #include "engine/tree/filter.h"
 #include "engine/tree/id_map.h"
@@ -65,15 +66,16 @@ class CliEvents : public SyncEvents {
  public:
   CliEvents(bool itemize, bool verbose, bool quiet)
       : itemize_(itemize), verbose_(verbose), quiet_(quiet) {}
-  void OnItem(std::string_view item, std::string_view path) override {
+  void OnItem(std::string_view item, std::string_view raw_path) override {
+    if (!itemize_ && !verbose_) return;
+    // As rsync shows them: a control byte as \#ooo, one line per item.
+    const std::string path = EscapeControlBytes(raw_path);
     if (itemize_) {
-      std::fprintf(stdout, "%.*s %.*s\n", static_cast<int>(item.size()), item.data(),
-                   static_cast<int>(path.size()), path.data());
-    } else if (verbose_) {
-      if (item.starts_with("*deleting"))
-        std::fprintf(stdout, "deleting %.*s\n", static_cast<int>(path.size()), path.data());
-      else
-        std::fprintf(stdout, "%.*s\n", static_cast<int>(path.size()), path.data());
+      std::fprintf(stdout, "%.*s %s\n", static_cast<int>(item.size()), item.data(), path.c_str());
+    } else if (item.starts_with("*deleting")) {
+      std::fprintf(stdout, "deleting %s\n", path.c_str());
+    } else {
+      std::fprintf(stdout, "%s\n", path.c_str());
     }
   }
   void OnError(const Status& e) override {

@@ -15,6 +15,7 @@
 #include <unordered_set>
 #include <vector>
 
+#include "engine/base/path.h"
 #include "engine/delta/block_size.h"
 #include "engine/delta/signature.h"
 #include "engine/io/mapped_file.h"
@@ -59,8 +60,9 @@ void Receiver::Report(const SyncEvents::Change& c) {
   if (!opt_.report_changes) return;
   Itemized m;
   m.item = std::string(c.itemized);
-  m.path = std::string(c.path);
-  m.detail = std::string(c.detail);
+  // Display text: control bytes travel escaped (the wire refuses them raw).
+  m.path = EscapeControlBytes(c.path);
+  m.detail = EscapeControlBytes(c.detail);
   m.bytes = c.bytes;
   (void)ch_.SendLater(m);  // a lost connection surfaces at the next Receive
 }
@@ -283,7 +285,11 @@ Status Receiver::OnEntry(const FileEntry& w) {
         break;
       }
       Status s;
-      if (existing) s = RemoveEntry(*io_, dir->fd.get(), *existing);
+      if (existing) {
+        s = RemoveEntry(*io_, dir->fd.get(), *existing);
+        // --streams: another stream may have removed it first.
+        if (!s.ok() && s.sys_errno() == ENOENT && IsStream(opt_)) s = Status::Ok();
+      }
       if (s.ok()) s = io_->MkdirAt(dir->fd.get(), name, 0700);
       if (!s.ok() && StreamLostMkdirRace(opt_, *io_, dir->fd.get(), name, s)) {
         dirs_.push_back(index);

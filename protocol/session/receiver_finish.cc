@@ -116,7 +116,7 @@ void Receiver::Deletes() {
   std::vector<Job> jobs;
   for (const std::string& u : unlisted_) {
     events_.OnWarning("not deleting anything beneath " + QuotePath(u.empty() ? "." : u) +
-                      ": the sender could not read it");
+                      ": the sender reported an error for it");
   }
   for (uint32_t index : dirs_) {
     const Listed& d = list_[index];

@@ -300,6 +300,20 @@ Status Sender::Walk(io::IoBackend& io, int dirfd, const std::string& rel) {
   if (filter_) {
     std::erase_if(*listing, [&](const Entry& e) { return filter_->Excluded(join(e.name), e.is_dir()); });
   }
+  // A name with a control character (a newline, an escape) would be refused
+  // by the receiver as a hostile path (path_check.h) and end the session:
+  // each is reported and left out instead, and its Error (no file index)
+  // tells the receiver to leave DST's entry of that path alone under
+  // --delete. The local engine copies such names.
+  std::erase_if(*listing, [&](const Entry& e) {
+    if (CheckWireName(e.name, "name").ok()) return false;
+    const std::string path = join(e.name);
+    PathError(std::nullopt, path,
+              Status(ErrorCode::kUnsupported,
+                     QuotePath(path) + " not sent: its name holds a control character, which "
+                     "the protocol refuses (rename it, or copy it with a local ferry sync)"));
+    return true;
+  });
   // --mail: a folder's tmp/ is listed, its half-delivered messages are not;
   // a stream leaves its index files to the final pass.
   const bool folder = IsMaildirListing(MailModeOf(opt_.mail), *listing);

@@ -143,7 +143,10 @@ bool StreamSends(const SessionOptions& o, const Entry& e, const std::string& pat
 
 bool StreamLostMkdirRace(const SessionOptions& o, io::IoBackend& io, int dirfd,
                          const char* name, const Status& mkdir_error) {
-  if (!IsStream(o) || mkdir_error.sys_errno() != EEXIST) return false;
+  // EEXIST from the mkdir; EISDIR from removing the non-directory that
+  // another stream has already replaced with the directory.
+  const int e = mkdir_error.sys_errno();
+  if (!IsStream(o) || (e != EEXIST && e != EISDIR)) return false;
   auto st = io.StatAt(dirfd, name, AT_SYMLINK_NOFOLLOW);
   return st.ok() && S_ISDIR(st->st_mode);
 }

@@ -75,7 +75,8 @@ bool IsSplitTemp(const SessionOptions& o, const std::string& temp);
 
 // Whether a failed mkdir of `name` in `dirfd` only lost a race with another
 // stream of the same transfer: the session is a stream, the error is EEXIST
-// and `name` is now a directory.
+// (or EISDIR, from removing the non-directory DST had there) and `name` is
+// now a directory.
 bool StreamLostMkdirRace(const SessionOptions& o, io::IoBackend& io, int dirfd,
                          const char* name, const Status& mkdir_error);
 

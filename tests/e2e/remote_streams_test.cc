@@ -183,6 +183,33 @@ TEST_F(RemoteStreamsTest, DeleteRunsOnceAfterTheStreams) {
   EXPECT_EQ(Oracle(), "");
 }
 
+// Every stream gets every directory: where DST has a file or a fifo and SRC
+// a directory, the streams race to replace it. The loser finds the
+// directory already there (its unlink fails with EISDIR, or ENOENT when it
+// came between the winner's unlink and mkdir): not an error.
+TEST_F(RemoteStreamsTest, StreamsReplacingTheSameNonDirectoryWithADirectoryAgree) {
+  for (int round = 0; round < 2; ++round) {
+    SCOPED_TRACE(round == 0 ? "push" : "pull");
+    ferry::testing::RemoveTree(src_);
+    ferry::testing::RemoveTree(dst_);
+    for (int i = 0; i < 24; ++i) {
+      const std::string d = "d" + std::to_string(i);
+      WriteFile(S(d + "/f"), "in " + d);
+      if (i % 2 == 0) {
+        WriteFile(D(d), "a file where SRC has a directory");
+      } else {
+        MakeDirs(dst_);
+        ASSERT_EQ(::mkfifo(D(d).c_str(), 0644), 0);
+      }
+    }
+    Proc p = round == 0 ? Push({"--streams", "3", "--delete"})
+                        : Pull({"--streams", "3", "--delete"});
+    EXPECT_EQ(p.code, 0) << p.Dump();
+    EXPECT_EQ(p.err, "") << p.Dump();
+    EXPECT_EQ(Oracle(), "");
+  }
+}
+
 void CheckNothingTorn(const std::string& src, const std::string& dst) {
   std::string list;
   ferry::testing::Shell("cd '" + dst + "' && find . -type f", &list);

@@ -102,6 +102,41 @@ TEST_F(RemoteSyncTest, AnUnreadableSourceDirectoryKeepsItsDestinationContents) {
   ::chmod(S("b").c_str(), 0755);
 }
 
+// The protocol refuses a path holding a control byte from a peer (a hostile
+// name); a real SRC may still have one ("new\nline" from a web upload).
+// The sender reports each such name and sends the rest (exit 23, not a
+// failed session); --delete keeps DST's entry of that name; a DST-only
+// name with a newline is deleted and itemized on one line as rsync shows it.
+TEST_F(RemoteSyncTest, ANameWithAControlCharacterIsReportedAndTheRestArrives) {
+  WriteFile(S("ok"), "ok");
+  WriteFile(S("new\nline"), "new");
+  WriteFile(S("d/esc\x1bname"), "esc");
+  WriteFile(S("d/fine"), "fine");
+  MakeDirs(S("tab\tdir"));
+  WriteFile(S("tab\tdir/inner"), "inner");
+  for (bool push : {true, false}) {
+    SCOPED_TRACE(push ? "push" : "pull");
+    ferry::testing::Shell("rm -rf '" + dst_ + "'");
+    WriteFile(D("new\nline"), "DST's copy");
+    WriteFile(D("stray\nname"), "only on DST");
+    WriteFile(D("d/stale"), "only on DST");
+    Proc p = push ? Push({"--delete", "-i"}) : Pull({"--delete", "-i"});
+    EXPECT_EQ(p.code, 23) << p.Dump();
+    EXPECT_NE(p.err.find("'new\\x0aline' not sent"), std::string::npos) << p.Dump();
+    EXPECT_NE(p.err.find("'d/esc\\x1bname' not sent"), std::string::npos) << p.Dump();
+    EXPECT_NE(p.err.find("'tab\\x09dir' not sent"), std::string::npos) << p.Dump();
+    EXPECT_EQ(ReadFile(D("ok")), "ok");
+    EXPECT_EQ(ReadFile(D("d/fine")), "fine");
+    EXPECT_EQ(ReadFile(D("new\nline")), "DST's copy") << "kept under --delete";
+    EXPECT_FALSE(Exists(D("d/esc\x1bname")));
+    EXPECT_FALSE(Exists(D("tab\tdir")));
+    EXPECT_FALSE(Exists(D("stray\nname")));
+    EXPECT_FALSE(Exists(D("d/stale")));
+    EXPECT_NE(p.out.find("*deleting   stray\\#012name\n"), std::string::npos) << p.Dump();
+    EXPECT_FALSE(HasTemporaries());
+  }
+}
+
 TEST_F(RemoteSyncTest, PushKeepsEveryMetadataKind) {
   BuildTree();
   Proc p = Push();

@@ -14,6 +14,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <cstdio>
 #include <future>
 #include <map>
 #include <string>
@@ -352,6 +353,45 @@ TEST_F(SenderTest, CVE_2024_12085_AFileThatShrinksWhileReadSendsOnlyWhatItRead) 
   // Exactly the 100000 bytes that were there, each where it belongs.
   EXPECT_EQ(data.size(), 100000u);
   EXPECT_TRUE(data == Pattern(200000).substr(0, 100000)) << "stale or misplaced bytes sent";
+}
+
+// A file that grew since the scan is not sent: its first `size` bytes need
+// not be any version the file ever had (a rewrite in place), and they would
+// land under its final name with the scanned metadata. It is reported
+// (kChanged) and the next run sends it.
+TEST_F(SenderTest, AFileThatGrewSinceTheScanIsReportedAndNotSent) {
+  Start();
+  {
+    std::FILE* f = std::fopen((src_ + "/f").c_str(), "a");
+    ASSERT_NE(f, nullptr);
+    std::fputs("appended after the scan\n", f);
+    std::fclose(f);
+  }
+  const uint32_t i = Index("f");
+  ASSERT_TRUE(peer_->Send(FileRequest{i, false}).ok());
+  std::vector<Message> got = EndPass();
+  ASSERT_EQ(got.size(), 1u);
+  auto* e = std::get_if<Error>(&got[0]);
+  ASSERT_NE(e, nullptr);
+  EXPECT_EQ(e->file_index, std::optional<uint32_t>(i));
+  EXPECT_EQ(e->code, WireError::kChanged);
+  EXPECT_NE(e->message.find("changed between the scan and the transfer"), std::string::npos)
+      << e->message;
+}
+
+TEST_F(SenderTest, AFileThatShrankSinceTheScanIsNotSent) {
+  Start();
+  ASSERT_EQ(::truncate((src_ + "/big").c_str(), 1000), 0);
+  const uint32_t i = Index("big");
+  ASSERT_TRUE(peer_->Send(FileRequest{i, false}).ok());
+  std::vector<Message> got = EndPass();
+  ASSERT_EQ(got.size(), 1u);
+  auto* e = std::get_if<Error>(&got[0]);
+  ASSERT_NE(e, nullptr);
+  EXPECT_EQ(e->file_index, std::optional<uint32_t>(i));
+  EXPECT_EQ(e->code, WireError::kChanged);
+  EXPECT_NE(e->message.find("changed between the scan and the transfer"), std::string::npos)
+      << e->message;
 }
 
 // --- CVE-2024-12747: a swap to a symlink after the scan is not followed -----

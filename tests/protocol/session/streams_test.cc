@@ -5,7 +5,9 @@
 // user's options; a failed stream fails the run and names itself).
 #include "protocol/session/streams.h"
 
+#include <fcntl.h>
 #include <gtest/gtest.h>
+#include <unistd.h>
 
 #include <atomic>
 #include <chrono>
@@ -17,7 +19,9 @@
 #include <utility>
 #include <vector>
 
+#include "engine/io/posix_backend.h"
 #include "protocol/codec_v1.h"
+#include "tests/testing/temp_tree.h"
 
 namespace ferry::protocol {
 namespace {
@@ -129,6 +133,29 @@ TEST(StreamSends, HardLinkGroupStaysInOneStream) {
     }
     EXPECT_EQ(owners.size(), 1u) << "inode " << ino;
   }
+}
+
+// Every stream creates every directory: a stream whose mkdir (EEXIST) or
+// removal of DST's non-directory (EISDIR) failed because another stream
+// made the directory first has lost a race, not failed. Anything else,
+// a plain session, or a name that is not a directory now, is an error.
+TEST(StreamLostMkdirRace, OnlyAStreamThatFindsTheDirectoryThereLostARace) {
+  ferry::testing::TempDir tmp;
+  ferry::testing::MakeDirs(tmp / "dir");
+  ferry::testing::WriteFile(tmp / "file", "x");
+  io::PosixBackend io;
+  const int root = ::open(tmp.path().c_str(), O_RDONLY | O_DIRECTORY);
+  ASSERT_GE(root, 0);
+  const Status eexist(ErrorCode::kExists, "mkdir dir: File exists", EEXIST);
+  const Status eisdir(ErrorCode::kIo, "unlink dir: Is a directory", EISDIR);
+  const Status eacces(ErrorCode::kPermission, "mkdir dir: Permission denied", EACCES);
+  EXPECT_TRUE(StreamLostMkdirRace(Stream(1, 3), io, root, "dir", eexist));
+  EXPECT_TRUE(StreamLostMkdirRace(Stream(2, 3), io, root, "dir", eisdir));
+  EXPECT_FALSE(StreamLostMkdirRace(Stream(1, 3), io, root, "dir", eacces));
+  EXPECT_FALSE(StreamLostMkdirRace(Stream(1, 3), io, root, "file", eexist));
+  EXPECT_FALSE(StreamLostMkdirRace(Stream(1, 3), io, root, "missing", eisdir));
+  EXPECT_FALSE(StreamLostMkdirRace(Stream(0, 0), io, root, "dir", eexist));
+  ::close(root);
 }
 
 TEST(SplitRange, RangesTileALargeFileAndSmallFilesTravelWhole) {
