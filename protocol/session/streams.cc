@@ -3,6 +3,7 @@
 #include <fcntl.h>
 #include <sys/stat.h>
 
+#include <algorithm>
 #include <chrono>
 #include <condition_variable>
 #include <cstdio>
@@ -103,6 +104,29 @@ void StoreSum(SyncStats& t, const std::vector<const SyncStats*>& from, bool plan
   t.planned_files = files;
   t.planned_bytes = bytes;
   t.planned = true;
+}
+
+// While the streams run, the scan counts of the whole tree: each stream
+// counts its share of the non-directories and every directory, so the
+// shares are summed and the directories counted once (the furthest
+// stream's).
+void StoreScanSum(SyncStats& t, const std::vector<const SyncStats*>& streams) {
+  uint64_t files = 0, reg = 0, links = 0, specials = 0, size = 0, dirs = 0;
+  for (const SyncStats* s : streams) {
+    const uint64_t d = s->dirs.load();
+    files += s->files.load() - std::min(s->files.load(), d);
+    reg += s->reg_files.load();
+    links += s->symlinks.load();
+    specials += s->specials.load();
+    size += s->total_size.load();
+    dirs = std::max(dirs, d);
+  }
+  t.files = files + dirs;
+  t.reg_files = reg;
+  t.dirs = dirs;
+  t.symlinks = links;
+  t.specials = specials;
+  t.total_size = size;
 }
 
 void SetScan(SyncStats& t, const SyncStats& s) {
@@ -206,9 +230,11 @@ Result<RemoteResult> RunStreams(uint32_t streams, const SyncOptions& opt,
   // `stats` meanwhile), planned once every stream has compared its list.
   std::mutex sum_mu;
   std::atomic<bool> all_planned{false};
+  const std::vector<const SyncStats*> stream_parts(sessions.begin(), sessions.end() - 1);
   auto update = [&] {
     std::lock_guard<std::mutex> l(sum_mu);
     StoreSum(stats, sessions, all_planned);
+    StoreScanSum(stats, stream_parts);  // the final pass's SetScan replaces it
   };
   SerialEvents serial(events, streams, [&]() -> const SyncStats& {
     all_planned = true;

@@ -296,6 +296,46 @@ TEST(RunStreams, TheStreamsWorkShowsWhileTheyRun) {
   EXPECT_EQ(stats.transferred_files.load(), 3u);
 }
 
+// The progress line's "scan N entries" while the streams list: each stream
+// counts its share of the files and every directory; the run shows the
+// tree's count (shares summed, directories once), then the final pass's.
+TEST(RunStreams, TheScanCountsShowWhileTheStreamsRun) {
+  std::promise<void> release;
+  std::shared_future<void> released = release.get_future().share();
+  auto session = [&](uint32_t k, uint32_t n, const SyncOptions&, SyncStats& st,
+                     SyncEvents&) -> Result<RemoteResult> {
+    if (k == n) {
+      st.files = 41;
+      st.dirs = 11;
+      st.reg_files = 30;
+      return RemoteResult{};
+    }
+    st.dirs = 10;                // every stream lists every directory
+    st.reg_files = 5 * (k + 1);  // 5, 10, 15: its share of the files
+    st.files = st.dirs.load() + st.reg_files.load();
+    st.total_size = 100 * (k + 1);
+    released.wait();
+    return RemoteResult{};
+  };
+  SyncEvents events;
+  SyncStats stats;
+  auto run = std::async(std::launch::async, [&] {
+    return RunStreams(3, SyncOptions{}, session, stats, events);
+  });
+  bool seen = false;
+  for (int i = 0; i < 500 && !seen; ++i) {
+    seen = stats.files.load() == 40 && stats.dirs.load() == 10 &&
+           stats.reg_files.load() == 30 && stats.total_size.load() == 600;
+    if (!seen) std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  release.set_value();
+  auto r = run.get();
+  ASSERT_TRUE(r.ok()) << r.status().message();
+  EXPECT_TRUE(seen) << "the scan counts were " << stats.files.load() << " while the streams ran";
+  EXPECT_EQ(stats.files.load(), 41u) << "the final pass's count";
+  EXPECT_EQ(stats.dirs.load(), 11u);
+}
+
 TEST(RunStreams, FailedStreamFailsTheRunAndSkipsTheFinalPass) {
   std::atomic<int> finals{0};
   auto session = [&](uint32_t k, uint32_t n, const SyncOptions&, SyncStats&,
