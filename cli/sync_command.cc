@@ -79,11 +79,10 @@ class CliEvents : public SyncEvents {
     }
   }
   void OnError(const Status& e) override {
-    std::fprintf(stderr, "ferry: %s\n", e.message().c_str());
+    std::fprintf(stderr, "ferry: %s\n", EscapeControlBytes(e.message()).c_str());
   }
   void OnWarning(std::string_view m) override {
-    if (!quiet_)
-      std::fprintf(stderr, "ferry: %.*s\n", static_cast<int>(m.size()), m.data());
+    if (!quiet_) std::fprintf(stderr, "ferry: %s\n", EscapeControlBytes(m).c_str());
   }
 
  private:

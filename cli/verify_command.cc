@@ -18,6 +18,7 @@
 #include "cli/filter_flags.h"
 #include "cli/id_map_flags.h"
 #include "cli/render.h"
+#include "engine/base/path.h"
 #include "engine/verify/verify.h"
 #include "protocol/daemon_client.h"
 #include "protocol/session/verify_daemon.h"
@@ -111,15 +112,17 @@ class CliEvents : public VerifyEvents {
  public:
   CliEvents(bool json, bool quiet) : json_(json), quiet_(quiet) {}
   void OnDifference(const Difference& d) override {
-    std::string line = json_ ? DifferenceJson(d) : d.Itemized() + " " + d.path + d.Suffix();
+    // Text: a control byte in a name as rsync shows it (\#ooo), one line each.
+    std::string line =
+        json_ ? DifferenceJson(d) : EscapeControlBytes(d.Itemized() + " " + d.path + d.Suffix());
     line += '\n';
     std::fwrite(line.data(), 1, line.size(), stdout);
   }
   void OnError(const Status& e) override {
-    std::fprintf(stderr, "ferry: %s\n", e.message().c_str());
+    std::fprintf(stderr, "ferry: %s\n", EscapeControlBytes(e.message()).c_str());
   }
   void OnWarning(std::string_view m) override {
-    if (!quiet_) std::fprintf(stderr, "ferry: %.*s\n", static_cast<int>(m.size()), m.data());
+    if (!quiet_) std::fprintf(stderr, "ferry: %s\n", EscapeControlBytes(m).c_str());
   }
 
  private:

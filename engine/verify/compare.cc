@@ -369,6 +369,18 @@ void CompareChunk(Walk& w, const Listings& l, size_t begin, size_t end) {
   std::vector<FilePair> pending;
   for (size_t k = begin; k < end; ++k) {
     auto [i, j] = l.pairs[k];
+    // A name the other side could not list (a remote side and a name with a
+    // control byte) is an error, not a difference.
+    if (i < 0 || j < 0) {
+      const bool src_only = j < 0;
+      const Entry& one = src_only ? l.src[static_cast<size_t>(i)] : l.dst[static_cast<size_t>(j)];
+      SideDir* other = src_only ? l.p.dst.get() : l.p.src.get();
+      if (Status u = other ? other->Unlisted(one.name) : Status::Ok(); !u.ok()) {
+        w.Error(EntryPath(l.p, one),
+                Status(u.code(), std::string(src_only ? "DST: " : "SRC: ") + u.message()));
+        continue;
+      }
+    }
     if (j < 0) Missing(w, l.p, l.src[static_cast<size_t>(i)]);
     else if (i < 0) Extra(w, l.p, l.dst[static_cast<size_t>(j)]);
     else ComparePair(w, l.p, l.src[static_cast<size_t>(i)], l.dst[static_cast<size_t>(j)], &pending);

@@ -57,6 +57,10 @@ class SideDir {
   // Each op succeeds or fails on its own. Cost: reads every byte once; small
   // files may be read as one batch.
   virtual void HashFiles(std::span<HashOp> ops) = 0;
+  // Why List() left out an entry `name` this side may have (not OK: it was
+  // not compared; a remote side cannot send a name holding a control byte).
+  // OK: List() hides nothing by that name.
+  virtual Status Unlisted(const std::string& /*name*/) { return Status::Ok(); }
 };
 
 // The root of one side: a directory compared with the other side's root

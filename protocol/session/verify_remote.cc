@@ -272,6 +272,10 @@ class RemoteDir : public verify::SideDir {
     return n->target;
   }
 
+  Status Unlisted(const std::string& name) override {
+    return path_.empty() ? Status::Ok() : tree_->ErrorFor(Child(name));
+  }
+
   void HashFiles(std::span<verify::HashOp> ops) override {
     for (verify::HashOp& op : ops) {
       auto h = tree_->WaitHash(Child(op.entry->name));

@@ -14,6 +14,7 @@
 #include "engine/base/path.h"
 #include "engine/tree/id_map.h"
 #include "engine/verify/local_side.h"
+#include "protocol/path_check.h"
 #include "protocol/session/common.h"
 
 namespace ferry::protocol {
@@ -178,6 +179,17 @@ void VerifyWalk::WalkDir(std::shared_ptr<verify::SideDir> dir, std::string rel) 
     return;
   }
   std::vector<Entry>& entries = *listed;
+  // A name holding a control byte cannot cross the wire (the client's
+  // decoder refuses it as a hostile path): it is left out, and its Error,
+  // sent before the listing, tells the client it was not compared.
+  std::erase_if(entries, [&](const Entry& e) {
+    if (CheckWireName(e.name, "name").ok()) return false;
+    const std::string path = ChildPath(rel, e.name);
+    SendError(path, Status(ErrorCode::kUnsupported,
+                           QuotePath(path) + " not compared: its name holds a control "
+                           "character, which the protocol refuses"));
+    return true;
+  });
   VerifyListing m;
   m.dir = rel;
   size_t bytes = 0;

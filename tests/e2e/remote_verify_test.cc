@@ -188,6 +188,28 @@ TEST_P(RemoteVerifyTest, ExtraAndMissingFile) {
   ExpectOnly({"*deleting   sub/extra", ">f+++++++++ many/f9"});
 }
 
+// A name with a control byte cannot cross the wire: the remote side leaves
+// it out and says so, and the client reports it as not compared (exit 23),
+// not as missing on one side; the rest is still compared. A local verify
+// compares it and prints it on one line (\#012).
+TEST_P(RemoteVerifyTest, ANameWithAControlCharacterIsReportedAsNotCompared) {
+  WriteFile(S("new\nline"), "same");
+  WriteFile(S("sub/ok"), "ok");
+  WriteFile(S("changed"), "one");
+  Copy();
+  WriteFile(D("changed"), "two");
+  Proc r = Remote({}, src_ + "/", dst_ + "/");
+  EXPECT_EQ(r.code, 23) << r.Dump();
+  EXPECT_NE(r.out.find(" changed\n"), std::string::npos) << r.Dump();
+  EXPECT_EQ(r.out.find("new"), std::string::npos) << "reported as a difference: " << r.Dump();
+  EXPECT_NE(r.err.find("new\\#012line: "), std::string::npos) << r.Dump();
+  EXPECT_NE(r.err.find("not compared"), std::string::npos) << r.Dump();
+  WriteFile(D("new\nline"), "different");
+  Proc l = Local({}, src_ + "/", dst_ + "/");
+  EXPECT_EQ(l.code, 8) << l.Dump();
+  EXPECT_NE(l.out.find("new\\#012line\n"), std::string::npos) << l.Dump();
+}
+
 TEST_P(RemoteVerifyTest, JsonIsTheLocalJson) {
   BuildTree();
   FlipByte("small", 10);
