@@ -355,6 +355,16 @@ TEST_F(SenderTest, CVE_2024_12085_AFileThatShrinksWhileReadSendsOnlyWhatItRead) 
   EXPECT_TRUE(data == Pattern(200000).substr(0, 100000)) << "stale or misplaced bytes sent";
 }
 
+// All the sender said about request i: one Error{kChanged} naming `why`.
+void ExpectOnlyChangedError(const std::vector<Message>& got, uint32_t i, const std::string& why) {
+  ASSERT_EQ(got.size(), 1u);
+  auto* e = std::get_if<Error>(&got[0]);
+  ASSERT_NE(e, nullptr);
+  EXPECT_EQ(e->file_index, std::optional<uint32_t>(i));
+  EXPECT_EQ(e->code, WireError::kChanged);
+  EXPECT_NE(e->message.find(why), std::string::npos) << e->message;
+}
+
 // A file that grew since the scan is not sent: its first `size` bytes need
 // not be any version the file ever had (a rewrite in place), and they would
 // land under its final name with the scanned metadata. It is reported
@@ -369,14 +379,7 @@ TEST_F(SenderTest, AFileThatGrewSinceTheScanIsReportedAndNotSent) {
   }
   const uint32_t i = Index("f");
   ASSERT_TRUE(peer_->Send(FileRequest{i, false}).ok());
-  std::vector<Message> got = EndPass();
-  ASSERT_EQ(got.size(), 1u);
-  auto* e = std::get_if<Error>(&got[0]);
-  ASSERT_NE(e, nullptr);
-  EXPECT_EQ(e->file_index, std::optional<uint32_t>(i));
-  EXPECT_EQ(e->code, WireError::kChanged);
-  EXPECT_NE(e->message.find("changed between the scan and the transfer"), std::string::npos)
-      << e->message;
+  ExpectOnlyChangedError(EndPass(), i, "changed between the scan and the transfer");
 }
 
 TEST_F(SenderTest, AFileThatShrankSinceTheScanIsNotSent) {
@@ -384,14 +387,7 @@ TEST_F(SenderTest, AFileThatShrankSinceTheScanIsNotSent) {
   ASSERT_EQ(::truncate((src_ + "/big").c_str(), 1000), 0);
   const uint32_t i = Index("big");
   ASSERT_TRUE(peer_->Send(FileRequest{i, false}).ok());
-  std::vector<Message> got = EndPass();
-  ASSERT_EQ(got.size(), 1u);
-  auto* e = std::get_if<Error>(&got[0]);
-  ASSERT_NE(e, nullptr);
-  EXPECT_EQ(e->file_index, std::optional<uint32_t>(i));
-  EXPECT_EQ(e->code, WireError::kChanged);
-  EXPECT_NE(e->message.find("changed between the scan and the transfer"), std::string::npos)
-      << e->message;
+  ExpectOnlyChangedError(EndPass(), i, "changed between the scan and the transfer");
 }
 
 // --- CVE-2024-12747: a swap to a symlink after the scan is not followed -----

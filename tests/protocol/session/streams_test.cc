@@ -265,6 +265,16 @@ TEST(RunStreams, TheStreamsPlansAreReportedOnceWithTheirSum) {
   EXPECT_EQ(stats.planned_bytes.load(), 6050u);
 }
 
+// Whether `cond` held at some check, every 10 ms for up to 5 s.
+template <typename F>
+bool SeenWithin5s(F cond) {
+  for (int i = 0; i < 500; ++i) {
+    if (cond()) return true;
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  return false;
+}
+
 // The progress line reads the run's stats while the streams move data: it
 // sees their work as it happens, not only when the last stream ends.
 TEST(RunStreams, TheStreamsWorkShowsWhileTheyRun) {
@@ -283,11 +293,8 @@ TEST(RunStreams, TheStreamsWorkShowsWhileTheyRun) {
   auto run = std::async(std::launch::async, [&] {
     return RunStreams(3, SyncOptions{}, session, stats, events);
   });
-  bool seen = false;
-  for (int i = 0; i < 500 && !seen; ++i) {
-    seen = stats.literal_bytes.load() == 600 && stats.transferred_files.load() == 3;
-    if (!seen) std::this_thread::sleep_for(std::chrono::milliseconds(10));
-  }
+  const bool seen = SeenWithin5s(
+      [&] { return stats.literal_bytes.load() == 600 && stats.transferred_files.load() == 3; });
   release.set_value();
   auto r = run.get();
   ASSERT_TRUE(r.ok()) << r.status().message();
@@ -322,12 +329,10 @@ TEST(RunStreams, TheScanCountsShowWhileTheStreamsRun) {
   auto run = std::async(std::launch::async, [&] {
     return RunStreams(3, SyncOptions{}, session, stats, events);
   });
-  bool seen = false;
-  for (int i = 0; i < 500 && !seen; ++i) {
-    seen = stats.files.load() == 40 && stats.dirs.load() == 10 &&
+  const bool seen = SeenWithin5s([&] {
+    return stats.files.load() == 40 && stats.dirs.load() == 10 &&
            stats.reg_files.load() == 30 && stats.total_size.load() == 600;
-    if (!seen) std::this_thread::sleep_for(std::chrono::milliseconds(10));
-  }
+  });
   release.set_value();
   auto r = run.get();
   ASSERT_TRUE(r.ok()) << r.status().message();
