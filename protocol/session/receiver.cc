@@ -3,6 +3,7 @@
 #include <fcntl.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
+#include <sys/statvfs.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -824,6 +825,7 @@ void Receiver::LandLater(std::unique_ptr<InFlight> f, const Hash128& hash) {
           ReleaseJob r;
           if (!j.f->appended) r.map = std::move(j.f->basis);
           r.fd = std::move(j.f->basis_fd);
+          if (s.ok() && r.fd.valid()) DeferClose(r.fd.get());
           if (r.map.bytes().size() > 0 || r.fd.valid()) {
             releasers_[next_releaser_++ % releasers_.size()]->Submit(std::move(r));
           }
@@ -838,6 +840,32 @@ void Receiver::LandLater(std::unique_ptr<InFlight> f, const Hash128& hash) {
   job.path = r.path;
   job.f = std::move(f);
   lander_->Submit(std::move(job));
+}
+
+// At most this much of replaced files' space is held by the deferred-close
+// helper, and at most 1/16 of what DST had free when it started: a pass
+// that replaces many large files must not fill the disk with old copies.
+constexpr uint64_t kDeferredCloseMax = 1ull << 30;
+
+void Receiver::DeferClose(int fd) {
+  struct stat st {};
+  // Still named elsewhere (a hard link): its last close frees nothing.
+  if (!cfg_.defer_close || ::fstat(fd, &st) != 0 || st.st_nlink != 0) return;
+  if (!deferred_tried_) {
+    deferred_tried_ = true;
+    struct statvfs vfs {};
+    if (::fstatvfs(fd, &vfs) == 0) {
+      deferred_budget_ = std::min<uint64_t>(
+          kDeferredCloseMax, static_cast<uint64_t>(vfs.f_bavail) * vfs.f_frsize / 16);
+    }
+    if (deferred_budget_ > 0) {
+      auto d = io::DeferredClose::Start();
+      if (d.ok()) closer_ = std::move(*d);
+    }
+  }
+  const uint64_t bytes = static_cast<uint64_t>(st.st_blocks) * 512;
+  if (!closer_ || bytes > deferred_budget_ - deferred_bytes_) return;
+  if (closer_->Hand(fd)) deferred_bytes_ += bytes;
 }
 
 void Receiver::ReapLanded(bool wait) {
@@ -1077,6 +1105,9 @@ Result<SyncOutcome> Receiver::Run() {
   signer_.reset();
   lander_.reset();
   releasers_.clear();
+  // The helper frees the old copies after this session; in a process that
+  // ends with it, after the process (its end of the socket closes at exit).
+  if (!cfg_.leave_state_to_exit) closer_.reset();
   SyncOutcome out;
   out.partial = partial_;
   out.vanished = vanished_;

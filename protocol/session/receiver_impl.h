@@ -23,6 +23,7 @@
 
 #include "engine/base/hash.h"
 #include "engine/base/thread_name.h"
+#include "engine/io/deferred_close.h"
 #include "engine/io/io_backend.h"
 #include "engine/io/mapped_file.h"
 #include "engine/io/posix_backend.h"
@@ -377,6 +378,11 @@ class Receiver {
   void LandLater(std::unique_ptr<InFlight> f, const Hash128& hash);
   // Bookkeeping of what the lander finished; wait: all of it.
   void ReapLanded(bool wait);
+  // The lander, for a landed file's old copy (its basis descriptor), before
+  // the releasers close it: hands it to the deferred-close helper (started
+  // at the first) while the budget lasts, so that its blocks are freed
+  // after the session rather than during it.
+  void DeferClose(int fd);
   Status MaybeEndPass();
   // At the end of the list: marks stats_ planned, fires OnPlanned and, with
   // kCapPlanned agreed, tells the sender the totals (PlannedTotals).
@@ -507,12 +513,19 @@ class Receiver {
   // Finish after the deletions (receiver_mail.cc).
   std::vector<std::pair<std::unique_ptr<InFlight>, Hash128>> held_;
 
+  // Holds replaced files' old copies until the session ends (DeferClose):
+  // destroyed after the lander and releasers (declared before them).
+  std::unique_ptr<io::DeferredClose> closer_;
+
   // DST directories listed ahead of the list (after root_: stopped first).
   std::unique_ptr<DirPrefetch> prefetch_;
   // Close landed files' old copies, in turn (stopped after the lander,
   // which hands them over): freeing one file's blocks waits for the device
   // (with discard), and several such waits overlap.
   std::vector<std::unique_ptr<Releaser>> releasers_;
+  // The lander's (DeferClose); goes after the lander and the releasers.
+  bool deferred_tried_ = false;
+  uint64_t deferred_budget_ = 0, deferred_bytes_ = 0;
   size_t next_releaser_ = 0;  // the lander's
   // Installs completed files off this thread (stopped before the state it
   // uses goes).

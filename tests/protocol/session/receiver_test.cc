@@ -10,10 +10,13 @@
 #include <sys/socket.h>
 #include <sys/stat.h>
 
+#include <chrono>
 #include <filesystem>
 #include <future>
 #include <sstream>
 #include <string>
+#include <thread>
+#include <vector>
 
 #include "tests/testing/temp_tree.h"
 
@@ -164,23 +167,72 @@ TEST_F(ReceiverTest, AFileLandsWhenItsHashMatches) {
 }
 
 // DST holds an older "f", which the receiver offers as the basis of a
-// delta. Its state is left to the process exit (as `ferry serve` does), so
-// only what Run itself stopped and closed is gone when it returns.
+// delta, and replaces it. By default its state is left to the process exit
+// (as `ferry serve` does), so only what Run itself stopped and closed is
+// gone when it returns.
 class ReceiverReplaceTest : public ReceiverTest {
  protected:
   void PrepareDst() override { ferry::testing::WriteFile(dst_ + "/f", "old contents of f"); }
   void Configure(ReceiverConfig& rc) override { rc.leave_state_to_exit = true; }
+
+  // Sends "f" as a delta against DST's copy and ends the pass; "old news"
+  // has landed.
+  void ReplaceF() {
+    ASSERT_TRUE(sender_->Send(Dir(".")).ok());
+    ASSERT_TRUE(sender_->Send(Reg("f", 8)).ok());
+    ASSERT_TRUE(sender_->Send(FileListEnd{2}).ok());
+    Message m = Next();
+    ASSERT_TRUE(std::holds_alternative<FileRequest>(m)) << TypeName(static_cast<uint8_t>(TypeOf(m)));
+    EXPECT_TRUE(std::get<FileRequest>(m).delta);
+    m = Next();
+    ASSERT_TRUE(std::holds_alternative<SignatureHeader>(m)) << TypeName(static_cast<uint8_t>(TypeOf(m)));
+    for (uint64_t blocks = std::get<SignatureHeader>(m).block_count, got = 0; got < blocks;) {
+      m = Next();
+      ASSERT_TRUE(std::holds_alternative<SignatureBlocks>(m)) << TypeName(static_cast<uint8_t>(TypeOf(m)));
+      got += std::get<SignatureBlocks>(m).weak.size();
+    }
+    // "old " from the basis (a COPY: read through its descriptor), then "news".
+    ASSERT_TRUE(sender_->Send(DeltaOps{1, {{delta::OpKind::kCopy, 4, 0}, {delta::OpKind::kLiteral, 4, 0}},
+                                       Bytes("news")})
+                    .ok());
+    ASSERT_TRUE(sender_->Send(FileDone{1, 8, HashBytes(Bytes("old news"))}).ok());
+    EndPass(1);
+    auto r = result_.get();
+    ASSERT_TRUE(r.ok()) << r.status().message();
+    EXPECT_FALSE(r->partial);
+    EXPECT_EQ(ReadFile(dst_ + "/f"), "old news");
+  }
 };
 
-// What this process holds open or mapped of files that no longer have a
-// name (a replaced file's old copy: its blocks are not free until then).
-std::vector<std::string> DeletedFilesHeld(const std::string& under) {
+// Descriptors (of this process, or of every other process it may look at)
+// on files under `under` that no longer have a name (a replaced file's old
+// copy: its blocks are not free until the last one is closed).
+std::vector<std::string> DeletedFilesHeld(const std::string& under, bool elsewhere = false) {
   std::vector<std::string> held;
-  for (const auto& fd : std::filesystem::directory_iterator("/proc/self/fd")) {
+  std::vector<std::string> fd_dirs;
+  if (!elsewhere) {
+    fd_dirs.push_back("/proc/self/fd");
+  } else {
     std::error_code ec;
-    const std::string target = std::filesystem::read_symlink(fd.path(), ec).string();
-    if (!ec && target.starts_with(under) && target.ends_with(" (deleted)")) held.push_back(target);
+    for (const auto& p : std::filesystem::directory_iterator("/proc", ec)) {
+      const std::string name = p.path().filename().string();
+      if (name.find_first_not_of("0123456789") == std::string::npos &&
+          name != std::to_string(::getpid())) {
+        fd_dirs.push_back(p.path().string() + "/fd");
+      }
+    }
   }
+  for (const std::string& dir : fd_dirs) {
+    std::error_code ec;
+    for (const auto& fd : std::filesystem::directory_iterator(dir, ec)) {
+      std::error_code lec;
+      const std::string target = std::filesystem::read_symlink(fd.path(), lec).string();
+      if (!lec && target.starts_with(under) && target.ends_with(" (deleted)")) {
+        held.push_back(dir + ": " + target);
+      }
+    }
+  }
+  if (elsewhere) return held;
   std::istringstream maps(ReadFile("/proc/self/maps"));
   for (std::string line; std::getline(maps, line);) {
     if (line.find(under) != std::string::npos && line.ends_with("(deleted)")) held.push_back(line);
@@ -188,33 +240,54 @@ std::vector<std::string> DeletedFilesHeld(const std::string& under) {
   return held;
 }
 
-// The old copy goes on other threads than the landing (its last close can
-// wait for the device): the receiver waits for them before it returns.
-TEST_F(ReceiverReplaceTest, TheReplacedCopyIsLetGoOfBeforeTheReceiverReturns) {
-  ASSERT_TRUE(sender_->Send(Dir(".")).ok());
-  ASSERT_TRUE(sender_->Send(Reg("f", 8)).ok());
-  ASSERT_TRUE(sender_->Send(FileListEnd{2}).ok());
-  Message m = Next();
-  ASSERT_TRUE(std::holds_alternative<FileRequest>(m)) << TypeName(static_cast<uint8_t>(TypeOf(m)));
-  EXPECT_TRUE(std::get<FileRequest>(m).delta);
-  m = Next();
-  ASSERT_TRUE(std::holds_alternative<SignatureHeader>(m)) << TypeName(static_cast<uint8_t>(TypeOf(m)));
-  for (uint64_t blocks = std::get<SignatureHeader>(m).block_count, got = 0; got < blocks;) {
-    m = Next();
-    ASSERT_TRUE(std::holds_alternative<SignatureBlocks>(m)) << TypeName(static_cast<uint8_t>(TypeOf(m)));
-    got += std::get<SignatureBlocks>(m).weak.size();
+// Waits up to 5 s for no other process to hold a deleted file under `under`.
+std::vector<std::string> HeldElsewhereAfterWaiting(const std::string& under) {
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(5);
+  std::vector<std::string> held = DeletedFilesHeld(under, true);
+  while (!held.empty() && std::chrono::steady_clock::now() < deadline) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    held = DeletedFilesHeld(under, true);
   }
-  // "old " from the basis (a COPY: read through its descriptor), then "news".
-  ASSERT_TRUE(sender_->Send(DeltaOps{1, {{delta::OpKind::kCopy, 4, 0}, {delta::OpKind::kLiteral, 4, 0}},
-                                     Bytes("news")})
-                  .ok());
-  ASSERT_TRUE(sender_->Send(FileDone{1, 8, HashBytes(Bytes("old news"))}).ok());
-  EndPass(1);
-  auto r = result_.get();
-  ASSERT_TRUE(r.ok()) << r.status().message();
-  EXPECT_FALSE(r->partial);
-  EXPECT_EQ(ReadFile(dst_ + "/f"), "old news");
+  return held;
+}
+
+// The old copy goes on other threads than the landing: the receiver waits
+// for them before it returns. Its last close (which frees its blocks, and
+// with discard waits for the device) is left to the deferred-close helper,
+// which holds it until this process, whose state is left to the exit, ends.
+TEST_F(ReceiverReplaceTest, TheReplacedCopyIsLetGoOfBeforeTheReceiverReturns) {
+  ReplaceF();
   EXPECT_EQ(DeletedFilesHeld(dst_), std::vector<std::string>{});
+  EXPECT_EQ(DeletedFilesHeld(dst_, true).size(), 1u)
+      << "the deferred-close helper does not hold the old copy";
+}
+
+// A receiver in a process that goes on: its helper closes the old copy
+// once the session is over.
+class ReceiverReplaceGoesOnTest : public ReceiverReplaceTest {
+ protected:
+  void Configure(ReceiverConfig& rc) override { rc.leave_state_to_exit = false; }
+};
+
+TEST_F(ReceiverReplaceGoesOnTest, TheOldCopyIsClosedAfterTheSession) {
+  ReplaceF();
+  EXPECT_EQ(DeletedFilesHeld(dst_), std::vector<std::string>{});
+  EXPECT_EQ(HeldElsewhereAfterWaiting(dst_), std::vector<std::string>{});
+}
+
+// Without the helper, the releasers close the old copy before Run returns.
+class ReceiverReplaceNoDeferTest : public ReceiverReplaceTest {
+ protected:
+  void Configure(ReceiverConfig& rc) override {
+    rc.leave_state_to_exit = true;
+    rc.defer_close = false;
+  }
+};
+
+TEST_F(ReceiverReplaceNoDeferTest, TheOldCopyIsClosedBeforeRunReturns) {
+  ReplaceF();
+  EXPECT_EQ(DeletedFilesHeld(dst_), std::vector<std::string>{});
+  EXPECT_EQ(DeletedFilesHeld(dst_, true), std::vector<std::string>{});
 }
 
 // DST holds "same" as listed (size and mtime): the receiver's PlannedTotals,
