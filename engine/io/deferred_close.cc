@@ -12,6 +12,7 @@
 #include <climits>
 #include <cstdlib>
 #include <cstring>
+#include <vector>
 
 namespace ferry::io {
 namespace {
@@ -110,9 +111,16 @@ Result<std::unique_ptr<DeferredClose>> DeferredClose::Start() {
   char arg0[] = "ferry-deferred-close";
   char env0[] = "FERRY_DEFERRED_CLOSE_HELPER=1";
   char* argv[] = {arg0, nullptr};
-  char* envp[] = {env0, nullptr};
+  // This process's environment too: the executable may need it to load
+  // (LD_LIBRARY_PATH).
+  std::vector<char*> envp;
+  for (char** e = environ; e != nullptr && *e != nullptr; ++e) {
+    if (std::strncmp(*e, kHelperEnv, sizeof(kHelperEnv) - 1) != 0) envp.push_back(*e);
+  }
+  envp.push_back(env0);
+  envp.push_back(nullptr);
   pid_t spawned = -1;
-  const int e = ::posix_spawn(&spawned, "/proc/self/exe", &fa, nullptr, argv, envp);
+  const int e = ::posix_spawn(&spawned, "/proc/self/exe", &fa, nullptr, argv, envp.data());
   posix_spawn_file_actions_destroy(&fa);
   ::close(sv[1]);
   if (e != 0) {

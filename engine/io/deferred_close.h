@@ -12,8 +12,9 @@
 // old blocks are freed a moment later.
 //
 // The helper is this same executable (/proc/self/exe), started with
-// posix_spawn and an environment variable that a constructor in this file
-// looks for before main(): it never runs the program. That process forks
+// posix_spawn, this process's environment and a variable that a
+// constructor in this file looks for before main(): it never runs the
+// program. That process forks
 // the helper and exits (reaped here at destruction; init adopts the
 // helper), so a long-running process (the daemon, a test) keeps no child.
 // The helper has /dev/null as stdio and closes every other descriptor but

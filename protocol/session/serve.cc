@@ -119,6 +119,10 @@ Result<SyncOutcome> ServeSession(int in_fd, int out_fd, const ServeRequest& requ
     rc.io = options.io;
     rc.show_peer_errors = false;
     rc.leave_state_to_exit = options.one_session;
+    // A daemon's session ends with its messages, not with the process:
+    // the releasers' closes after them delay no client, and a long-lived
+    // daemon starts no helper processes.
+    rc.defer_close = options.one_session;
     return RunReceiver(*ch, rc, stats, events);
   }
   SenderConfig sc;
