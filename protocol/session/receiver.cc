@@ -843,8 +843,9 @@ void Receiver::LandLater(std::unique_ptr<InFlight> f, const Hash128& hash) {
 }
 
 // At most this much of replaced files' space is held by the deferred-close
-// helper, and at most 1/16 of what DST had free when it started: a pass
-// that replaces many large files must not fill the disk with old copies.
+// helper, and at most 1/16 of what DST's file system had free when the
+// first old copy came: a pass that replaces many large files must not fill
+// the disk with old copies (rsync needs room for one new file at a time).
 constexpr uint64_t kDeferredCloseMax = 1ull << 30;
 
 void Receiver::DeferClose(int fd) {
