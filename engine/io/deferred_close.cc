@@ -2,6 +2,7 @@
 
 #include <fcntl.h>
 #include <spawn.h>
+#include <sys/prctl.h>
 #include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
@@ -42,6 +43,8 @@ void CloseAllBut(int keep) {
 [[noreturn]] void HelperMain(int sock) {
   CloseAllBut(sock);
   (void)!::chdir("/");
+  // Its name in ps -e, top and /proc/PID/comm (else "exe").
+  (void)::prctl(PR_SET_NAME, "ferry-deferred", 0, 0, 0);
   // Room for kMaxHeld (a soft limit of 1024 would make the kernel close
   // the rest as they arrive: freed then, not lost).
   struct rlimit rl {};

@@ -67,6 +67,8 @@ TEST(DeferredClose, TheHelperHoldsAHandedFileUntilTheObjectGoes) {
     std::this_thread::sleep_for(std::chrono::milliseconds(5));
   }
   EXPECT_TRUE(Holds(helper, path));
+  EXPECT_EQ(ferry::testing::ReadFile("/proc/" + std::to_string(helper) + "/comm"),
+            "ferry-deferred\n");
   for (const std::string& t : FdTargets(helper)) {
     EXPECT_EQ(t.find(other), std::string::npos) << t;
     EXPECT_EQ(t.find("/dev/pts"), std::string::npos) << t;
