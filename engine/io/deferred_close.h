@@ -14,13 +14,12 @@
 // The helper is this same executable (/proc/self/exe), started with
 // posix_spawn, this process's environment and a variable that a
 // constructor in this file looks for before main(): it never runs the
-// program. That process forks
-// the helper and exits (reaped here at destruction; init adopts the
-// helper), so a long-running process (the daemon, a test) keeps no child.
-// The helper has /dev/null as stdio and closes every other descriptor but
-// its end of the socket (it never holds a session's pipes open), changes to
-// "/", and receives descriptors over a Unix socket (SCM_RIGHTS), holding up
-// to kMaxHeld. At the end of the stream it closes them in the order they
+// program. That process forks the helper and exits (reaped here at
+// destruction; init adopts the helper), so a long-running process (a test)
+// keeps no child. The helper (named "ferry-deferred") has /dev/null as
+// stdio and closes every other descriptor but its end of the socket (it
+// never holds a session's pipes open), changes to "/", and receives
+// descriptors over a Unix socket (SCM_RIGHTS), holding up to kMaxHeld. At the end of the stream it closes them in the order they
 // came and exits. If it dies (killed), the kernel closes what it held:
 // nothing is lost, the freeing just happens then. Where it cannot start
 // (no /proc, spawn refused), Start fails and the caller closes as before.

@@ -523,7 +523,8 @@ class Receiver {
   // which hands them over): freeing one file's blocks waits for the device
   // (with discard), and several such waits overlap.
   std::vector<std::unique_ptr<Releaser>> releasers_;
-  // The lander's (DeferClose); goes after the lander and the releasers.
+  // The lander's (DeferClose): the helper was started (or tried), and how
+  // much of the budget the old copies handed to it take.
   bool deferred_tried_ = false;
   uint64_t deferred_budget_ = 0, deferred_bytes_ = 0;
   size_t next_releaser_ = 0;  // the lander's
