@@ -842,12 +842,11 @@ void Receiver::LandLater(std::unique_ptr<InFlight> f, const Hash128& hash) {
   lander_->Submit(std::move(job));
 }
 
-// At most this much of replaced files' space is held by the deferred-close
-// helper, and at most 1/16 of what DST's file system had free when the
-// first old copy came: a pass that replaces many large files must not fill
-// the disk with old copies (rsync needs room for one new file at a time).
-constexpr uint64_t kDeferredCloseMax = 1ull << 30;
-
+// At most cfg_.defer_close_max of replaced files' space is held by the
+// deferred-close helper, and at most 1/16 of what DST's file system had
+// free when the first old copy came: a pass that replaces many large files
+// must not fill the disk with old copies (rsync needs room for one new file
+// at a time).
 void Receiver::DeferClose(int fd) {
   struct stat st {};
   // Still named elsewhere (a hard link): its last close frees nothing.
@@ -857,7 +856,7 @@ void Receiver::DeferClose(int fd) {
     struct statvfs vfs {};
     if (::fstatvfs(fd, &vfs) == 0) {
       deferred_budget_ = std::min<uint64_t>(
-          kDeferredCloseMax, static_cast<uint64_t>(vfs.f_bavail) * vfs.f_frsize / 16);
+          cfg_.defer_close_max, static_cast<uint64_t>(vfs.f_bavail) * vfs.f_frsize / 16);
     }
     if (deferred_budget_ > 0) {
       auto d = io::DeferredClose::Start();

@@ -59,10 +59,12 @@ struct ReceiverConfig {
   // by piece (tens of milliseconds for 100,000 entries, while the client
   // waits for the process to end). Never for a process that goes on.
   bool leave_state_to_exit = false;
-  // Replaced files' old copies (up to 1 GiB, 1/16 of DST's free space) are
-  // closed by a helper process after the session (engine/io/
-  // deferred_close.h), not during it: their blocks are freed then.
+  // Replaced files' old copies (up to defer_close_max bytes in all, and
+  // 1/16 of DST's free space) are closed by a helper process after the
+  // session (engine/io/deferred_close.h), not during it: their blocks are
+  // freed then. Beyond that, as without it, they are closed at once.
   bool defer_close = true;
+  uint64_t defer_close_max = 4ull << 30;
 };
 
 Result<SyncOutcome> RunReceiver(Channel& ch, const ReceiverConfig& config, SyncStats& stats,

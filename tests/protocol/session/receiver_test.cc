@@ -296,6 +296,23 @@ TEST_F(ReceiverReplaceNoDeferTest, TheOldCopyIsClosedBeforeRunReturns) {
   EXPECT_EQ(DeletedFilesHeld(dst_, true), std::vector<std::string>{});
 }
 
+// An old copy larger than what may be held (the budget that keeps a pass
+// from filling DST with old copies) is closed at once, as without a helper.
+class ReceiverReplaceOverBudgetTest : public ReceiverReplaceTest {
+ protected:
+  void Configure(ReceiverConfig& rc) override {
+    rc.leave_state_to_exit = true;
+    rc.defer_close_max = 1;  // less than the old copy's one block
+  }
+};
+
+TEST_F(ReceiverReplaceOverBudgetTest, TheOldCopyIsClosedBeforeRunReturns) {
+  ReplaceF();
+  EXPECT_EQ(DeletedFilesHeld(dst_), std::vector<std::string>{});
+  std::this_thread::sleep_for(std::chrono::milliseconds(300));  // not on its way either
+  EXPECT_EQ(DeletedFilesHeld(dst_, true), std::vector<std::string>{});
+}
+
 // DST holds "same" as listed (size and mtime): the receiver's PlannedTotals,
 // once the list ended, count only the files it requests.
 class ReceiverPlannedTest : public ReceiverTest {
