@@ -275,29 +275,43 @@ bool SeenWithin5s(F cond) {
   return false;
 }
 
-// The progress line reads the run's stats while the streams move data: it
-// sees their work as it happens, not only when the last stream ends.
-TEST(RunStreams, TheStreamsWorkShowsWhileTheyRun) {
+// Runs 3 streams and the final pass; `stream(k, n, stats)` fills a
+// session's stats, and the streams (not the final pass) then wait until
+// `seen` held or 5 s passed: whether it held while they ran. The run must
+// succeed.
+template <typename Stream, typename Seen>
+bool SeenWhileThreeStreamsRun(Stream stream, SyncStats& stats, Seen seen) {
   std::promise<void> release;
   std::shared_future<void> released = release.get_future().share();
   auto session = [&](uint32_t k, uint32_t n, const SyncOptions&, SyncStats& st,
                      SyncEvents&) -> Result<RemoteResult> {
-    if (k == n) return RemoteResult{};
-    st.literal_bytes = 100 * (k + 1);
-    st.transferred_files = 1;
-    released.wait();
+    stream(k, n, st);
+    if (k != n) released.wait();
     return RemoteResult{};
   };
   SyncEvents events;
-  SyncStats stats;
   auto run = std::async(std::launch::async, [&] {
     return RunStreams(3, SyncOptions{}, session, stats, events);
   });
-  const bool seen = SeenWithin5s(
-      [&] { return stats.literal_bytes.load() == 600 && stats.transferred_files.load() == 3; });
+  const bool held = SeenWithin5s(seen);
   release.set_value();
   auto r = run.get();
-  ASSERT_TRUE(r.ok()) << r.status().message();
+  EXPECT_TRUE(r.ok()) << r.status().message();
+  return held;
+}
+
+// The progress line reads the run's stats while the streams move data: it
+// sees their work as it happens, not only when the last stream ends.
+TEST(RunStreams, TheStreamsWorkShowsWhileTheyRun) {
+  SyncStats stats;
+  const bool seen = SeenWhileThreeStreamsRun(
+      [](uint32_t k, uint32_t n, SyncStats& st) {
+        if (k == n) return;
+        st.literal_bytes = 100 * (k + 1);
+        st.transferred_files = 1;
+      },
+      stats,
+      [&] { return stats.literal_bytes.load() == 600 && stats.transferred_files.load() == 3; });
   EXPECT_TRUE(seen) << "the streams' work was not in the run's stats while they ran";
   EXPECT_EQ(stats.literal_bytes.load(), 600u);
   EXPECT_EQ(stats.transferred_files.load(), 3u);
@@ -307,35 +321,24 @@ TEST(RunStreams, TheStreamsWorkShowsWhileTheyRun) {
 // counts its share of the files and every directory; the run shows the
 // tree's count (shares summed, directories once), then the final pass's.
 TEST(RunStreams, TheScanCountsShowWhileTheStreamsRun) {
-  std::promise<void> release;
-  std::shared_future<void> released = release.get_future().share();
-  auto session = [&](uint32_t k, uint32_t n, const SyncOptions&, SyncStats& st,
-                     SyncEvents&) -> Result<RemoteResult> {
-    if (k == n) {
-      st.files = 41;
-      st.dirs = 11;
-      st.reg_files = 30;
-      return RemoteResult{};
-    }
-    st.dirs = 10;                // every stream lists every directory
-    st.reg_files = 5 * (k + 1);  // 5, 10, 15: its share of the files
-    st.files = st.dirs.load() + st.reg_files.load();
-    st.total_size = 100 * (k + 1);
-    released.wait();
-    return RemoteResult{};
-  };
-  SyncEvents events;
   SyncStats stats;
-  auto run = std::async(std::launch::async, [&] {
-    return RunStreams(3, SyncOptions{}, session, stats, events);
-  });
-  const bool seen = SeenWithin5s([&] {
-    return stats.files.load() == 40 && stats.dirs.load() == 10 &&
-           stats.reg_files.load() == 30 && stats.total_size.load() == 600;
-  });
-  release.set_value();
-  auto r = run.get();
-  ASSERT_TRUE(r.ok()) << r.status().message();
+  const bool seen = SeenWhileThreeStreamsRun(
+      [](uint32_t k, uint32_t n, SyncStats& st) {
+        if (k == n) {
+          st.files = 41;
+          st.dirs = 11;
+          st.reg_files = 30;
+          return;
+        }
+        st.dirs = 10;                // every stream lists every directory
+        st.reg_files = 5 * (k + 1);  // 5, 10, 15: its share of the files
+        st.files = st.dirs.load() + st.reg_files.load();
+        st.total_size = 100 * (k + 1);
+      },
+      stats, [&] {
+        return stats.files.load() == 40 && stats.dirs.load() == 10 &&
+               stats.reg_files.load() == 30 && stats.total_size.load() == 600;
+      });
   EXPECT_TRUE(seen) << "the scan counts were " << stats.files.load() << " while the streams ran";
   EXPECT_EQ(stats.files.load(), 41u) << "the final pass's count";
   EXPECT_EQ(stats.dirs.load(), 11u);
