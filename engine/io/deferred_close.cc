@@ -13,6 +13,7 @@
 #include <climits>
 #include <cstdlib>
 #include <cstring>
+#include <string>
 #include <vector>
 
 namespace ferry::io {
@@ -112,15 +113,15 @@ Result<std::unique_ptr<DeferredClose>> DeferredClose::Start() {
   posix_spawn_file_actions_addopen(&fa, 2, "/dev/null", O_WRONLY, 0);
   posix_spawn_file_actions_adddup2(&fa, sv[1], kHelperFd);
   char arg0[] = "ferry-deferred-close";
-  char env0[] = "FERRY_DEFERRED_CLOSE_HELPER=1";
+  std::string env0 = std::string(kHelperEnv) + "=1";
   char* argv[] = {arg0, nullptr};
   // This process's environment too: the executable may need it to load
   // (LD_LIBRARY_PATH).
   std::vector<char*> envp;
   for (char** e = environ; e != nullptr && *e != nullptr; ++e) {
-    if (std::strncmp(*e, kHelperEnv, sizeof(kHelperEnv) - 1) != 0) envp.push_back(*e);
+    if (std::strncmp(*e, env0.c_str(), sizeof(kHelperEnv)) != 0) envp.push_back(*e);
   }
-  envp.push_back(env0);
+  envp.push_back(env0.data());
   envp.push_back(nullptr);
   pid_t spawned = -1;
   const int e = ::posix_spawn(&spawned, "/proc/self/exe", &fa, nullptr, argv, envp.data());
